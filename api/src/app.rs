@@ -1,0 +1,124 @@
+//! The one router, built the same way by `main` and by every test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::tokens::TokenKeys;
+use crate::error::ApiError;
+use crate::routes;
+
+/// Largest request body accepted, in bytes (places with big polygons fit).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: PgPool,
+    pub keys: Arc<TokenKeys>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "fieldvisit", description = "Field visits of people's-congress representatives: stations, people, places, assignments."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign in, refresh, sign out"),
+        (name = "stations", description = "The liaison-station tree (1+5+N)"),
+        (name = "people", description = "Representatives, staff, planners, presidium, admins"),
+        (name = "places", description = "Grid cells, enterprises and project sites, as GeoJSON"),
+        (name = "assignments", description = "Who visits which place"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::refresh))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::me))
+        .routes(routes!(routes::stations::list, routes::stations::create))
+        .routes(routes!(routes::stations::get, routes::stations::update, routes::stations::deactivate))
+        .routes(routes!(routes::people::list, routes::people::create))
+        .routes(routes!(routes::people::get, routes::people::update, routes::people::deactivate))
+        .routes(routes!(routes::places::list, routes::places::create))
+        .routes(routes!(routes::places::get, routes::places::update, routes::places::deactivate))
+        .routes(routes!(routes::assignments::list, routes::assignments::create))
+        .routes(routes!(routes::assignments::get, routes::assignments::update, routes::assignments::end))
+        .split_for_parts();
+
+    let openapi_json = openapi.clone();
+    router
+        .route("/openapi.json", axum::routing::get(move || async move { axum::Json(openapi_json) }))
+        .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let path = req.extensions().get::<MatchedPath>().map_or(req.uri().path(), MatchedPath::as_str);
+                    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path, request_id, user.id = tracing::field::Empty)
+                })
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis(), "answered");
+                }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+async fn method_not_allowed() -> Response {
+    let body = serde_json::json!({"error": {"code": "method_not_allowed", "message": "this method is not allowed on this path", "details": null}});
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// Used by `/readyz`: the database answers and every migration is applied.
+pub async fn database_ready(State(state): State<AppState>) -> Result<(), ApiError> {
+    let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&state.db)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    let expected = crate::MIGRATOR.iter().map(|m| m.version).max();
+    if applied == expected {
+        Ok(())
+    } else {
+        Err(ApiError::Unavailable(sqlx::Error::Protocol("migrations are not applied".into())))
+    }
+}

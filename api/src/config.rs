@@ -1,0 +1,46 @@
+//! The one configuration struct, read from flags and environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port (printed at start).
+    #[arg(long, env = "FIELDVISIT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL (with PostGIS) to use. When unset, a private cluster is
+    /// started under `--data-dir` with the system's PostgreSQL binaries.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for local state: the private database cluster and, later, photos.
+    #[arg(long, env = "FIELDVISIT_DATA_DIR", default_value = ".fieldvisit")]
+    pub data_dir: PathBuf,
+
+    /// Ed25519 private key (PKCS#8 PEM) that signs access tokens. When unset,
+    /// a key is created once and kept in the database, shared by all instances.
+    #[arg(long, env = "FIELDVISIT_JWT_KEY_FILE")]
+    pub jwt_key_file: Option<PathBuf>,
+
+    /// The `iss` claim of access tokens.
+    #[arg(long, env = "FIELDVISIT_JWT_ISSUER", default_value = "fieldvisit")]
+    pub jwt_issuer: String,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "FIELDVISIT_ACCESS_TTL", default_value_t = 900)]
+    pub access_ttl_s: i64,
+
+    /// Lifetime of a refresh token, in days (a phone offline for weeks must
+    /// still be able to sync without a new login).
+    #[arg(long, env = "FIELDVISIT_REFRESH_TTL_DAYS", default_value_t = 60)]
+    pub refresh_ttl_days: i64,
+
+    /// Maximum database connections of this instance.
+    #[arg(long, env = "FIELDVISIT_DB_POOL", default_value_t = 16)]
+    pub db_pool: u32,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}

@@ -1,0 +1,116 @@
+//! The demo township, modelled on 邵原镇 in 济源市: its stations, people,
+//! places and assignments, loaded into the database by `fieldvisit demo`.
+//! Loading is idempotent: ids are deterministic and existing rows are kept.
+
+pub mod township;
+
+use anyhow::Context;
+use sqlx::PgPool;
+
+use crate::geo_input::to_wkb;
+
+/// The password of every demo login. Public on purpose: it is printed.
+pub const DEMO_PASSWORD: &str = "fieldvisit";
+
+/// The day from which the demo assignments run.
+const ASSIGNED_FROM: &str = "2026-01-01";
+
+/// What `load` found or wrote, for the banner.
+#[derive(Debug, Clone, Copy)]
+pub struct Loaded {
+    pub stations: usize,
+    pub people: usize,
+    pub places: usize,
+    pub assignments: usize,
+}
+
+/// Writes the demo township in one transaction; rows already present are kept.
+pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
+    let t = township::township();
+    // Every demo login has the same public password, so one argon2 hash
+    // serves them all; a per-user salt would protect nothing here and would
+    // cost a second or two of CPU at every demo start.
+    let hash = crate::auth::password::hash(DEMO_PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tx = db.begin().await?;
+    for s in &t.stations {
+        sqlx::query(
+            "INSERT INTO stations (id, parent_id, level, code, name, location, service_area)
+             VALUES ($1, $2, $3::station_level, $4, $5, ST_GeomFromWKB($6, 4326), ST_GeomFromWKB($7, 4326))
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(s.id)
+        .bind(s.parent)
+        .bind(s.level)
+        .bind(&s.code)
+        .bind(&s.name)
+        .bind(to_wkb(&s.location.into()))
+        .bind(s.service_area.as_ref().map(|a| to_wkb(&a.clone().into())))
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("station {}", s.name))?;
+    }
+    for p in &t.people {
+        sqlx::query(
+            "INSERT INTO people (id, name, phone, username, password_hash, role, station_id, anchor, visit_capacity)
+             VALUES ($1, $2, $3, $4, $5, $6::person_role, $7, ST_GeomFromWKB($8, 4326), $9)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(p.id)
+        .bind(&p.name)
+        .bind(&p.phone)
+        .bind(&p.username)
+        .bind(&hash)
+        .bind(p.role)
+        .bind(p.station)
+        .bind(p.anchor.map(|a| to_wkb(&a.into())))
+        .bind(p.visit_capacity)
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("person {}", p.username))?;
+    }
+    for p in &t.places {
+        sqlx::query(
+            "INSERT INTO places (id, kind, name, address, geom, station_id, source, external_id, attributes)
+             VALUES ($1, $2::place_kind, $3, $4, ST_GeomFromWKB($5, 4326), $6, 'demo', $7, $8)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(p.id)
+        .bind(p.kind)
+        .bind(&p.name)
+        .bind(&p.address)
+        .bind(to_wkb(&p.geometry))
+        .bind(p.station)
+        .bind(&p.external_id)
+        .bind(&p.attributes)
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("place {}", p.name))?;
+    }
+    for a in &t.assignments {
+        sqlx::query(
+            "INSERT INTO assignments (id, person_id, place_id, valid_from, source)
+             VALUES ($1, $2, $3, $4::date, 'rule') ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(a.id)
+        .bind(a.person)
+        .bind(a.place)
+        .bind(ASSIGNED_FROM)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Loaded { stations: t.stations.len(), people: t.people.len(), places: t.places.len(), assignments: t.assignments.len() })
+}
+
+/// What `fieldvisit demo` prints once it listens.
+pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
+    println!("fieldvisit listening on http://{addr}");
+    println!("demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",
+        loaded.stations, loaded.people, loaded.places, loaded.assignments);
+    println!("API docs:  http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
+    println!("logins (password \"{DEMO_PASSWORD}\" for all):");
+    println!("  admin, planner, presidium");
+    println!("  staff01 … staff06   (one per station: 邵原中心站, 东阳, 碌碡, 牛庄, 段凹, 阳安)");
+    println!("  rep001 … rep087     (representatives)");
+    println!("press Ctrl-C to stop");
+}

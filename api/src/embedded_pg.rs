@@ -1,0 +1,194 @@
+//! The private PostgreSQL cluster used when no `DATABASE_URL` is given, so
+//! that one command runs the demo: the system's `initdb` and `pg_ctl`, a unix
+//! socket only (no TCP port to collide with), data under the project folder.
+//!
+//! PostgreSQL refuses to run as root, and our machines and CI run as root, so
+//! there the cluster runs as the `postgres` system user.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use sqlx::postgres::PgConnectOptions;
+
+/// A running private cluster; stopped by [`EmbeddedPg::stop`] (and on drop).
+#[derive(Debug)]
+pub struct EmbeddedPg {
+    bin_dir: PathBuf,
+    data: PathBuf,
+    socket_dir: PathBuf,
+    run_as: Option<(u32, u32)>,
+    started_here: bool,
+}
+
+const PORT: u16 = 5432;
+const DATABASE: &str = "fieldvisit";
+
+impl EmbeddedPg {
+    /// Initialises (once) and starts the cluster under `root/pg`.
+    pub fn start(root: &Path) -> anyhow::Result<Self> {
+        let bin_dir = find_bin_dir()?;
+        check_postgis(&bin_dir)?;
+        std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        let root = root.canonicalize()?;
+        let data = root.join("pg");
+        let run_as = if is_root()? { Some(postgres_user()?) } else { None };
+        // A unix socket path must fit in 107 bytes; a deep project folder may not.
+        let socket_dir = if root.as_os_str().len() < 80 {
+            root.join("pg-socket")
+        } else {
+            std::env::temp_dir().join(format!("fieldvisit-{}", short_hash(root.as_os_str().as_encoded_bytes())))
+        };
+        std::fs::create_dir_all(&socket_dir)?;
+        if let Some((uid, gid)) = run_as {
+            chown(&socket_dir, uid, gid)?;
+        }
+        let mut pg = Self { bin_dir, data, socket_dir, run_as, started_here: false };
+        if !pg.data.join("PG_VERSION").exists() {
+            std::fs::create_dir_all(&pg.data)?;
+            if let Some((uid, gid)) = run_as {
+                chown(&pg.data, uid, gid)?;
+            }
+            tracing::info!(data = %pg.data.display(), "initialising a private PostgreSQL cluster");
+            pg.run("initdb", &["-D", &pg.data.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])?;
+        }
+        if pg.is_running() {
+            tracing::info!("reusing the private PostgreSQL cluster that is already running");
+        } else {
+            let opts = format!("-c listen_addresses='' -k {} -p {PORT}", pg.socket_dir.display());
+            let log = pg.data.join("server.log");
+            pg.run("pg_ctl", &["-D", &pg.data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"])?;
+            pg.started_here = true;
+        }
+        Ok(pg)
+    }
+
+    fn is_running(&self) -> bool {
+        self.command("pg_ctl").args(["-D", &self.data.to_string_lossy(), "status"]).output().is_ok_and(|o| o.status.success())
+    }
+
+    /// Options for connecting to the maintenance database `postgres`.
+    pub fn admin_options(&self) -> PgConnectOptions {
+        PgConnectOptions::new().socket(&self.socket_dir).port(PORT).username("postgres").database("postgres")
+    }
+
+    /// Creates the application database with PostGIS if missing; returns its options.
+    pub async fn prepare_database(&self) -> anyhow::Result<PgConnectOptions> {
+        use sqlx::ConnectOptions;
+        let mut admin = self.admin_options().connect().await.context("connecting to the private cluster")?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
+            .bind(DATABASE)
+            .fetch_one(&mut admin)
+            .await?;
+        if !exists {
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {DATABASE}"))).execute(&mut admin).await?;
+        }
+        Ok(self.admin_options().database(DATABASE))
+    }
+
+    /// Stops the cluster if this process started it.
+    pub fn stop(&mut self) {
+        if self.started_here {
+            self.started_here = false;
+            match self.run("pg_ctl", &["-D", &self.data.to_string_lossy(), "-m", "fast", "-w", "stop"]) {
+                Ok(()) => tracing::info!("stopped the private PostgreSQL cluster"),
+                Err(e) => tracing::warn!(error = %e, "could not stop the private PostgreSQL cluster"),
+            }
+        }
+    }
+
+    fn command(&self, program: &str) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(self.bin_dir.join(program));
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid(uid).gid(gid);
+            // The server inherits the working directory; root's may be closed to postgres.
+            cmd.current_dir("/");
+        }
+        cmd
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
+        let out = self.command(program).args(args).output().with_context(|| format!("running {program}"))?;
+        if !out.status.success() {
+            bail!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for EmbeddedPg {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The newest PostgreSQL (15 or later) under Debian's layout, or `FIELDVISIT_PG_BIN`.
+fn find_bin_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("FIELDVISIT_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            (version >= 15 && bin.join("initdb").exists()).then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        anyhow::anyhow!(
+            "PostgreSQL 15 or later is not installed. Install it with: \
+             sudo apt-get install -y postgresql-15 postgresql-15-postgis-3 \
+             (or set DATABASE_URL to a PostgreSQL server with PostGIS)"
+        )
+    })
+}
+
+fn check_postgis(bin_dir: &Path) -> anyhow::Result<()> {
+    let version = bin_dir
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|v| v.to_str())
+        .unwrap_or("15")
+        .to_owned();
+    let control = PathBuf::from(format!("/usr/share/postgresql/{version}/extension/postgis.control"));
+    if std::env::var_os("FIELDVISIT_PG_BIN").is_none() && !control.exists() {
+        bail!("PostGIS is not installed for PostgreSQL {version}. Install it with: sudo apt-get install -y postgresql-{version}-postgis-3");
+    }
+    Ok(())
+}
+
+fn is_root() -> anyhow::Result<bool> {
+    let out = Command::new("id").arg("-u").output().context("running id -u")?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// The uid and gid of the `postgres` system user, which Debian's packages create.
+fn postgres_user() -> anyhow::Result<(u32, u32)> {
+    let id = |flag: &str| -> anyhow::Result<u32> {
+        let out = Command::new("id").args([flag, "postgres"]).output()?;
+        if !out.status.success() {
+            bail!("running as root needs the `postgres` system user (install postgresql-15), because PostgreSQL refuses to run as root");
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
+    };
+    Ok((id("-u")?, id("-g")?))
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) -> anyhow::Result<()> {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).with_context(|| format!("chown {}", path.display()))
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default()).to_string()
+}

@@ -1,0 +1,165 @@
+//! The one error type of the HTTP API and its JSON shape:
+//! `{"error": {"code": "...", "message": "...", "details": ...}}`.
+//!
+//! Database and internal errors are logged with the request's span and never
+//! shown; everything a client can fix is a 4xx with a stable `code`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body or a parameter is malformed or fails a rule; `field` names it.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String, field: Option<String> },
+    /// No credentials, or credentials that are not (or no longer) valid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but the role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Absent, or outside the caller's scope (which must look the same).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state (duplicate, stale version).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, field: Option<String> },
+    /// Too many failed logins for one username; retry after the given seconds.
+    #[error("too many failed logins; try again in {0} seconds")]
+    TooManyAttempts(u64),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The database could not be reached; nothing was written.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { code: "validation_failed", message: message.into(), field: Some(field.into()) }
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            // Unparseable input is a 400; parseable input that breaks a rule is a 422.
+            Self::Invalid { code: "invalid_json" | "invalid_parameter", .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            Self::Invalid { field: Some(f), .. } | Self::Conflict { field: Some(f), .. } => json!({ "field": f }),
+            Self::TooManyAttempts(secs) => json!({ "retry_after_s": secs }),
+            _ => Value::Null,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        match &self {
+            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Self::Unavailable(e) => tracing::error!(error = %e, "database unavailable"),
+            _ => tracing::debug!(code = self.code(), "{self}"),
+        }
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string(), "details": self.details() } });
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Self::TooManyAttempts(secs) = self
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+/// Named constraints become 4xx answers that name the field; anything else is
+/// internal. Keeping the map here means a handler never inspects SQLSTATEs.
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            let constraint = db.constraint().unwrap_or_default();
+            let message = db.message().to_owned();
+            if let Some((code, field, text)) = constraint_meaning(constraint) {
+                let message = if text.is_empty() { message } else { text.to_owned() };
+                return if code == "conflict" {
+                    Self::Conflict { code: "already_exists", message, field: Some(field.to_owned()) }
+                } else {
+                    Self::Invalid { code: "validation_failed", message, field: Some(field.to_owned()) }
+                };
+            }
+            // 23503 foreign key, 23514 check, 23P01 exclusion: still the client's doing.
+            match db.code().as_deref() {
+                Some("23503") => return Self::invalid(constraint, "refers to a record that does not exist"),
+                Some("23514" | "23P01" | "22023" | "XX000") if !constraint.is_empty() => {
+                    return Self::invalid(constraint, message);
+                }
+                _ => {}
+            }
+        }
+        if matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) {
+            return Self::Unavailable(e);
+        }
+        Self::Internal(e.into())
+    }
+}
+
+fn constraint_meaning(constraint: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match constraint {
+        "stations_code_key" => ("conflict", "code", "a station with this code already exists"),
+        "people_username_key" => ("conflict", "username", "this username is taken"),
+        "places_external_id_key" => ("conflict", "external_id", "a place with this source and external_id already exists"),
+        "assignments_no_overlap" => ("conflict", "valid_from", "this person already holds this place in an overlapping period"),
+        "stations_one_central" => ("conflict", "level", "there is already a central station"),
+        "stations_parent_matches_level" => ("invalid", "parent_id", "the central station has no parent; every other station needs one"),
+        "stations_no_cycle" => ("invalid", "parent_id", "a station cannot be moved under its own subtree"),
+        "stations_level_order" => ("invalid", "level", ""),
+        "people_station_required" => ("invalid", "station_id", "representatives and station staff need a station"),
+        "places_geom_shape" => ("invalid", "geometry", "grid cells are polygons; enterprises and project sites are points or polygons"),
+        "places_geom_valid" => ("invalid", "geometry", "the geometry is not valid"),
+        "assignments_period" => ("invalid", "valid_to", "valid_to must be after valid_from"),
+        "stations_parent_id_fkey" => ("invalid", "parent_id", "no such station"),
+        "people_station_id_fkey" | "places_station_id_fkey" => ("invalid", "station_id", "no such station"),
+        "assignments_person_id_fkey" => ("invalid", "person_id", "no such person"),
+        "assignments_place_id_fkey" => ("invalid", "place_id", "no such place"),
+        _ => return None,
+    })
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}

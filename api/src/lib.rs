@@ -1,0 +1,19 @@
+//! The fieldvisit server: the HTTP API over PostgreSQL + PostGIS, the CLI and
+//! the demo township. Business rules live in the database constraints, the
+//! access policy (`auth::policy`) and the `sync` and `geodata` crates; this
+//! crate parses, authorises and answers.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod embedded_pg;
+pub mod error;
+pub mod geo_input;
+pub mod input;
+pub mod routes;
+pub mod server;
+
+/// The SQL migrations, embedded in the binary and run at start.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -1,0 +1,96 @@
+//! Starting and stopping: logs, the database (given or private), migrations,
+//! the signing key, the listener, graceful shutdown.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, app};
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::embedded_pg::EmbeddedPg;
+
+pub fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    // Logs go to stderr; stdout carries only what a person or script reads (the banner).
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// The database the server uses, and the private cluster if one was started.
+pub struct Database {
+    pub pool: PgPool,
+    pub embedded: Option<EmbeddedPg>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("embedded", &self.embedded.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// Connects (starting a private cluster when no URL is configured) and migrates.
+pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    let (options, embedded) = if let Some(url) = &config.database_url {
+        (url.parse::<PgConnectOptions>().context("DATABASE_URL is not a valid PostgreSQL URL")?, None)
+    } else {
+        let pg = tokio::task::block_in_place(|| EmbeddedPg::start(&config.data_dir))?;
+        (pg.prepare_database().await?, Some(pg))
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(config.db_pool)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .context("connecting to PostgreSQL")?;
+    crate::MIGRATOR.run(&pool).await.context(
+        "running migrations (the database needs the PostGIS extension: apt-get install postgresql-15-postgis-3, \
+         and a role allowed to CREATE EXTENSION)",
+    )?;
+    Ok(Database { pool, embedded })
+}
+
+pub async fn token_keys(config: &Config, db: &PgPool) -> anyhow::Result<TokenKeys> {
+    let pem = match &config.jwt_key_file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => TokenKeys::private_pem_from_db(db).await?,
+    };
+    TokenKeys::from_private_pem(&pem, config.jwt_issuer.clone(), config.access_ttl_s, config.refresh_ttl_days)
+}
+
+/// Serves until SIGTERM or Ctrl-C, then stops the private cluster if any.
+/// `banner` runs once the port is bound, with the address actually bound.
+pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::net::SocketAddr)) -> anyhow::Result<()> {
+    let keys = Arc::new(token_keys(config, &db.pool).await?);
+    let state = AppState { db: db.pool.clone(), keys };
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    banner(addr);
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("shutting down");
+    db.pool.close().await;
+    if let Some(pg) = db.embedded.as_mut() {
+        tokio::task::block_in_place(|| pg.stop());
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

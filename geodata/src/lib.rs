@@ -1,0 +1,14 @@
+//! fieldvisit geography: coordinate systems used in China (WGS84, GCJ-02, BD-09), geometry
+//! across the database boundary (WKB) and the API boundary (GeoJSON), validation of what
+//! people send, and geodesic distances for judging check-ins.
+//!
+//! Everything here is pure computation on `geo` types; nothing knows about HTTP or SQL.
+
+pub mod crs;
+pub mod distance;
+mod error;
+pub mod geojson_io;
+pub mod validate;
+pub mod wkb;
+
+pub use error::GeoError;

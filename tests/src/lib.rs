@@ -1,0 +1,198 @@
+//! End-to-end test support: the real `fieldvisit` binary on a free port,
+//! against a fresh PostGIS database per test, driven over HTTP.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The `fieldvisit` binary: `FIELDVISIT_BIN`, or built on demand next to this test.
+pub fn binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("FIELDVISIT_BIN") {
+        return PathBuf::from(bin);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "-q", "-p", "fieldvisit", "--bin", "fieldvisit"])
+        .status()
+        .expect("running cargo build");
+    assert!(status.success(), "building fieldvisit failed");
+    // target/debug/deps/<test> -> target/debug/fieldvisit
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(|d| d.parent()).expect("target dir").join("fieldvisit")
+}
+
+/// A URL to the database behind `pool` (a per-test database of `sqlx::test`).
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by .ci/test");
+    let name = pool.connect_options().get_database().expect("test database name").to_owned();
+    let (head, _) = base.rsplit_once('/').expect("DATABASE_URL ends with /dbname");
+    format!("{head}/{name}")
+}
+
+/// A running server. Killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub stdout: Vec<String>,
+}
+
+impl Server {
+    /// `fieldvisit demo` on the test's database: the demo township, served.
+    pub async fn demo(pool: &PgPool) -> Self {
+        Self::start(&["demo"], &[("DATABASE_URL", database_url(pool).as_str())]).await
+    }
+
+    /// `fieldvisit demo` with extra environment (e.g. a short token lifetime).
+    pub async fn demo_with(pool: &PgPool, env: &[(&str, &str)]) -> Self {
+        let url = database_url(pool);
+        let mut all = vec![("DATABASE_URL", url.as_str())];
+        all.extend_from_slice(env);
+        Self::start(&["demo"], &all).await
+    }
+
+    /// Starts the binary with `args` plus `--listen 127.0.0.1:0` and waits for its banner.
+    pub async fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(binary());
+        cmd.args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawning fieldvisit");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut stdout = Vec::new();
+        let base = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(line) = lines.next_line().await.expect("reading stdout") {
+                stdout.push(line.clone());
+                if let Some(url) = line.strip_prefix("fieldvisit listening on ") {
+                    return url.trim().to_owned();
+                }
+            }
+            panic!("fieldvisit exited before listening: {stdout:?}");
+        })
+        .await
+        .expect("fieldvisit did not start within 120 s");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = tx.send(line);
+            }
+        });
+        // Collect the banner lines printed right after the first one.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stdout.extend(rx.try_iter());
+        Self { child, base, http: reqwest::Client::new(), stdout }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.pid();
+        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.expect("exit within 60 s").expect("wait")
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = self.login_full(username, "fieldvisit").await;
+        assert_eq!(status, StatusCode::OK, "login {username}: {body}");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn login_full(&self, username: &str, password: &str) -> (StatusCode, Value) {
+        self.call(Method::POST, None, "/v1/auth/login", Some(&serde_json::json!({"username": username, "password": password}))).await
+    }
+
+    /// A JSON request; answers the status and the JSON body (Null when empty).
+    pub async fn call(&self, method: Method, token: Option<&str>, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    /// A request with a raw body and content type.
+    pub async fn call_raw(&self, method: Method, token: Option<&str>, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    /// Sends a body larger than the server accepts over a raw connection,
+    /// reading the answer while still writing: a server refuses such a body
+    /// before reading it, which an ordinary client reports as a broken request.
+    pub async fn call_oversize(&self, method: &Method, token: Option<&str>, path: &str, size: usize) -> (StatusCode, Value) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{auth}content-length: {size}\r\nconnection: close\r\n\r\n"
+        );
+        let write = tokio::spawn(async move {
+            let _ = writer.write_all(head.as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < size {
+                if writer.write_all(&chunk[..chunk.len().min(size - sent)]).await.is_err() {
+                    break;
+                }
+                sent += chunk.len();
+            }
+        });
+        let mut raw = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(30), reader.read_to_end(&mut raw)).await;
+        write.abort();
+        let text = String::from_utf8_lossy(&raw);
+        let status: u16 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status line: {text}"));
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        // A chunked answer starts with its length line; the JSON starts at the brace.
+        let json = body.find('{').and_then(|i| body.rfind('}').map(|j| &body[i..=j])).unwrap_or("null");
+        (StatusCode::from_u16(status).expect("status"), serde_json::from_str(json).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, Some(token), path, None).await
+    }
+
+    async fn answer(res: reqwest::Response) -> (StatusCode, Value) {
+        let status = res.status();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, body)
+    }
+}
+
+/// Asserts the JSON error shape and returns the error code.
+pub fn error_code(body: &Value) -> &str {
+    let err = &body["error"];
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {body}");
+    err["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {body}"))
+}

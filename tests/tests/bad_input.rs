@@ -1,0 +1,208 @@
+//! Bad input, sent to every write endpoint: each answers a 4xx in the JSON
+//! error shape, names the field where there is one, and writes nothing.
+
+use fieldvisit_tests::{Server, error_code};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Row counts of every table a write endpoint touches.
+async fn footprint(pool: &PgPool) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in ["stations", "people", "places", "assignments", "audit_events", "refresh_tokens"] {
+        counts.push(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(pool).await.unwrap());
+    }
+    // Versions catch an update that slipped through.
+    let versions: i64 = sqlx::query_scalar(
+        "SELECT ((SELECT sum(version) FROM stations) + (SELECT sum(version) FROM people) + (SELECT sum(version) FROM places)
+              + (SELECT sum(version) FROM assignments))::bigint",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    counts.push(versions);
+    counts
+}
+
+/// Sets `pointer` (e.g. `/properties/name`) in a copy of `base`.
+fn with(base: &Value, pointer: &str, v: Value) -> Value {
+    let mut out = base.clone();
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let target = if parent.is_empty() { &mut out } else { out.pointer_mut(parent).unwrap() };
+    target[key] = v;
+    out
+}
+
+struct Endpoint {
+    method: Method,
+    path: String,
+    token: String,
+    valid: Value,
+    /// A text field, an enum field, a position or geometry field, as JSON pointers.
+    text: &'static str,
+    enumeration: Option<&'static str>,
+    coordinates: Option<(&'static str, CoordKind)>,
+}
+
+#[derive(Clone, Copy)]
+enum CoordKind {
+    Position,
+    Geometry,
+}
+
+#[sqlx::test(migrations = false)]
+async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let admin = server.login("admin").await;
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let place: Uuid = sqlx::query_scalar(
+        "SELECT id FROM places WHERE kind = 'grid_cell' AND id NOT IN
+             (SELECT place_id FROM assignments a JOIN people p ON p.id = a.person_id WHERE p.username = 'rep010') ORDER BY id LIMIT 1",
+    ).fetch_one(&pool).await.unwrap();
+    let person: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE username = 'rep010'").fetch_one(&pool).await.unwrap();
+    let assignment: Uuid = sqlx::query_scalar("SELECT id FROM assignments ORDER BY id LIMIT 1").fetch_one(&pool).await.unwrap();
+    let square = json!({"type": "Polygon", "coordinates": [[[112.10, 35.10], [112.11, 35.10], [112.11, 35.11], [112.10, 35.11], [112.10, 35.10]]]});
+
+    let endpoints = vec![
+        Endpoint { method: Method::POST, path: "/v1/auth/login".into(), token: String::new(),
+            valid: json!({"username": "rep001", "password": "fieldvisit"}), text: "/username", enumeration: None, coordinates: None },
+        Endpoint { method: Method::POST, path: "/v1/stations".into(), token: planner.clone(),
+            valid: json!({"parent_id": station, "level": "point", "code": "p-1", "name": "联络点", "location": {"lon": 112.1, "lat": 35.1}}),
+            text: "/name", enumeration: Some("/level"), coordinates: Some(("/location", CoordKind::Position)) },
+        Endpoint { method: Method::PATCH, path: format!("/v1/stations/{station}"), token: planner.clone(),
+            valid: json!({"name": "新名字", "service_area": square}), text: "/name", enumeration: Some("/level"),
+            coordinates: Some(("/service_area", CoordKind::Geometry)) },
+        Endpoint { method: Method::POST, path: "/v1/people".into(), token: admin.clone(),
+            valid: json!({"name": "张三", "username": "zhangsan", "password": "password1", "role": "representative", "station_id": station,
+                "anchor": {"lon": 112.1, "lat": 35.1}}),
+            text: "/name", enumeration: Some("/role"), coordinates: Some(("/anchor", CoordKind::Position)) },
+        Endpoint { method: Method::PATCH, path: format!("/v1/people/{person}"), token: admin.clone(),
+            valid: json!({"name": "李四", "anchor": {"lon": 112.1, "lat": 35.1}}), text: "/name", enumeration: Some("/role"),
+            coordinates: Some(("/anchor", CoordKind::Position)) },
+        Endpoint { method: Method::POST, path: "/v1/places".into(), token: planner.clone(),
+            valid: json!({"type": "Feature", "geometry": square, "properties": {"kind": "grid_cell", "name": "新网格", "station_id": station}}),
+            text: "/properties/name", enumeration: Some("/properties/kind"), coordinates: Some(("/geometry", CoordKind::Geometry)) },
+        Endpoint { method: Method::PATCH, path: format!("/v1/places/{place}"), token: planner.clone(),
+            valid: json!({"geometry": square, "properties": {"name": "改名网格"}}),
+            text: "/properties/name", enumeration: Some("/properties/kind"), coordinates: Some(("/geometry", CoordKind::Geometry)) },
+        Endpoint { method: Method::POST, path: "/v1/assignments".into(), token: planner.clone(),
+            valid: json!({"person_id": person, "place_id": place, "valid_from": "2026-12-01"}), text: "/valid_from", enumeration: None, coordinates: None },
+        Endpoint { method: Method::PATCH, path: format!("/v1/assignments/{assignment}"), token: planner.clone(),
+            valid: json!({"valid_to": "2027-12-01"}), text: "/valid_to", enumeration: None, coordinates: None },
+    ];
+
+    let before = footprint(&pool).await;
+    let mut failures = Vec::new();
+    for e in &endpoints {
+        let token = (!e.token.is_empty()).then_some(e.token.as_str());
+        let mut cases: Vec<(String, Vec<u8>, &str, &[u16], Option<&str>)> = vec![
+            ("malformed JSON".into(), b"{,}".to_vec(), "application/json", &[400], None),
+            ("truncated JSON".into(), e.valid.to_string().as_bytes()[..e.valid.to_string().len() / 2].to_vec(), "application/json", &[400], None),
+            ("trailing garbage".into(), [e.valid.to_string().as_bytes(), b" x"].concat(), "application/json", &[400], None),
+            ("not JSON at all".into(), b"name=x".to_vec(), "application/x-www-form-urlencoded", &[415], None),
+            ("a JSON array".into(), b"[]".to_vec(), "application/json", &[422], None),
+            ("wrong type".into(), with(&e.valid, e.text, json!(12345)).to_string().into_bytes(), "application/json", &[422], Some(e.text)),
+            ("unknown field".into(), with(&e.valid, "/surprise", json!(1)).to_string().into_bytes(), "application/json", &[422], None),
+        ];
+        if e.text != "/valid_from" && e.text != "/valid_to" && e.text != "/username" {
+            cases.push(("empty name".into(), with(&e.valid, e.text, json!("   ")).to_string().into_bytes(), "application/json", &[422], Some(e.text)));
+            cases.push(("over-long name".into(), with(&e.valid, e.text, json!("长".repeat(5000))).to_string().into_bytes(), "application/json", &[422], Some(e.text)));
+        } else {
+            cases.push(("unparseable value".into(), with(&e.valid, e.text, json!("not-a-date-or-name!")).to_string().into_bytes(),
+                "application/json", &[401, 422], None));
+        }
+        if let Some(en) = e.enumeration {
+            cases.push(("unknown enum value".into(), with(&e.valid, en, json!("castle")).to_string().into_bytes(), "application/json", &[422], Some(en)));
+        }
+        match e.coordinates {
+            Some((ptr, CoordKind::Position)) => {
+                cases.push(("longitude out of range".into(), with(&e.valid, ptr, json!({"lon": 200.0, "lat": 35.1})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                cases.push(("latitude out of range".into(), with(&e.valid, ptr, json!({"lon": 112.1, "lat": -95.0})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                cases.push(("non-finite number".into(), e.valid.to_string().replace("112.1", "1e999").into_bytes(), "application/json", &[400, 422], None));
+                cases.push(("unknown crs".into(), with(&e.valid, "/crs", json!("mars")).to_string().into_bytes(), "application/json", &[422], Some("crs")));
+            }
+            Some((ptr, CoordKind::Geometry)) => {
+                let bowtie = json!({"type": "Polygon", "coordinates": [[[112.10, 35.10], [112.11, 35.11], [112.11, 35.10], [112.10, 35.11], [112.10, 35.10]]]});
+                cases.push(("self-intersecting polygon".into(), with(&e.valid, ptr, bowtie).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                let open_ring = json!({"type": "Polygon", "coordinates": [[[112.10, 35.10], [112.11, 35.10], [112.11, 35.11]]]});
+                cases.push(("unclosed ring".into(), with(&e.valid, ptr, open_ring).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                let far = json!({"type": "Polygon", "coordinates": [[[190.0, 35.10], [112.11, 35.10], [112.11, 35.11], [190.0, 35.10]]]});
+                cases.push(("coordinates out of range".into(), with(&e.valid, ptr, far).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                cases.push(("not a geometry".into(), with(&e.valid, ptr, json!({"type": "Circle", "radius": 3})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                cases.push(("coordinates as strings".into(), with(&e.valid, ptr, json!({"type": "Point", "coordinates": ["112", "35"]})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+            }
+            None => {}
+        }
+        let (status, answer) = server.call_oversize(&e.method, token, &e.path, 3 * 1024 * 1024).await;
+        if status != StatusCode::PAYLOAD_TOO_LARGE || answer["error"]["code"] != "payload_too_large" {
+            failures.push(format!("{} {} — oversize body: {status} {answer}", e.method, e.path));
+        }
+        for (name, body, content_type, statuses, field) in cases {
+            let (status, answer) = server.call_raw(e.method.clone(), token, &e.path, content_type, body).await;
+            let shape_ok = answer["error"]["code"].is_string() && answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty());
+            let field_ok = field.is_none_or(|f| {
+                let want = f.trim_start_matches('/').replace('/', ".");
+                answer["error"]["details"]["field"].as_str().is_some_and(|got| got.starts_with(&want) || want.starts_with(got))
+            });
+            if !statuses.contains(&status.as_u16()) || !shape_ok || !field_ok {
+                failures.push(format!("{} {} — {name}: {status} {answer}", e.method, e.path));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(footprint(&pool).await, before, "bad input must write nothing");
+
+    // The valid bodies do work, so the cases above failed for the reason tested.
+    for e in &endpoints {
+        let token = (!e.token.is_empty()).then_some(e.token.as_str());
+        let (status, answer) = server.call(e.method.clone(), token, &e.path, Some(&e.valid)).await;
+        assert!(status.is_success(), "{} {} with a valid body: {status} {answer}", e.method, e.path);
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn duplicates_and_stale_versions_are_conflicts(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let admin = server.login("admin").await;
+    let planner = server.login("planner").await;
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let person = json!({"name": "重名", "username": "rep001", "password": "password1", "role": "representative", "station_id": station});
+    let (status, body) = server.call(Method::POST, Some(&admin), "/v1/people", Some(&person)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_code(&body), "already_exists");
+    assert_eq!(body["error"]["details"]["field"], "username");
+
+    let (_, s) = server.get(&planner, &format!("/v1/stations/{station}")).await;
+    let version = s["version"].as_i64().unwrap();
+    let (status, _) = server.call(Method::PATCH, Some(&planner), &format!("/v1/stations/{station}"), Some(&json!({"version": version, "name": "一改"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = server.call(Method::PATCH, Some(&planner), &format!("/v1/stations/{station}"), Some(&json!({"version": version, "name": "二改"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_code(&body), "version_conflict");
+    let (_, s) = server.get(&planner, &format!("/v1/stations/{station}")).await;
+    assert_eq!(s["name"], "一改", "the stale edit changed nothing");
+
+    // A station cannot move under its own subtree, nor have two roots.
+    let central: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'central'").fetch_one(&pool).await.unwrap();
+    let (status, body) = server.call(Method::PATCH, Some(&planner), &format!("/v1/stations/{central}"), Some(&json!({"parent_id": station, "level": "regional"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let second_root = json!({"level": "central", "code": "root2", "name": "第二中心", "location": {"lon": 112.1, "lat": 35.1}});
+    let (status, _) = server.call(Method::POST, Some(&planner), "/v1/stations", Some(&second_root)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[sqlx::test(migrations = false)]
+async fn bad_query_parameters_are_400s(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    for path in ["/v1/places?limit=0", "/v1/places?limit=abc", "/v1/places?kind=castle", "/v1/places?bbox=1,2,3", "/v1/places?crs=mars",
+        "/v1/people?role=king", "/v1/stations?after=not-a-uuid", "/v1/assignments?current=maybe", "/v1/places/not-a-uuid"] {
+        let (status, body) = server.get(&planner, path).await;
+        assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND, "{path}: {status} {body}");
+        if status == StatusCode::BAD_REQUEST {
+            error_code(&body);
+        }
+    }
+}
