@@ -27,8 +27,14 @@ const DATABASE: &str = "fieldvisit";
 impl EmbeddedPg {
     /// Initialises (once) and starts the cluster under `root/pg`.
     pub fn start(root: &Path) -> anyhow::Result<Self> {
-        let bin_dir = find_bin_dir()?;
-        check_postgis(&bin_dir)?;
+        let bin_dir = match std::env::var_os("FIELDVISIT_PG_BIN") {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                let bin_dir = find_bin_dir(Path::new("/usr/lib/postgresql"))?;
+                check_postgis(&bin_dir, Path::new("/usr/share/postgresql"))?;
+                bin_dir
+            }
+        };
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         let root = root.canonicalize()?;
         let data = root.join("pg");
@@ -127,12 +133,9 @@ impl Drop for EmbeddedPg {
     }
 }
 
-/// The newest PostgreSQL (15 or later) under Debian's layout, or `FIELDVISIT_PG_BIN`.
-fn find_bin_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("FIELDVISIT_PG_BIN") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+/// The newest PostgreSQL (15 or later) under Debian's layout (`root/<version>/bin`).
+fn find_bin_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
@@ -152,15 +155,11 @@ fn find_bin_dir() -> anyhow::Result<PathBuf> {
     })
 }
 
-fn check_postgis(bin_dir: &Path) -> anyhow::Result<()> {
-    let version = bin_dir
-        .parent()
-        .and_then(Path::file_name)
-        .and_then(|v| v.to_str())
-        .unwrap_or("15")
-        .to_owned();
-    let control = PathBuf::from(format!("/usr/share/postgresql/{version}/extension/postgis.control"));
-    if std::env::var_os("FIELDVISIT_PG_BIN").is_none() && !control.exists() {
+/// PostGIS for the PostgreSQL of `bin_dir`, looked up in Debian's `share_root/<version>/extension`.
+fn check_postgis(bin_dir: &Path, share_root: &Path) -> anyhow::Result<()> {
+    let version = bin_dir.parent().and_then(Path::file_name).and_then(|v| v.to_str()).unwrap_or("15").to_owned();
+    let control = share_root.join(&version).join("extension").join("postgis.control");
+    if !control.exists() {
         bail!("PostGIS is not installed for PostgreSQL {version}. Install it with: sudo apt-get install -y postgresql-{version}-postgis-3");
     }
     Ok(())
@@ -191,4 +190,42 @@ fn short_hash(bytes: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(bytes);
     u64::from_be_bytes(digest[..8].try_into().unwrap_or_default()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fieldvisit-pgtest-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn missing_postgresql_names_the_package() {
+        let root = scratch("nopg");
+        let err = find_bin_dir(&root).unwrap_err().to_string();
+        assert!(err.contains("apt-get install -y postgresql-15 postgresql-15-postgis-3"), "{err}");
+    }
+
+    #[test]
+    fn missing_postgis_names_the_package_for_that_version() {
+        let root = scratch("nopostgis");
+        for version in ["14", "16"] {
+            let bin = root.join("lib").join(version).join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::fs::write(bin.join("initdb"), "").unwrap();
+        }
+        // 14 is too old; 16 is picked.
+        let bin = find_bin_dir(&root.join("lib")).unwrap();
+        assert!(bin.ends_with("16/bin"));
+        let err = check_postgis(&bin, &root.join("share")).unwrap_err().to_string();
+        assert!(err.contains("apt-get install -y postgresql-16-postgis-3"), "{err}");
+        let ext = root.join("share/16/extension");
+        std::fs::create_dir_all(&ext).unwrap();
+        std::fs::write(ext.join("postgis.control"), "").unwrap();
+        check_postgis(&bin, &root.join("share")).unwrap();
+    }
 }

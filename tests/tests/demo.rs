@@ -1,0 +1,103 @@
+//! The demo township as a user meets it: its stations, people and places,
+//! where they lie, and what rep001 sees after signing in.
+
+use fieldvisit_tests::Server;
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+#[sqlx::test(migrations = false)]
+async fn the_demo_township_is_shaoyuan(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let banner = server.stdout.join("\n");
+    for expected in ["/docs", "admin", "planner", "presidium", "staff01", "rep001", "fieldvisit"] {
+        assert!(banner.contains(expected), "the banner mentions {expected}: {banner}");
+    }
+    let planner = server.login("planner").await;
+    let (_, stations) = server.get(&planner, "/v1/stations").await;
+    let stations = stations["items"].as_array().unwrap();
+    let names: Vec<&str> = stations.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(stations.len(), 6);
+    assert_eq!(stations.iter().filter(|s| s["level"] == "central").count(), 1);
+    assert!(names.iter().any(|n| n.contains("邵原")), "{names:?}");
+    for region in ["东阳", "碌碡", "牛庄", "段凹", "阳安"] {
+        assert!(names.iter().any(|n| n.contains(region)), "{region} station missing: {names:?}");
+    }
+    let pool = &pool;
+    let count = |sql: &'static str| async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap() };
+    assert_eq!(count("SELECT count(*) FROM people WHERE role = 'representative'").await, 87);
+    assert_eq!(count("SELECT count(DISTINCT station_id) FROM people WHERE role = 'station_staff'").await, 6);
+    assert_eq!(count("SELECT count(*) FROM places WHERE kind = 'grid_cell'").await, 28);
+    assert_eq!(count("SELECT count(*) FROM places WHERE kind = 'enterprise'").await, 49);
+    assert!(count("SELECT count(*) FROM places WHERE kind = 'project_site'").await >= 3);
+    assert_eq!(count("SELECT count(*) FROM people p WHERE role = 'representative' AND NOT EXISTS (SELECT FROM assignments a WHERE a.person_id = p.id)").await, 0);
+    for n in 1..=87 {
+        let (status, _) = server.login_full(&format!("rep{n:03}"), "fieldvisit").await;
+        if n % 29 == 1 {
+            assert_eq!(status, StatusCode::OK, "rep{n:03} signs in");
+        }
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn every_demo_place_lies_in_western_jiyuan(pool: PgPool) {
+    let _server = Server::demo(&pool).await;
+    // The real boundary of 济源市, converted from GCJ-02, and its western part.
+    let boundary = fieldvisit::demo::township::township().boundary;
+    let wkb = fieldvisit_geodata::wkb::to_wkb(&geo::Geometry::MultiPolygon(boundary));
+    let outside: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE NOT ST_Within(geom, ST_GeomFromWKB($1, 4326))")
+        .bind(&wkb)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(outside, 0);
+    let (min_x, max_x): (f64, f64) = sqlx::query_as("SELECT ST_XMin(ST_Extent(geom)), ST_XMax(ST_Extent(geom)) FROM places").fetch_one(&pool).await.unwrap();
+    assert!(min_x > 111.9 && max_x < 112.36, "western Jiyuan: {min_x}..{max_x}");
+    // Each place sits in its own station's service area.
+    let misplaced: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM places p JOIN stations s ON s.id = p.station_id WHERE NOT ST_Covers(s.service_area, p.geom)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(misplaced, 0);
+}
+
+#[sqlx::test(migrations = false)]
+async fn rep001_sees_their_stations_places_and_nothing_else(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let token = server.login("rep001").await;
+    let (_, me) = server.get(&token, "/v1/me").await;
+    let station = me["station_id"].as_str().unwrap().to_owned();
+    let (status, places) = server.get(&token, "/v1/places?limit=500").await;
+    assert_eq!(status, StatusCode::OK);
+    let features = places["features"].as_array().unwrap();
+    assert!(!features.is_empty());
+    assert!(features.iter().all(|f| f["properties"]["station_id"] == station.as_str()));
+    let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1::uuid").bind(&station).fetch_one(&pool).await.unwrap();
+    assert_eq!(features.len() as i64, theirs);
+    let elsewhere: Vec<String> = sqlx::query_scalar("SELECT id::text FROM places WHERE station_id <> $1::uuid").bind(&station).fetch_all(&pool).await.unwrap();
+    assert!(!elsewhere.is_empty());
+    for id in elsewhere.iter().take(10) {
+        let (status, _) = server.get(&token, &format!("/v1/places/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn loading_the_demo_twice_changes_nothing(pool: PgPool) {
+    let first = Server::demo(&pool).await;
+    drop(first);
+    let snapshot = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT md5(string_agg(t, ',' ORDER BY t)) FROM (
+                 SELECT id::text || version AS t FROM stations UNION ALL SELECT id::text || version FROM people
+                 UNION ALL SELECT id::text || version FROM places UNION ALL SELECT id::text || version FROM assignments) x",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let before = snapshot(pool.clone()).await;
+    let _second = Server::demo(&pool).await;
+    assert_eq!(snapshot(pool.clone()).await, before);
+}

@@ -1,0 +1,196 @@
+//! Places as GeoJSON: coordinate systems in and out, shapes per kind, paging,
+//! filters, re-import keys, and deactivation.
+
+use fieldvisit_geodata::crs;
+use fieldvisit_tests::{Server, error_code};
+use geo::Coord;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn regional_station(pool: &PgPool) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(pool).await.unwrap()
+}
+
+fn enterprise(station: Uuid, lon: f64, lat: f64, crs: &str) -> Value {
+    json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "crs": crs,
+        "properties": {"kind": "enterprise", "name": "邵原测试建材厂", "address": "邵原镇", "station_id": station,
+            "attributes": {"industry": "building_materials"}}})
+}
+
+async fn stored_point(pool: &PgPool, id: &str) -> (f64, f64) {
+    sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM places WHERE id = $1::uuid").bind(id).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn gcj02_and_bd09_input_is_stored_as_wgs84(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let station = regional_station(&pool).await;
+    // A point as AMap (GCJ-02) shows it in 邵原镇.
+    let (lon, lat) = (112.137_5, 35.152_1);
+    let (status, created) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&enterprise(station, lon, lat, "gcj02"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (x, y) = stored_point(&pool, id).await;
+    let want = crs::gcj02_to_wgs84(Coord { x: lon, y: lat });
+    assert!((x - want.x).abs() < 1e-9 && (y - want.y).abs() < 1e-9, "stored ({x}, {y}), want {want:?}");
+    // GCJ-02 is offset from WGS84 by a few hundred metres here; the server did convert.
+    assert!((x - lon).abs() > 1e-4);
+
+    // Read back in GCJ-02, the coordinates are the ones sent (to about 1 cm).
+    let (_, back) = server.get(&planner, &format!("/v1/places/{id}?crs=gcj02")).await;
+    let c = &back["geometry"]["coordinates"];
+    assert!((c[0].as_f64().unwrap() - lon).abs() < 2e-7 && (c[1].as_f64().unwrap() - lat).abs() < 2e-7, "{c}");
+
+    // Baidu (BD-09) input too.
+    let mut body = enterprise(station, lon, lat, "bd09");
+    body["properties"]["name"] = json!("百度坐标企业");
+    let (status, created) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (x, y) = stored_point(&pool, created["id"].as_str().unwrap()).await;
+    let want = crs::bd09_to_wgs84(Coord { x: lon, y: lat });
+    assert!((x - want.x).abs() < 1e-9 && (y - want.y).abs() < 1e-9);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_polygon_round_trips_and_shapes_follow_the_kind(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let station = regional_station(&pool).await;
+    let ring = json!([[[112.10, 35.10], [112.12, 35.10], [112.12, 35.12], [112.10, 35.12], [112.10, 35.10]],
+                      [[112.105, 35.105], [112.105, 35.11], [112.11, 35.11], [112.11, 35.105], [112.105, 35.105]]]);
+    let cell = json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": ring},
+        "properties": {"kind": "grid_cell", "name": "测试网格", "station_id": station, "source": "survey-2026", "external_id": "G-17"}});
+    let (status, created) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&cell)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["geometry"]["coordinates"], ring, "the polygon with its hole comes back as sent");
+    assert_eq!(created["properties"]["external_id"], "G-17");
+    let area: f64 = sqlx::query_scalar("SELECT ST_Area(geom::geography) FROM places WHERE id = $1::uuid")
+        .bind(created["id"].as_str().unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // 0.02° × 0.02° at 35.11°N is about 1,821 m × 2,219 m; the hole is a quarter of that each way.
+    assert!((area - (4.042e6 - 0.2527e6)).abs() < 0.02e6, "area {area} m²");
+
+    // The same source and external id again is a re-import conflict.
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&cell)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["details"]["field"], "external_id");
+
+    // A grid cell cannot be a point.
+    let mut point_cell = cell.clone();
+    point_cell["geometry"] = json!({"type": "Point", "coordinates": [112.1, 35.1]});
+    point_cell["properties"]["external_id"] = json!("G-18");
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&point_cell)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["details"]["field"], "geometry");
+
+    // Nor can an existing point enterprise become a grid cell without a polygon.
+    let enterprise_id: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE kind = 'enterprise' LIMIT 1").fetch_one(&pool).await.unwrap();
+    let (status, _) = server.call(Method::PATCH, Some(&planner), &format!("/v1/places/{enterprise_id}"), Some(&json!({"properties": {"kind": "grid_cell"}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_patch_changes_only_what_it_sends(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE kind = 'grid_cell' ORDER BY id LIMIT 1").fetch_one(&pool).await.unwrap();
+    let (_, before) = server.get(&planner, &format!("/v1/places/{id}")).await;
+    let (status, after) = server.call(Method::PATCH, Some(&planner), &format!("/v1/places/{id}"),
+        Some(&json!({"properties": {"name": "新名字", "address": null}}))).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["properties"]["name"], "新名字");
+    assert_eq!(after["properties"]["address"], Value::Null, "null clears");
+    assert_eq!(after["geometry"], before["geometry"], "absent keeps");
+    assert_eq!(after["properties"]["attributes"], before["properties"]["attributes"]);
+    assert_eq!(after["properties"]["version"].as_i64().unwrap(), before["properties"]["version"].as_i64().unwrap() + 1);
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE entity = 'place' AND entity_id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1, "each change leaves an audit event");
+}
+
+#[sqlx::test(migrations = false)]
+async fn paging_walks_every_place_once(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let mut seen = std::collections::HashSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/v1/places?limit=7&after={a}"),
+            None => "/v1/places?limit=7".to_owned(),
+        };
+        let (status, page) = server.get(&planner, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        for f in page["features"].as_array().unwrap() {
+            assert!(seen.insert(f["id"].as_str().unwrap().to_owned()), "a place appeared twice");
+        }
+        match page["next_after"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM places").fetch_one(&pool).await.unwrap();
+    assert_eq!(seen.len() as i64, total);
+}
+
+#[sqlx::test(migrations = false)]
+async fn filters_by_kind_bbox_and_text(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let (_, cells) = server.get(&planner, "/v1/places?kind=grid_cell&limit=500").await;
+    assert_eq!(cells["features"].as_array().unwrap().len(), 28);
+    assert!(cells["features"].as_array().unwrap().iter().all(|f| f["properties"]["kind"] == "grid_cell"));
+
+    let bbox = [112.0, 35.05, 112.2, 35.2];
+    let (_, boxed) = server.get(&planner, &format!("/v1/places?limit=500&bbox={},{},{},{}", bbox[0], bbox[1], bbox[2], bbox[3])).await;
+    let want: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)")
+        .bind(bbox[0]).bind(bbox[1]).bind(bbox[2]).bind(bbox[3])
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(want > 0);
+    assert_eq!(boxed["features"].as_array().unwrap().len() as i64, want);
+
+    let (_, named) = server.get(&planner, "/v1/places?q=%E9%A3%8E%E7%94%B5").await; // 风电
+    assert!(!named["features"].as_array().unwrap().is_empty());
+    assert!(named["features"].as_array().unwrap().iter().all(|f| f["properties"]["name"].as_str().unwrap().contains("风电")
+        || f["properties"]["address"].as_str().unwrap_or_default().contains("风电")));
+}
+
+#[sqlx::test(migrations = false)]
+async fn deactivating_a_place_ends_its_assignments(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let place: Uuid = sqlx::query_scalar("SELECT place_id FROM assignments WHERE valid_to IS NULL LIMIT 1").fetch_one(&pool).await.unwrap();
+    let (status, body) = server.call(Method::DELETE, Some(&planner), &format!("/v1/places/{place}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["properties"]["active"], false);
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM assignments WHERE place_id = $1 AND (valid_to IS NULL OR valid_to > (now() AT TIME ZONE 'Asia/Shanghai')::date)",
+    )
+    .bind(place)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+    let (_, current) = server.get(&planner, &format!("/v1/assignments?place_id={place}&current=true")).await;
+    assert!(current["items"].as_array().unwrap().is_empty());
+    // Active listings leave it out; the record itself stays.
+    let (_, active) = server.get(&planner, "/v1/places?active=true&limit=500").await;
+    assert!(active["features"].as_array().unwrap().iter().all(|f| f["id"] != place.to_string()));
+    let (status, _) = server.get(&planner, &format!("/v1/places/{place}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // A deactivated place takes no new assignment.
+    let rep: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE username = 'rep020'").fetch_one(&pool).await.unwrap();
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/assignments", Some(&json!({"person_id": rep, "place_id": place}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&body), "validation_failed");
+}
