@@ -27,13 +27,12 @@ const DATABASE: &str = "fieldvisit";
 impl EmbeddedPg {
     /// Initialises (once) and starts the cluster under `root/pg`.
     pub fn start(root: &Path) -> anyhow::Result<Self> {
-        let bin_dir = match std::env::var_os("FIELDVISIT_PG_BIN") {
-            Some(dir) => PathBuf::from(dir),
-            None => {
-                let bin_dir = find_bin_dir(Path::new("/usr/lib/postgresql"))?;
-                check_postgis(&bin_dir, Path::new("/usr/share/postgresql"))?;
-                bin_dir
-            }
+        let bin_dir = if let Some(dir) = std::env::var_os("FIELDVISIT_PG_BIN") {
+            PathBuf::from(dir)
+        } else {
+            let bin_dir = find_bin_dir(Path::new("/usr/lib/postgresql"))?;
+            check_postgis(&bin_dir, Path::new("/usr/share/postgresql"))?;
+            bin_dir
         };
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         let root = root.canonicalize()?;

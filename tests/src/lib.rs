@@ -73,7 +73,7 @@ impl Server {
         let mut child = cmd.spawn().expect("spawning fieldvisit");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut stdout = Vec::new();
-        let base = tokio::time::timeout(Duration::from_secs(120), async {
+        let base = tokio::time::timeout(Duration::from_mins(2), async {
             while let Some(line) = lines.next_line().await.expect("reading stdout") {
                 stdout.push(line.clone());
                 if let Some(url) = line.strip_prefix("fieldvisit listening on ") {
@@ -105,7 +105,7 @@ impl Server {
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.pid();
         std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
-        tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.expect("exit within 60 s").expect("wait")
+        tokio::time::timeout(Duration::from_mins(1), self.child.wait()).await.expect("exit within 60 s").expect("wait")
     }
 
     /// Signs in and returns the access token.

@@ -135,7 +135,7 @@ async fn lists_hold_nothing_outside_the_scope(pool: PgPool) {
     let (_, places) = server.get(&token("rep"), "/v1/places?limit=500").await;
     let features = places["features"].as_array().unwrap();
     let in_station: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1").bind(c.own_station).fetch_one(&pool).await.unwrap();
-    assert_eq!(features.len() as i64, in_station);
+    assert_eq!(i64::try_from(features.len()).unwrap(), in_station);
     assert!(features.iter().all(|f| f["properties"]["station_id"] == c.own_station.to_string()));
     // Filtering by another station finds nothing rather than leaking it.
     let (_, other) = server.get(&token("rep"), &format!("/v1/places?station_id={}", c.other_station)).await;
@@ -155,7 +155,7 @@ async fn lists_hold_nothing_outside_the_scope(pool: PgPool) {
     assert!(people["items"].as_array().unwrap().iter().all(|p| p["station_id"] == c.own_station.to_string()));
     let (_, all) = server.get(&token("central_staff"), "/v1/places?limit=500").await;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM places").fetch_one(&pool).await.unwrap();
-    assert_eq!(all["features"].as_array().unwrap().len() as i64, total);
+    assert_eq!(i64::try_from(all["features"].as_array().unwrap().len()).unwrap(), total);
 }
 
 #[sqlx::test(migrations = false)]

@@ -45,6 +45,9 @@ struct Endpoint {
     coordinates: Option<(&'static str, CoordKind)>,
 }
 
+/// A bad-input case: name, body, content type, acceptable statuses, the field the error must name.
+type Case<'a> = (String, Vec<u8>, &'a str, &'a [u16], Option<&'a str>);
+
 #[derive(Clone, Copy)]
 enum CoordKind {
     Position,
@@ -97,7 +100,7 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
     let mut failures = Vec::new();
     for e in &endpoints {
         let token = (!e.token.is_empty()).then_some(e.token.as_str());
-        let mut cases: Vec<(String, Vec<u8>, &str, &[u16], Option<&str>)> = vec![
+        let mut cases: Vec<Case> = vec![
             ("malformed JSON".into(), b"{,}".to_vec(), "application/json", &[400], None),
             ("truncated JSON".into(), e.valid.to_string().as_bytes()[..e.valid.to_string().len() / 2].to_vec(), "application/json", &[400], None),
             ("trailing garbage".into(), [e.valid.to_string().as_bytes(), b" x"].concat(), "application/json", &[400], None),

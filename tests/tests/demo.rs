@@ -74,7 +74,7 @@ async fn rep001_sees_their_stations_places_and_nothing_else(pool: PgPool) {
     assert!(!features.is_empty());
     assert!(features.iter().all(|f| f["properties"]["station_id"] == station.as_str()));
     let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1::uuid").bind(&station).fetch_one(&pool).await.unwrap();
-    assert_eq!(features.len() as i64, theirs);
+    assert_eq!(i64::try_from(features.len()).unwrap(), theirs);
     let elsewhere: Vec<String> = sqlx::query_scalar("SELECT id::text FROM places WHERE station_id <> $1::uuid").bind(&station).fetch_all(&pool).await.unwrap();
     assert!(!elsewhere.is_empty());
     for id in elsewhere.iter().take(10) {

@@ -138,7 +138,7 @@ async fn paging_walks_every_place_once(pool: PgPool) {
         }
     }
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM places").fetch_one(&pool).await.unwrap();
-    assert_eq!(seen.len() as i64, total);
+    assert_eq!(i64::try_from(seen.len()).unwrap(), total);
 }
 
 #[sqlx::test(migrations = false)]
@@ -157,7 +157,7 @@ async fn filters_by_kind_bbox_and_text(pool: PgPool) {
         .await
         .unwrap();
     assert!(want > 0);
-    assert_eq!(boxed["features"].as_array().unwrap().len() as i64, want);
+    assert_eq!(i64::try_from(boxed["features"].as_array().unwrap().len()).unwrap(), want);
 
     let (_, named) = server.get(&planner, "/v1/places?q=%E9%A3%8E%E7%94%B5").await; // 风电
     assert!(!named["features"].as_array().unwrap().is_empty());
