@@ -28,6 +28,15 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub struct AppState {
     pub db: PgPool,
     pub keys: Arc<TokenKeys>,
+    pub sync: Arc<SyncSettings>,
+}
+
+/// The sync protocol's settings and secret.
+#[derive(Debug)]
+pub struct SyncSettings {
+    pub cursor_key: fieldvisit_sync::cursor::CursorKey,
+    pub rules: fieldvisit_geodata::geofence::GeofenceRules,
+    pub pull: fieldvisit_sync::pull::PullRules,
 }
 
 #[derive(OpenApi)]
@@ -40,6 +49,9 @@ pub struct AppState {
         (name = "people", description = "Representatives, staff, planners, presidium, admins"),
         (name = "places", description = "Grid cells, enterprises and project sites, as GeoJSON"),
         (name = "assignments", description = "Who visits which place"),
+        (name = "sync", description = "The offline protocol: push mutations, pull changes"),
+        (name = "check-ins", description = "Judged check-ins and their review"),
+        (name = "visits", description = "The monthly visit rule"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -74,6 +86,12 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::places::get, routes::places::update, routes::places::deactivate))
         .routes(routes!(routes::assignments::list, routes::assignments::create))
         .routes(routes!(routes::assignments::get, routes::assignments::update, routes::assignments::end))
+        .routes(routes!(routes::sync::push))
+        .routes(routes!(routes::sync::pull))
+        .routes(routes!(routes::check_ins::list))
+        .routes(routes!(routes::check_ins::get))
+        .routes(routes!(routes::check_ins::review))
+        .routes(routes!(routes::visits::status))
         .split_for_parts();
 
     let openapi_json = openapi.clone();

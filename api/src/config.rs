@@ -40,7 +40,40 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_DB_POOL", default_value_t = 16)]
     pub db_pool: u32,
 
+    /// Check-ins at an enterprise or project site count within this many metres.
+    #[arg(long, env = "FIELDVISIT_SITE_RADIUS_M", default_value_t = 200.0)]
+    pub site_radius_m: f64,
+
+    /// A reported GPS accuracy worse than this (metres) cannot verify a visit.
+    #[arg(long, env = "FIELDVISIT_MAX_ACCURACY_M", default_value_t = 100.0)]
+    pub max_accuracy_m: f64,
+
+    /// Faster than this between one person's check-ins is suspicious (km/h).
+    #[arg(long, env = "FIELDVISIT_MAX_SPEED_KMH", default_value_t = 150.0)]
+    pub max_speed_kmh: f64,
+
+    /// A device clock this far ahead of the server's (seconds) is suspicious.
+    #[arg(long, env = "FIELDVISIT_CLOCK_SKEW_ALLOWANCE_S", default_value_t = 300.0)]
+    pub clock_skew_allowance_s: f64,
+
+    /// A device that has not pulled for this many days bootstraps again.
+    #[arg(long, env = "FIELDVISIT_CURSOR_MAX_AGE_DAYS", default_value_t = 90)]
+    pub cursor_max_age_days: i64,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+}
+
+impl Config {
+    /// The check-in judgement rules this configuration sets.
+    pub fn geofence_rules(&self) -> fieldvisit_geodata::geofence::GeofenceRules {
+        fieldvisit_geodata::geofence::GeofenceRules {
+            site_radius_m: self.site_radius_m,
+            max_accuracy_m: self.max_accuracy_m,
+            max_speed_kmh: self.max_speed_kmh,
+            future_skew_allowance_s: self.clock_skew_allowance_s,
+            ..Default::default()
+        }
+    }
 }

@@ -32,6 +32,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The client must update before it may do this.
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// The database could not be reached; nothing was written.
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -49,7 +52,7 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             // Unparseable input is a 400; parseable input that breaks a rule is a 422.
-            Self::Invalid { code: "invalid_json" | "invalid_parameter", .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid { code: "invalid_json" | "invalid_parameter" | "invalid_cursor", .. } => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -58,6 +61,7 @@ impl ApiError {
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,6 +76,7 @@ impl ApiError {
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::UpgradeRequired(_) => "upgrade_required",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -156,6 +161,19 @@ fn constraint_meaning(constraint: &str) -> Option<(&'static str, &'static str, &
         "assignments_place_id_fkey" => ("invalid", "place_id", "no such place"),
         _ => return None,
     })
+}
+
+impl From<fieldvisit_sync::SyncError> for ApiError {
+    fn from(e: fieldvisit_sync::SyncError) -> Self {
+        use fieldvisit_sync::SyncError as S;
+        match e {
+            S::Invalid { field, message } => Self::invalid(field, message),
+            S::ForeignClient(_) => Self::Forbidden(e.to_string()),
+            S::BadCursor(_) => Self::Invalid { code: "invalid_cursor", message: e.to_string(), field: Some("cursor".into()) },
+            S::UpgradeRequired { .. } => Self::UpgradeRequired(e.to_string()),
+            S::Database(db) => db.into(),
+        }
+    }
 }
 
 impl From<anyhow::Error> for ApiError {

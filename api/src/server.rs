@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, app};
+use crate::app::{AppState, SyncSettings, app};
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::embedded_pg::EmbeddedPg;
@@ -62,11 +62,21 @@ pub async fn token_keys(config: &Config, db: &PgPool) -> anyhow::Result<TokenKey
     TokenKeys::from_private_pem(&pem, config.jwt_issuer.clone(), config.access_ttl_s, config.refresh_ttl_days)
 }
 
+/// The shared state the router needs, from the configuration and the database.
+pub async fn app_state(config: &Config, db: &PgPool) -> anyhow::Result<AppState> {
+    let keys = Arc::new(token_keys(config, db).await?);
+    let sync = Arc::new(SyncSettings {
+        cursor_key: fieldvisit_sync::cursor::CursorKey::load(db).await?,
+        rules: config.geofence_rules(),
+        pull: fieldvisit_sync::pull::PullRules { cursor_max_age_days: config.cursor_max_age_days },
+    });
+    Ok(AppState { db: db.clone(), keys, sync })
+}
+
 /// Serves until SIGTERM or Ctrl-C, then stops the private cluster if any.
 /// `banner` runs once the port is bound, with the address actually bound.
 pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::net::SocketAddr)) -> anyhow::Result<()> {
-    let keys = Arc::new(token_keys(config, &db.pool).await?);
-    let state = AppState { db: db.pool.clone(), keys };
+    let state = app_state(config, &db.pool).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     banner(addr);

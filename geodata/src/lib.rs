@@ -7,6 +7,7 @@
 pub mod crs;
 pub mod distance;
 mod error;
+pub mod geofence;
 pub mod geojson_io;
 pub mod validate;
 pub mod wkb;

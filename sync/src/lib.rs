@@ -1,1 +1,23 @@
-//! fieldvisit sync.
+//! The fieldvisit sync protocol: devices push mutations (applied once, in
+//! order, each acknowledged) and pull changes (after a signed cursor, per
+//! bucket, never skipping a late commit). Also the monthly visit rule, and,
+//! behind the `client` feature, a reference device and the simulator.
+//!
+//! Nothing here knows HTTP: `api` authenticates, resolves the caller's scope
+//! with its policy, and hands both to these functions.
+
+pub mod actor;
+pub mod buckets;
+pub mod cursor;
+mod error;
+pub mod mutations;
+pub mod protocol;
+pub mod pull;
+pub mod push;
+pub mod visits;
+
+#[cfg(feature = "client")]
+pub mod client;
+
+pub use actor::Actor;
+pub use error::SyncError;

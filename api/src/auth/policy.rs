@@ -7,6 +7,7 @@
 //! | places      | own station    | subtree       | all, edit | all     | all   |
 //! | assignments | own            | subtree       | all, edit | all     | all   |
 //! | people      | self           | subtree       | all     | all       | all, edit |
+//! | check-ins   | own, create    | subtree, review | all, review | all   | all   |
 //!
 //! The station tree is reference data every device carries, so everybody reads
 //! it. A record outside the caller's scope answers 404, exactly like a record
@@ -36,6 +37,7 @@ pub enum Resource {
     Places,
     Assignments,
     People,
+    CheckIns,
 }
 
 /// A change a caller may be allowed to make.
@@ -45,6 +47,7 @@ pub enum Permission {
     EditPlaces,
     EditAssignments,
     ManagePeople,
+    ReviewCheckIns,
 }
 
 /// The authenticated person behind a request, as the database says now.
@@ -78,7 +81,7 @@ fn reach(role: Role, resource: Resource) -> Reach {
         (_, R::Stations) | (P::Planner | P::Presidium | P::Admin, _) => Reach::Township,
         (P::StationStaff, _) => Reach::Subtree,
         (P::Representative, R::Places) => Reach::OwnStation,
-        (P::Representative, R::Assignments | R::People) => Reach::OwnRecords,
+        (P::Representative, R::Assignments | R::People | R::CheckIns) => Reach::OwnRecords,
     }
 }
 
@@ -87,6 +90,7 @@ fn allows(role: Role, permission: Permission) -> bool {
         (role, permission),
         (Role::Planner, Permission::EditStations | Permission::EditPlaces | Permission::EditAssignments)
             | (Role::Admin, Permission::ManagePeople)
+            | (Role::Planner | Role::StationStaff, Permission::ReviewCheckIns)
     )
 }
 
@@ -100,6 +104,7 @@ impl Caller {
                 Permission::EditPlaces => "edit places",
                 Permission::EditAssignments => "edit assignments",
                 Permission::ManagePeople => "manage people",
+                Permission::ReviewCheckIns => "review check-ins",
             };
             Err(ApiError::Forbidden(format!("the {:?} role may not {what}", self.role).to_lowercase()))
         }
@@ -116,6 +121,25 @@ impl Caller {
             }
             Reach::OwnStation => Scope { stations: Some(self.station_id.into_iter().collect()), person: None },
             Reach::OwnRecords => Scope { stations: None, person: Some(self.person_id) },
+        })
+    }
+}
+
+impl Caller {
+    /// The sync view of this caller: which places they may visit and which
+    /// station buckets their devices carry, read from the database now.
+    pub async fn sync_actor(&self, db: &PgPool) -> ApiResult<fieldvisit_sync::Actor> {
+        let places = self.scope(db, Resource::Places).await?.stations;
+        let bucket_stations = match &places {
+            Some(s) => s.clone(),
+            None => sqlx::query_scalar("SELECT id FROM stations WHERE active").fetch_all(db).await?,
+        };
+        Ok(fieldvisit_sync::Actor {
+            person_id: self.person_id,
+            representative: self.role == Role::Representative,
+            place_stations: places,
+            bucket_stations,
+            own_bucket: true,
         })
     }
 }

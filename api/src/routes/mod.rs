@@ -4,10 +4,13 @@
 
 pub mod assignments;
 pub mod auth;
+pub mod check_ins;
 pub mod health;
 pub mod people;
 pub mod places;
 pub mod stations;
+pub mod sync;
+pub mod visits;
 
 /// A page of results: `next_after` is the `after` to pass for the next page.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

@@ -1,0 +1,27 @@
+-- The current state of the records a page of changes names, as the JSON a
+-- device stores. Coordinates are WGS84; places are GeoJSON Features.
+SELECT 'station' AS entity, s.id, json_build_object(
+    'id', s.id, 'parent_id', s.parent_id, 'level', s.level, 'code', s.code, 'name', s.name,
+    'location', json_build_object('lon', round(ST_X(s.location)::numeric, 7), 'lat', round(ST_Y(s.location)::numeric, 7)),
+    'active', s.active, 'version', s.version) AS data
+FROM stations s WHERE s.id = ANY($1)
+UNION ALL
+SELECT 'place', p.id, json_build_object(
+    'type', 'Feature', 'id', p.id, 'geometry', ST_AsGeoJSON(p.geom, 7)::json,
+    'properties', json_build_object('kind', p.kind, 'name', p.name, 'address', p.address, 'station_id', p.station_id,
+        'attributes', p.attributes, 'active', p.active, 'version', p.version))
+FROM places p WHERE p.id = ANY($2)
+UNION ALL
+SELECT 'assignment', a.id, json_build_object(
+    'id', a.id, 'person_id', a.person_id, 'place_id', a.place_id, 'valid_from', a.valid_from, 'valid_to', a.valid_to,
+    'source', a.source, 'locked', a.locked, 'version', a.version)
+FROM assignments a WHERE a.id = ANY($3)
+UNION ALL
+SELECT 'check_in', c.id, json_build_object(
+    'id', c.id, 'person_id', c.person_id, 'place_id', c.place_id,
+    'position', json_build_object('lon', round(ST_X(c.position)::numeric, 7), 'lat', round(ST_Y(c.position)::numeric, 7)),
+    'accuracy_m', c.accuracy_m, 'mock_location', c.mock_location, 'device_time', c.device_time,
+    'received_at', c.received_at, 'visited_at', c.visited_at, 'month', to_char(c.visit_month, 'YYYY-MM'),
+    'note', c.note, 'distance_m', c.distance_m, 'geofence_m', c.geofence_m, 'verdict', c.verdict, 'reasons', c.reasons,
+    'review', c.review, 'review_note', c.review_note, 'version', c.version)
+FROM check_ins c WHERE c.id = ANY($4)

@@ -1,0 +1,242 @@
+//! Check-ins: `checkin.create.v1` from devices (append-only, judged, never
+//! refused for being far away) and the staff review of a judged check-in.
+
+use chrono::{DateTime, Utc};
+use fieldvisit_geodata::geofence::{self, Evidence, FenceKind, PreviousCheckIn};
+use fieldvisit_geodata::{validate, wkb};
+use geo::{Geometry, Point};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{Applying, Outcome, parse_args};
+use crate::protocol::{CheckInCreateV1, CheckInOutcome};
+use crate::push::as_seconds;
+
+/// Longest note kept with a check-in.
+pub const NOTE_MAX_CHARS: usize = 2000;
+
+pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'_>) -> Result<Outcome, sqlx::Error> {
+    let args: CheckInCreateV1 = match parse_args(args) {
+        Ok(v) => v,
+        Err(o) => return Ok(o),
+    };
+    if let Err(o) = check_args(&args) {
+        return Ok(o);
+    }
+    if !a.actor.representative {
+        return Ok(Outcome::rejected("not_a_representative", "only representatives check in"));
+    }
+    // The same payload under the same id is the same check-in, sent again
+    // under a new mutation id (a reinstalled queue): answer it as it was.
+    let hash = payload_hash(&args);
+    let existing: Option<(Vec<u8>, Value)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT payload_hash, {OUTCOME} FROM check_ins WHERE id = $1")))
+        .bind(args.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some((stored, outcome)) = existing {
+        return Ok(if stored == hash {
+            Outcome::Applied(outcome)
+        } else {
+            Outcome::rejected("id_conflict", format!("check-in {} already exists with other contents; a create never overwrites", args.id))
+        });
+    }
+
+    let place: Option<(String, Uuid, bool, Vec<u8>)> =
+        sqlx::query_as("SELECT kind::text, station_id, active, ST_AsBinary(geom) FROM places WHERE id = $1")
+            .bind(args.place_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((kind, station, active, geom)) = place else {
+        return Ok(Outcome::rejected("unknown_place", format!("no place {}", args.place_id)));
+    };
+    if !a.actor.may_visit(station) {
+        // Same words as an unknown place: scope leaks nothing.
+        return Ok(Outcome::rejected("unknown_place", format!("no place {}", args.place_id)));
+    }
+    if !active {
+        return Ok(Outcome::rejected("place_inactive", "this place is no longer active"));
+    }
+    let Ok(place_geom) = wkb::from_wkb(&geom) else {
+        return Ok(Outcome::rejected("invalid_data", "the place's geometry cannot be read"));
+    };
+
+    let received_at = a.ctx.received_at;
+    let device_time = args.device_time.with_timezone(&Utc);
+    let visited_at = visit_time(device_time, received_at, a.skew_s);
+    let position = Point::from(args.position.crs.to_wgs84(geo::Coord { x: args.position.lon, y: args.position.lat }));
+    let previous = nearest_in_time(tx, a.actor.person_id, visited_at).await?;
+    let fence = if kind == "grid_cell" { FenceKind::Cell } else { FenceKind::Site };
+    let evidence = Evidence {
+        position,
+        accuracy_m: args.accuracy_m,
+        mock_location: args.mock_location,
+        device_ahead_s: as_seconds(device_time) - as_seconds(received_at),
+        visited_at_s: as_seconds(visited_at),
+        previous,
+    };
+    let j = geofence::judge(&place_geom, fence, &evidence, &a.ctx.rules);
+    let reasons: Vec<&str> = j.reasons.iter().map(|r| r.as_str()).collect();
+
+    let month: String = sqlx::query_scalar(
+        "INSERT INTO check_ins (id, person_id, place_id, client_id, position, reported, accuracy_m, mock_location,
+             device_time, device_utc_offset_s, received_at, skew_s, visited_at, visit_month, note,
+             distance_m, geofence_m, speed_kmh, verdict, reasons, payload_hash)
+         VALUES ($1, $2, $3, $4, ST_GeomFromWKB($5, 4326), $6, $7, $8, $9, $10, $11, $12, $13,
+             date_trunc('month', $13 AT TIME ZONE 'Asia/Shanghai')::date, $14, $15, $16, $17, $18::check_in_verdict, $19, $20)
+         RETURNING to_char(visit_month, 'YYYY-MM')",
+    )
+    .bind(args.id)
+    .bind(a.actor.person_id)
+    .bind(args.place_id)
+    .bind(a.client_id)
+    .bind(wkb::to_wkb(&Geometry::Point(position)))
+    .bind(json!({ "lon": args.position.lon, "lat": args.position.lat, "crs": args.position.crs }))
+    .bind(args.accuracy_m)
+    .bind(args.mock_location)
+    .bind(device_time)
+    .bind(args.device_time.offset().local_minus_utc())
+    .bind(received_at)
+    .bind(a.skew_s)
+    .bind(visited_at)
+    .bind(args.note.as_deref().map(str::trim).filter(|n| !n.is_empty()))
+    .bind(finite_or(j.distance_m, -1.0))
+    .bind(j.geofence_m)
+    .bind(j.speed_kmh.filter(|s| s.is_finite()))
+    .bind(j.verdict.as_str())
+    .bind(&reasons)
+    .bind(&hash)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let outcome = CheckInOutcome {
+        id: args.id,
+        verdict: j.verdict.as_str().to_owned(),
+        reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+        distance_m: round_cm(finite_or(j.distance_m, -1.0)),
+        geofence_m: round_cm(j.geofence_m),
+        visited_at,
+        month,
+    };
+    Ok(Outcome::Applied(serde_json::to_value(outcome).expect("an outcome serialises")))
+}
+
+/// The stored outcome of a check-in, as JSON, for a repeated create.
+const OUTCOME: &str = "json_build_object('id', id, 'verdict', verdict, 'reasons', reasons,
+    'distance_m', round(distance_m::numeric, 2), 'geofence_m', round(geofence_m::numeric, 2),
+    'visited_at', visited_at, 'month', to_char(visit_month, 'YYYY-MM'))";
+
+fn check_args(args: &CheckInCreateV1) -> Result<(), Outcome> {
+    let g = Geometry::Point(Point::new(args.position.lon, args.position.lat));
+    validate::check_coordinates(&g).map_err(|e| Outcome::rejected("invalid_position", format!("position: {e}")))?;
+    if !args.accuracy_m.is_finite() || args.accuracy_m < 0.0 {
+        return Err(Outcome::rejected("invalid_accuracy", "accuracy_m must be a non-negative number of metres"));
+    }
+    if args.note.as_deref().is_some_and(|n| n.chars().count() > NOTE_MAX_CHARS) {
+        return Err(Outcome::rejected("invalid_note", format!("note is longer than {NOTE_MAX_CHARS} characters")));
+    }
+    let year = chrono::Datelike::year(&args.device_time);
+    if !(2000..=2100).contains(&year) {
+        return Err(Outcome::rejected("invalid_device_time", "device_time is not a plausible date"));
+    }
+    Ok(())
+}
+
+/// When the visit happened, as well as the server can tell. The device's own
+/// time, corrected by the clock skew the device showed at push time; never
+/// after the server received it (a visit cannot come from the future).
+pub fn visit_time(device_time: DateTime<Utc>, received_at: DateTime<Utc>, skew_s: Option<f64>) -> DateTime<Utc> {
+    let corrected = match skew_s {
+        #[expect(clippy::cast_possible_truncation, reason = "skews are far below i64 milliseconds")]
+        Some(s) => device_time - chrono::Duration::milliseconds((s * 1000.0).round() as i64),
+        None => device_time,
+    };
+    corrected.min(received_at)
+}
+
+/// The same person's check-in nearest in time, on either side: devices sync
+/// out of order, so "previous" by arrival would compare the wrong pair.
+async fn nearest_in_time(tx: &mut sqlx::PgConnection, person: Uuid, at: DateTime<Utc>) -> Result<Option<PreviousCheckIn>, sqlx::Error> {
+    let rows: Vec<(f64, f64, DateTime<Utc>)> = sqlx::query_as(
+        "(SELECT ST_X(position), ST_Y(position), visited_at FROM check_ins WHERE person_id = $1 AND visited_at <= $2
+          ORDER BY visited_at DESC LIMIT 1)
+         UNION ALL
+         (SELECT ST_X(position), ST_Y(position), visited_at FROM check_ins WHERE person_id = $1 AND visited_at > $2
+          ORDER BY visited_at LIMIT 1)",
+    )
+    .bind(person)
+    .bind(at)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .min_by_key(|(_, _, t)| (*t - at).num_milliseconds().abs())
+        .map(|(x, y, t)| PreviousCheckIn { position: Point::new(x, y), at_s: as_seconds(t) }))
+}
+
+fn payload_hash(args: &CheckInCreateV1) -> Vec<u8> {
+    // Serialising the parsed struct gives one byte string per meaning,
+    // whatever the device's key order or whitespace.
+    Sha256::digest(serde_json::to_vec(args).expect("arguments serialise")).to_vec()
+}
+
+fn finite_or(v: f64, fallback: f64) -> f64 {
+    if v.is_finite() { v } else { fallback }
+}
+
+fn round_cm(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// A staff decision on a judged check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Accepted,
+    Rejected,
+}
+
+/// Records a review: accepted check-ins count as visits whatever their
+/// verdict; rejected ones never do. Returns false when the check-in is not
+/// within `stations` (or absent). The caller records the audit event.
+pub async fn review(
+    tx: &mut sqlx::PgConnection,
+    reviewer: Uuid,
+    stations: Option<&[Uuid]>,
+    id: Uuid,
+    decision: ReviewDecision,
+    note: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE check_ins c SET review = $3::check_in_review, review_note = $4, reviewed_by = $2, reviewed_at = now(),
+             version = c.version + 1
+         FROM places p WHERE c.id = $1 AND p.id = c.place_id AND ($5::uuid[] IS NULL OR p.station_id = ANY($5))",
+    )
+    .bind(id)
+    .bind(reviewer)
+    .bind(if decision == ReviewDecision::Accepted { "accepted" } else { "rejected" })
+    .bind(note)
+    .bind(stations)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn visit_time_corrects_a_skewed_clock_and_never_lies_in_the_future() {
+        let received = Utc.with_ymd_and_hms(2026, 11, 1, 2, 0, 0).unwrap();
+        // The device clock runs 3 hours ahead; its 22:00 was really 19:00.
+        let device = Utc.with_ymd_and_hms(2026, 10, 31, 22, 0, 0).unwrap();
+        assert_eq!(visit_time(device, received, Some(3.0 * 3600.0)), Utc.with_ymd_and_hms(2026, 10, 31, 19, 0, 0).unwrap());
+        // Without a skew estimate, the device time stands, capped at arrival.
+        assert_eq!(visit_time(device, received, None), device);
+        let ahead = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();
+        assert_eq!(visit_time(ahead, received, None), received);
+    }
+}

@@ -1,0 +1,57 @@
+//! The dispatcher: every named, versioned mutation and the function that
+//! applies it. A phone's push and a staff member's click both end up here,
+//! so each rule exists once. Old versions stay, so work queued offline
+//! before an app update is never dropped.
+
+pub mod checkin;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::Actor;
+use crate::protocol::Mutation;
+use crate::push::PushContext;
+
+/// The names this server applies.
+pub const KNOWN: &[&str] = &["checkin.create.v1"];
+
+/// What applying one mutation came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied(Value),
+    /// Can never succeed: acknowledged with a reason, and the queue moves on.
+    Rejected { code: &'static str, reason: String },
+}
+
+impl Outcome {
+    pub fn rejected(code: &'static str, reason: impl Into<String>) -> Self {
+        Self::Rejected { code, reason: reason.into() }
+    }
+}
+
+/// Who applies, from which client, with which clocks.
+#[derive(Debug, Clone, Copy)]
+pub struct Applying<'a> {
+    pub actor: &'a Actor,
+    pub client_id: Uuid,
+    pub ctx: &'a PushContext,
+    /// Device clock minus server clock, when the device told its clock.
+    pub skew_s: Option<f64>,
+}
+
+/// Applies one mutation inside the push transaction. `Err` is a database
+/// failure; the caller decides whether it is a rejection or transient.
+pub async fn apply(tx: &mut sqlx::PgConnection, m: &Mutation, a: &Applying<'_>) -> Result<Outcome, sqlx::Error> {
+    match m.name.as_str() {
+        "checkin.create.v1" => checkin::create_v1(tx, &m.args, a).await,
+        other => Ok(Outcome::rejected(
+            "unknown_mutation",
+            format!("this server does not know the mutation {other:?}; it knows {}", KNOWN.join(", ")),
+        )),
+    }
+}
+
+/// Parses a mutation's arguments; a mismatch is a rejection naming the field.
+pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, Outcome> {
+    T::deserialize(args).map_err(|e| Outcome::rejected("invalid_args", format!("the arguments do not fit: {e}")))
+}

@@ -1,0 +1,168 @@
+//! Pull: the changes after a device's cursor, bucket by bucket, in pages.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::cursor::{CursorKey, CursorState, Position};
+use crate::protocol::{BucketEvent, BucketEventKind, Change, MIN_PULL_SCHEMA_VERSION, Op, PullQuery, PullResponse};
+use crate::{Actor, SyncError, buckets, push};
+
+/// Largest page a device may ask for, and the default.
+pub const MAX_LIMIT: i64 = 1000;
+pub const DEFAULT_LIMIT: i64 = 200;
+
+/// Settings of pull.
+#[derive(Debug, Clone, Copy)]
+pub struct PullRules {
+    /// A cursor older than this may need tombstones that compaction removed:
+    /// the device must bootstrap again.
+    pub cursor_max_age_days: i64,
+}
+
+impl Default for PullRules {
+    fn default() -> Self {
+        Self { cursor_max_age_days: 90 }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ChangeRow {
+    bucket: String,
+    xid: i64,
+    seq: i64,
+    entity: String,
+    entity_id: Uuid,
+    op: String,
+    version: i64,
+}
+
+/// Answers one pull.
+pub async fn pull(db: &PgPool, key: &CursorKey, actor: &Actor, q: &PullQuery, rules: PullRules) -> Result<PullResponse, SyncError> {
+    let schema = q.schema_version.unwrap_or(MIN_PULL_SCHEMA_VERSION);
+    if schema < MIN_PULL_SCHEMA_VERSION {
+        return Err(SyncError::UpgradeRequired { got: schema, min: MIN_PULL_SCHEMA_VERSION });
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(SyncError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    // Check the cursor before touching the database: a forged one costs nothing.
+    let sent = q.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| key.verify(c, actor.person_id)).transpose()?;
+    push::register_client(db, q.client_id, actor.person_id, schema).await?;
+
+    let mut tx = db.begin().await?;
+    // One snapshot for the horizon, the log and the records.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let (horizon, epoch, last_mutation_id): (i64, Uuid, i64) = sqlx::query_as(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, (SELECT epoch FROM sync_epoch),
+                (SELECT last_mutation_id FROM sync_clients WHERE id = $1)",
+    )
+    .bind(q.client_id)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let now = Utc::now().timestamp();
+    let wanted = buckets::for_actor(actor);
+    let mut events = Vec::new();
+    let mut positions: BTreeMap<String, Position> = BTreeMap::new();
+    match sent {
+        Some(state) if state.epoch == epoch && now - state.issued_at <= rules.cursor_max_age_days * 86_400 => {
+            for b in &wanted {
+                if let Some(p) = state.buckets.get(b) {
+                    positions.insert(b.clone(), *p);
+                } else {
+                    events.push(BucketEvent { id: b.clone(), event: BucketEventKind::Added });
+                    positions.insert(b.clone(), Position::default());
+                }
+            }
+            for b in state.buckets.keys().filter(|b| !wanted.contains(b)) {
+                events.push(BucketEvent { id: b.clone(), event: BucketEventKind::Removed });
+            }
+        }
+        Some(state) => {
+            // Another epoch (a restore) or too old: start over, bucket by bucket.
+            for b in state.buckets.keys().filter(|b| !wanted.contains(b)) {
+                events.push(BucketEvent { id: b.clone(), event: BucketEventKind::Removed });
+            }
+            for b in &wanted {
+                events.push(BucketEvent { id: b.clone(), event: BucketEventKind::Reset });
+                positions.insert(b.clone(), Position::default());
+            }
+        }
+        None => {
+            for b in &wanted {
+                events.push(BucketEvent { id: b.clone(), event: BucketEventKind::Added });
+                positions.insert(b.clone(), Position::default());
+            }
+        }
+    }
+
+    let (names, (xids, seqs)): (Vec<String>, (Vec<i64>, Vec<i64>)) =
+        wanted.iter().map(|b| (b.clone(), (positions[b].xid, positions[b].seq))).unzip();
+    let rows: Vec<ChangeRow> = sqlx::query_as(include_str!("pull_changes.sql"))
+        .bind(&names)
+        .bind(&xids)
+        .bind(&seqs)
+        .bind(horizon.to_string())
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+
+    // Rows come in bucket order, at most limit + 1 per bucket, so the page is
+    // the first `limit` of them, and more remain exactly when there were more.
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let has_more = rows.len() > limit;
+    let page: Vec<ChangeRow> = rows.into_iter().take(limit).collect();
+    for r in &page {
+        positions.insert(r.bucket.clone(), Position { xid: r.xid, seq: r.seq });
+    }
+
+    let changes = materialise(&mut tx, page).await?;
+    tx.commit().await?;
+    let state = CursorState { person: actor.person_id, epoch, issued_at: now, buckets: positions };
+    Ok(PullResponse {
+        changes,
+        buckets: events,
+        last_mutation_id,
+        has_more,
+        cursor: key.sign(&state),
+        horizon: horizon.to_string(),
+    })
+}
+
+/// Turns log rows into changes with the records' current data. A record
+/// changed several times in one page is sent once per bucket, as it is now.
+async fn materialise(tx: &mut sqlx::PgConnection, page: Vec<ChangeRow>) -> Result<Vec<Change>, SyncError> {
+    let mut last: HashMap<(String, String, Uuid), usize> = HashMap::new();
+    for (i, r) in page.iter().enumerate() {
+        last.insert((r.bucket.clone(), r.entity.clone(), r.entity_id), i);
+    }
+    let page: Vec<ChangeRow> = page.into_iter().enumerate().filter(|(i, r)| last[&(r.bucket.clone(), r.entity.clone(), r.entity_id)] == *i).map(|(_, r)| r).collect();
+
+    let ids = |entity: &str| -> Vec<Uuid> { page.iter().filter(|r| r.entity == entity && r.op == "upsert").map(|r| r.entity_id).collect() };
+    let (stations, places, assignments, check_ins) = (ids("station"), ids("place"), ids("assignment"), ids("check_in"));
+    let mut data: HashMap<(String, Uuid), serde_json::Value> = HashMap::new();
+    if !(stations.is_empty() && places.is_empty() && assignments.is_empty() && check_ins.is_empty()) {
+        let rows: Vec<(String, Uuid, serde_json::Value)> = sqlx::query_as(include_str!("entity_data.sql"))
+            .bind(&stations)
+            .bind(&places)
+            .bind(&assignments)
+            .bind(&check_ins)
+            .fetch_all(&mut *tx)
+            .await?;
+        for (entity, id, value) in rows {
+            data.insert((entity, id), value);
+        }
+    }
+    Ok(page
+        .into_iter()
+        .map(|r| {
+            let op = if r.op == "delete" { Op::Delete } else { Op::Upsert };
+            let value = (op == Op::Upsert).then(|| data.get(&(r.entity.clone(), r.entity_id)).cloned()).flatten();
+            Change { bucket: r.bucket, entity: r.entity, id: r.entity_id, op, version: r.version, data: value }
+        })
+        .collect())
+}

@@ -1,0 +1,210 @@
+//! Push: a device's mutations, applied once each, in order, in one
+//! transaction that holds the client's row lock, so two concurrent pushes of
+//! one client cannot both apply a mutation.
+
+use chrono::{DateTime, Utc};
+use fieldvisit_geodata::geofence::GeofenceRules;
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::mutations::{self, Applying, Outcome};
+use crate::protocol::{MutationResult, MutationStatus, PushRequest, PushResponse};
+use crate::{Actor, SyncError};
+
+/// Most mutations in one push; a device sends more in several pushes.
+pub const MAX_BATCH: usize = 500;
+
+/// The server side of a push: the rules to judge by and the server's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct PushContext {
+    pub rules: GeofenceRules,
+    /// When the server received the push. Injected, so tests and the demo can
+    /// replay a past month; device times are never trusted for this.
+    pub received_at: DateTime<Utc>,
+}
+
+/// Binds a client id to a person on first use; another person's id is refused.
+pub async fn register_client(db: &PgPool, client: Uuid, person: Uuid, schema: i32) -> Result<(), SyncError> {
+    let owner: Option<Uuid> = sqlx::query_scalar(
+        "WITH ins AS (INSERT INTO sync_clients (id, person_id, schema_version) VALUES ($1, $2, $3)
+                      ON CONFLICT (id) DO NOTHING RETURNING person_id)
+         SELECT person_id FROM ins UNION ALL SELECT person_id FROM sync_clients WHERE id = $1 LIMIT 1",
+    )
+    .bind(client)
+    .bind(person)
+    .bind(schema)
+    .fetch_optional(db)
+    .await?;
+    // Two first pushes racing: the loser's statement could not see the
+    // winner's row; a fresh statement does.
+    let owner = match owner {
+        Some(o) => o,
+        None => sqlx::query_scalar("SELECT person_id FROM sync_clients WHERE id = $1").bind(client).fetch_one(db).await?,
+    };
+    if owner == person { Ok(()) } else { Err(SyncError::ForeignClient(client)) }
+}
+
+/// A stored mutation result: id, status, code, reason, data.
+type StoredResult = (i64, String, Option<String>, Option<String>, Option<Value>);
+
+struct Recorded {
+    id: i64,
+    name: String,
+    status: &'static str,
+    code: Option<String>,
+    reason: Option<String>,
+    result: Option<Value>,
+}
+
+/// Applies a push. A transient failure returns `Err` with nothing committed;
+/// everything else is an acknowledged result per mutation.
+pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushContext) -> Result<PushResponse, SyncError> {
+    if req.mutations.len() > MAX_BATCH {
+        return Err(SyncError::invalid("mutations", format!("at most {MAX_BATCH} mutations per push")));
+    }
+    if let Some(w) = req.mutations.windows(2).find(|w| w[1].id <= w[0].id) {
+        return Err(SyncError::invalid("mutations", format!("mutation ids must increase within a push ({} after {})", w[1].id, w[0].id)));
+    }
+    if let Some(m) = req.mutations.iter().find(|m| m.id < 1) {
+        return Err(SyncError::invalid("mutations", format!("mutation ids start at 1 (got {})", m.id)));
+    }
+    register_client(db, req.client_id, actor.person_id, req.schema_version).await?;
+
+    let mut tx = db.begin().await?;
+    let mut last: i64 = sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1 FOR UPDATE")
+        .bind(req.client_id)
+        .fetch_one(&mut *tx)
+        .await?;
+
+    let duplicates: Vec<i64> = req.mutations.iter().map(|m| m.id).filter(|id| *id <= last).collect();
+    let stored: Vec<StoredResult> = if duplicates.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as("SELECT id, status, code, reason, result FROM sync_mutations WHERE client_id = $1 AND id = ANY($2)")
+            .bind(req.client_id)
+            .bind(&duplicates)
+            .fetch_all(&mut *tx)
+            .await?
+    };
+
+    let applying = Applying {
+        actor,
+        client_id: req.client_id,
+        ctx,
+        skew_s: req.client_time.map(|t| seconds_between(t.with_timezone(&Utc), ctx.received_at)),
+    };
+    let mut results = Vec::with_capacity(req.mutations.len());
+    let mut recorded = Vec::new();
+    for m in &req.mutations {
+        if m.id <= last {
+            let original = stored.iter().find(|s| s.0 == m.id);
+            results.push(MutationResult {
+                id: m.id,
+                status: MutationStatus::Duplicate,
+                original: original.map(|s| if s.1 == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected }),
+                code: original.and_then(|s| s.2.clone()),
+                reason: original.and_then(|s| s.3.clone()),
+                data: original.and_then(|s| s.4.clone()),
+            });
+            continue;
+        }
+        if m.id != last + 1 {
+            // A gap: something in between was lost on the device's side; stop
+            // here so nothing is applied out of order.
+            break;
+        }
+        sqlx::query("SAVEPOINT mutation").execute(&mut *tx).await?;
+        let outcome = match mutations::apply(&mut tx, m, &applying).await {
+            Ok(o) => o,
+            Err(e) => match rejection_from_database(&e) {
+                Some(o) => o,
+                None => return Err(e.into()),
+            },
+        };
+        let rec = match outcome {
+            Outcome::Applied(data) => {
+                sqlx::query("RELEASE SAVEPOINT mutation").execute(&mut *tx).await?;
+                Recorded { id: m.id, name: m.name.clone(), status: "applied", code: None, reason: None, result: Some(data) }
+            }
+            Outcome::Rejected { code, reason } => {
+                sqlx::query("ROLLBACK TO SAVEPOINT mutation").execute(&mut *tx).await?;
+                tracing::info!(client = %req.client_id, mutation = m.id, name = %m.name, code, %reason, "mutation rejected");
+                Recorded { id: m.id, name: m.name.clone(), status: "rejected", code: Some(code.to_owned()), reason: Some(reason), result: None }
+            }
+        };
+        results.push(MutationResult {
+            id: rec.id,
+            status: if rec.status == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected },
+            original: None,
+            code: rec.code.clone(),
+            reason: rec.reason.clone(),
+            data: rec.result.clone(),
+        });
+        recorded.push(rec);
+        last = m.id;
+    }
+
+    if !recorded.is_empty() {
+        let (ids, names, statuses, codes, reasons, payloads) = recorded.into_iter().fold(
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+            |mut acc, r| {
+                acc.0.push(r.id);
+                acc.1.push(r.name);
+                acc.2.push(r.status);
+                acc.3.push(r.code);
+                acc.4.push(r.reason);
+                acc.5.push(r.result);
+                acc
+            },
+        );
+        sqlx::query(
+            "INSERT INTO sync_mutations (client_id, id, name, status, code, reason, result)
+             SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])",
+        )
+        .bind(req.client_id)
+        .bind(ids)
+        .bind(names)
+        .bind(statuses)
+        .bind(codes)
+        .bind(reasons)
+        .bind(payloads)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let checkpoint: String = sqlx::query_scalar(
+        "UPDATE sync_clients SET last_mutation_id = $2, last_push_at = now(), schema_version = $3 WHERE id = $1
+         RETURNING pg_current_xact_id()::text",
+    )
+    .bind(req.client_id)
+    .bind(last)
+    .bind(req.schema_version)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(PushResponse { last_mutation_id: last, results, checkpoint })
+}
+
+fn seconds_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
+    // Milliseconds are plenty for clock skew; f64 holds them exactly.
+    #[expect(clippy::cast_precision_loss, reason = "differences of real clocks fit in 2^53 ms")]
+    let s = (a - b).num_milliseconds() as f64 / 1000.0;
+    s
+}
+
+/// A database refusal of the data itself (a constraint, a bad value) can
+/// never succeed on retry: it is a rejection. Anything else is transient.
+fn rejection_from_database(e: &sqlx::Error) -> Option<Outcome> {
+    let sqlx::Error::Database(db) = e else { return None };
+    let class = db.code().map(|c| c.chars().take(2).collect::<String>());
+    matches!(class.as_deref(), Some("22" | "23")).then(|| Outcome::Rejected {
+        code: "invalid_data",
+        reason: format!("the database refused the record: {}", db.message()),
+    })
+}
+
+pub(crate) fn as_seconds(d: DateTime<Utc>) -> f64 {
+    #[expect(clippy::cast_precision_loss, reason = "unix milliseconds fit in 2^53")]
+    let s = d.timestamp_millis() as f64 / 1000.0;
+    s
+}
