@@ -57,6 +57,13 @@ BEGIN
                 USING ERRCODE = 'check_violation', CONSTRAINT = 'stations_level_order';
         END IF;
     END IF;
+    -- A station's own children must still fit below its (new) level.
+    IF TG_OP = 'UPDATE' AND NEW.level <> OLD.level AND EXISTS (
+        SELECT FROM stations c WHERE c.parent_id = NEW.id
+          AND (NEW.level = 'point' OR (NEW.level = 'regional' AND c.level <> 'point'))) THEN
+        RAISE EXCEPTION 'a % station cannot have the sub-stations this one has', NEW.level
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'stations_level_order';
+    END IF;
     RETURN NEW;
 END
 $$;

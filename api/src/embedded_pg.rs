@@ -35,9 +35,19 @@ impl EmbeddedPg {
             bin_dir
         };
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-        let root = root.canonicalize()?;
-        let data = root.join("pg");
+        let mut root = root.canonicalize()?;
         let run_as = if is_root()? { Some(postgres_user()?) } else { None };
+        if let Some((uid, gid)) = run_as
+            && !reachable_by(&root, uid, gid)
+        {
+            // A checkout under /root (mode 700) is closed to the postgres user;
+            // keep the cluster where it can live, one per checkout.
+            let elsewhere = PathBuf::from("/var/lib/fieldvisit").join(short_hash(root.as_os_str().as_encoded_bytes()));
+            tracing::warn!(wanted = %root.display(), using = %elsewhere.display(), "the postgres user cannot reach the data folder");
+            std::fs::create_dir_all(&elsewhere)?;
+            root = elsewhere;
+        }
+        let data = root.join("pg");
         // A unix socket path must fit in 107 bytes; a deep project folder may not.
         let socket_dir = if root.as_os_str().len() < 80 {
             root.join("pg-socket")
@@ -162,6 +172,12 @@ fn check_postgis(bin_dir: &Path, share_root: &Path) -> anyhow::Result<()> {
         bail!("PostGIS is not installed for PostgreSQL {version}. Install it with: sudo apt-get install -y postgresql-{version}-postgis-3");
     }
     Ok(())
+}
+
+/// Whether the postgres user can enter `dir` (every folder above it included).
+fn reachable_by(dir: &Path, uid: u32, gid: u32) -> bool {
+    use std::os::unix::process::CommandExt;
+    Command::new("test").arg("-x").arg(dir).uid(uid).gid(gid).current_dir("/").status().is_ok_and(|s| s.success())
 }
 
 fn is_root() -> anyhow::Result<bool> {

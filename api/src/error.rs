@@ -127,7 +127,14 @@ impl From<sqlx::Error> for ApiError {
             }
             // 23503 foreign key, 23514 check, 23P01 exclusion: still the client's doing.
             match db.code().as_deref() {
+                Some("23505") if constraint.ends_with("_pkey") => {
+                    return Self::Conflict { code: "already_exists", message: "a record with this id already exists".into(), field: Some("id".into()) };
+                }
                 Some("23503") => return Self::invalid(constraint, "refers to a record that does not exist"),
+                // Data exceptions (a NUL byte, a date or number out of range): the value is unusable.
+                Some(code) if code.starts_with("22") => {
+                    return Self::Invalid { code: "validation_failed", message: format!("a value cannot be stored: {message}"), field: None };
+                }
                 Some("23514" | "23P01" | "22023" | "XX000") if !constraint.is_empty() => {
                     return Self::invalid(constraint, message);
                 }
@@ -144,6 +151,9 @@ impl From<sqlx::Error> for ApiError {
 fn constraint_meaning(constraint: &str) -> Option<(&'static str, &'static str, &'static str)> {
     Some(match constraint {
         "stations_code_key" => ("conflict", "code", "a station with this code already exists"),
+        "stations_code_check" => ("invalid", "code", "code may contain only a-z, 0-9, '-' and '_', starting with a letter or digit"),
+        "people_phone_check" => ("invalid", "phone", "phone must be 5 to 20 digits, optionally with a leading '+', spaces or '-'"),
+        "people_username_check" => ("invalid", "username", "username needs 3 to 64 characters: a-z, 0-9, '_', '.', '-'"),
         "people_username_key" => ("conflict", "username", "this username is taken"),
         "places_external_id_key" => ("conflict", "external_id", "a place with this source and external_id already exists"),
         "assignments_no_overlap" => ("conflict", "valid_from", "this person already holds this place in an overlapping period"),

@@ -27,7 +27,10 @@ fn invalid(field: &str, e: &GeoError) -> ApiError {
 pub fn point_in(field: &str, p: Position, crs: Crs) -> Result<Point<f64>, ApiError> {
     let g = Geometry::Point(Point::new(p.lon, p.lat));
     validate::check_coordinates(&g).map_err(|e| invalid(field, &e))?;
-    Ok(Point::from(crs.to_wgs84(Coord { x: p.lon, y: p.lat })))
+    let converted = Point::from(crs.to_wgs84(Coord { x: p.lon, y: p.lat }));
+    // A conversion near the edge of the range can leave it (BD-09 at -180°).
+    validate::check_coordinates(&Geometry::Point(converted)).map_err(|e| invalid(field, &e))?;
+    Ok(converted)
 }
 
 /// A GeoJSON geometry as sent, checked (ranges, validity) and converted to WGS84.
@@ -35,6 +38,7 @@ pub fn geometry_in(field: &str, v: &serde_json::Value, crs: Crs) -> Result<Geome
     let mut g = geojson_io::geometry_from_geojson(v).map_err(|e| invalid(field, &e))?;
     validate::check_coordinates(&g).map_err(|e| invalid(field, &e))?;
     crs.geometry_to_wgs84(&mut g);
+    validate::check_coordinates(&g).map_err(|e| invalid(field, &e))?;
     validate::check_valid(&g).map_err(|e| invalid(field, &e))?;
     Ok(g)
 }

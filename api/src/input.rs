@@ -59,10 +59,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            let text = inner.to_string();
+            // A number like 1e999 parses as a syntax error, but the JSON is fine:
+            // the value is out of range, and the field is known.
+            if (inner.is_syntax() && !text.starts_with("number out of range")) || inner.is_eof() || inner.is_io() {
                 Err(invalid_json(&inner))
             } else {
-                let field = if path == "." { None } else { Some(path) };
+                // serde reports a missing or unknown field at its parent; name the field itself.
+                let missing = text
+                    .strip_prefix("missing field `")
+                    .or_else(|| text.strip_prefix("unknown field `"))
+                    .and_then(|r| r.split('`').next());
+                let field = match (path.as_str(), missing) {
+                    (".", None) => None,
+                    (".", Some(m)) => Some(m.to_owned()),
+                    (p, Some(m)) => Some(format!("{p}.{m}")),
+                    (p, None) => Some(p.to_owned()),
+                };
                 let message = match &field {
                     Some(f) => format!("{f}: {inner}"),
                     None => inner.to_string(),

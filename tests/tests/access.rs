@@ -174,6 +174,8 @@ async fn only_planners_edit_stations_places_and_assignments(pool: PgPool) {
         "location": {"lon": 112.13, "lat": 35.15}});
     check(&server, &c, Method::POST, "/v1/stations", Some(&new_station), [403, 403, 403, 403, 201, 403, 403]).await;
     check(&server, &c, Method::PATCH, &format!("/v1/stations/{}", c.own_station), Some(&json!({"name": "新站名"})), [403, 403, 403, 403, 200, 403, 403]).await;
+    // A station still in use cannot be deactivated, even by a planner.
+    check(&server, &c, Method::DELETE, &format!("/v1/stations/{}", c.other_station), None, [403, 403, 403, 403, 409, 403, 403]).await;
 
     let new_assignment = json!({"person_id": c.own_rep, "place_id": c.other_place});
     check(&server, &c, Method::POST, "/v1/assignments", Some(&new_assignment), [403, 403, 403, 403, 201, 403, 403]).await;

@@ -71,6 +71,10 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
     let endpoints = vec![
         Endpoint { method: Method::POST, path: "/v1/auth/login".into(), token: String::new(),
             valid: json!({"username": "rep001", "password": "fieldvisit"}), text: "/username", enumeration: None, coordinates: None },
+        Endpoint { method: Method::POST, path: "/v1/auth/refresh".into(), token: String::new(),
+            valid: json!({"refresh_token": "x"}), text: "/refresh_token", enumeration: None, coordinates: None },
+        Endpoint { method: Method::POST, path: "/v1/auth/logout".into(), token: String::new(),
+            valid: json!({"refresh_token": "x"}), text: "/refresh_token", enumeration: None, coordinates: None },
         Endpoint { method: Method::POST, path: "/v1/stations".into(), token: planner.clone(),
             valid: json!({"parent_id": station, "level": "point", "code": "p-1", "name": "联络点", "location": {"lon": 112.1, "lat": 35.1}}),
             text: "/name", enumeration: Some("/level"), coordinates: Some(("/location", CoordKind::Position)) },
@@ -107,14 +111,20 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
             ("not JSON at all".into(), b"name=x".to_vec(), "application/x-www-form-urlencoded", &[415], None),
             ("a JSON array".into(), b"[]".to_vec(), "application/json", &[422], None),
             ("wrong type".into(), with(&e.valid, e.text, json!(12345)).to_string().into_bytes(), "application/json", &[422], Some(e.text)),
-            ("unknown field".into(), with(&e.valid, "/surprise", json!(1)).to_string().into_bytes(), "application/json", &[422], None),
+            ("unknown field".into(), with(&e.valid, "/surprise", json!(1)).to_string().into_bytes(), "application/json", &[422], Some("/surprise")),
         ];
-        if e.text != "/valid_from" && e.text != "/valid_to" && e.text != "/username" {
+        if e.text == "/refresh_token" {
+            // Any string is a well-formed token; only its shape can be wrong.
+        } else if e.text != "/valid_from" && e.text != "/valid_to" && e.text != "/username" {
             cases.push(("empty name".into(), with(&e.valid, e.text, json!("   ")).to_string().into_bytes(), "application/json", &[422], Some(e.text)));
             cases.push(("over-long name".into(), with(&e.valid, e.text, json!("长".repeat(5000))).to_string().into_bytes(), "application/json", &[422], Some(e.text)));
         } else {
             cases.push(("unparseable value".into(), with(&e.valid, e.text, json!("not-a-date-or-name!")).to_string().into_bytes(),
                 "application/json", &[401, 422], None));
+            if e.text != "/username" {
+                cases.push(("date out of range".into(), with(&e.valid, e.text, json!("-5000-01-01")).to_string().into_bytes(),
+                    "application/json", &[422], Some(e.text)));
+            }
         }
         if let Some(en) = e.enumeration {
             cases.push(("unknown enum value".into(), with(&e.valid, en, json!("castle")).to_string().into_bytes(), "application/json", &[422], Some(en)));
@@ -123,7 +133,7 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
             Some((ptr, CoordKind::Position)) => {
                 cases.push(("longitude out of range".into(), with(&e.valid, ptr, json!({"lon": 200.0, "lat": 35.1})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
                 cases.push(("latitude out of range".into(), with(&e.valid, ptr, json!({"lon": 112.1, "lat": -95.0})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
-                cases.push(("non-finite number".into(), e.valid.to_string().replace("112.1", "1e999").into_bytes(), "application/json", &[400, 422], None));
+                cases.push(("non-finite number".into(), e.valid.to_string().replace("112.1", "1e999").into_bytes(), "application/json", &[422], Some(ptr)));
                 cases.push(("unknown crs".into(), with(&e.valid, "/crs", json!("mars")).to_string().into_bytes(), "application/json", &[422], Some("crs")));
             }
             Some((ptr, CoordKind::Geometry)) => {
@@ -161,7 +171,9 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
     for e in &endpoints {
         let token = (!e.token.is_empty()).then_some(e.token.as_str());
         let (status, answer) = server.call(e.method.clone(), token, &e.path, Some(&e.valid)).await;
-        assert!(status.is_success(), "{} {} with a valid body: {status} {answer}", e.method, e.path);
+        // An unknown refresh token is well-formed input with a 401 answer.
+        let ok = status.is_success() || (e.path == "/v1/auth/refresh" && status == StatusCode::UNAUTHORIZED);
+        assert!(ok, "{} {} with a valid body: {status} {answer}", e.method, e.path);
     }
 }
 
@@ -194,6 +206,40 @@ async fn duplicates_and_stale_versions_are_conflicts(pool: PgPool) {
     let second_root = json!({"level": "central", "code": "root2", "name": "第二中心", "location": {"lon": 112.1, "lat": 35.1}});
     let (status, _) = server.call(Method::POST, Some(&planner), "/v1/stations", Some(&second_root)).await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[sqlx::test(migrations = false)]
+async fn special_values_are_refused_not_crashed_on(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let admin = server.login("admin").await;
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let central: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'central'").fetch_one(&pool).await.unwrap();
+    let before = footprint(&pool).await;
+    // A client-made id that is already taken.
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/stations",
+        Some(&json!({"id": station, "parent_id": central, "level": "point", "code": "dup-id", "name": "重复", "location": {"lon": 112.1, "lat": 35.1}}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "id");
+    // NUL characters, where PostgreSQL cannot store them.
+    let (status, body) = server.login_full("rep\u{0}01", "fieldvisit").await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&json!({"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [112.1, 35.1]},
+        "properties": {"kind": "enterprise", "name": "零字节", "station_id": station, "attributes": {"a": "x\u{0}y"}}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = server.get(&planner, "/v1/places?q=%00").await;
+    assert!(status.is_client_error() || status.is_success());
+    // A phone the column would refuse is refused by name.
+    let (status, body) = server.call(Method::POST, Some(&admin), "/v1/people",
+        Some(&json!({"name": "王五", "username": "wangwu", "password": "password1", "role": "planner", "phone": "-12345"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["details"]["field"], "phone");
+    // A missing field is named.
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/stations", Some(&json!({"level": "point", "code": "x1", "location": {"lon": 1, "lat": 1}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["details"]["field"], "name");
+    assert_eq!(footprint(&pool).await, before);
 }
 
 #[sqlx::test(migrations = false)]

@@ -134,6 +134,8 @@ pub struct NewAssignment {
     responses((status = 201, body = Assignment), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(a): Body<NewAssignment>) -> ApiResult<(StatusCode, Json<Assignment>)> {
     caller.require(Permission::EditAssignments)?;
+    plausible_date("valid_from", a.valid_from)?;
+    plausible_date("valid_to", a.valid_to)?;
     let id = a.id.unwrap_or_else(Uuid::now_v7);
     let mut tx = state.db.begin().await?;
     let person: Option<(bool, crate::auth::Role)> =
@@ -183,6 +185,7 @@ pub struct AssignmentPatch {
     responses((status = 200, body = Assignment), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<AssignmentPatch>) -> ApiResult<Json<Assignment>> {
     caller.require(Permission::EditAssignments)?;
+    plausible_date("valid_to", p.valid_to.flatten())?;
     let mut tx = state.db.begin().await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT version FROM assignments WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
     check_version(p.version, current.ok_or(ApiError::NotFound("assignment"))?)?;
@@ -219,4 +222,14 @@ pub async fn end(State(state): State<AppState>, caller: Caller, Path(id): Path<U
     audit::record(&mut tx, caller.person_id, "end", "assignment", id, json!({})).await?;
     tx.commit().await?;
     fetch(&state, &Scope::default(), id).await.map(Json)
+}
+
+/// Dates outside 2000–2100 are typing errors, not plans.
+fn plausible_date(field: &str, d: Option<NaiveDate>) -> ApiResult<()> {
+    match d {
+        Some(d) if !(2000..=2100).contains(&chrono::Datelike::year(&d)) => {
+            Err(ApiError::invalid(field, format!("{field} must be a date between 2000 and 2100")))
+        }
+        _ => Ok(()),
+    }
 }

@@ -93,14 +93,25 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
     if username.is_empty() || username.chars().count() > 64 {
         return Err(ApiError::invalid("username", "username must have 1 to 64 characters"));
     }
-    let blocked: Option<f64> = sqlx::query_scalar(
-        "SELECT EXTRACT(EPOCH FROM blocked_until - now())::float8 FROM login_throttle
-         WHERE username = $1 AND blocked_until > now()",
-    )
-    .bind(&username)
-    .fetch_optional(&state.db)
-    .await?;
-    if let Some(wait) = blocked {
+    if username.chars().any(char::is_control) {
+        return Err(ApiError::invalid("username", "username contains control characters"));
+    }
+    // Reserve the attempt before checking the password, atomically: parallel
+    // guesses each take a turn, and once the free ones are used up the rest
+    // are refused here without any password work.
+    let turn: Option<i32> = sqlx::query_scalar(include_str!("login_attempt.sql"))
+        .bind(&username)
+        .bind(i32::try_from(FAILURE_WINDOW_MIN).unwrap_or(15))
+        .bind(FREE_FAILURES)
+        .fetch_optional(&state.db)
+        .await?;
+    if turn.is_none() {
+        let wait: f64 = sqlx::query_scalar(
+            "SELECT coalesce(EXTRACT(EPOCH FROM blocked_until - now())::float8, 1) FROM login_throttle WHERE username = $1",
+        )
+        .bind(&username)
+        .fetch_one(&state.db)
+        .await?;
         return Err(ApiError::TooManyAttempts(seconds(wait)));
     }
 
@@ -112,12 +123,16 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
     let stored = person.as_ref().map(|(_, h)| h.clone());
     let ok = password::verify(req.password, stored).await?;
     let Some((person_id, _)) = person.filter(|_| ok) else {
-        record_failure(&state, &username).await?;
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
 
     let mut tx = state.db.begin().await?;
-    sqlx::query("DELETE FROM login_throttle WHERE username = $1").bind(&username).execute(&mut *tx).await?;
+    // A success clears the count; stale counts of other names go too, so
+    // made-up usernames do not pile up.
+    sqlx::query("DELETE FROM login_throttle WHERE username = $1 OR last_failure_at < now() - interval '1 day'")
+        .bind(&username)
+        .execute(&mut *tx)
+        .await?;
     let (access, refresh) = issue_pair(&state, &mut tx, person_id, Uuid::now_v7()).await?;
     tx.commit().await?;
     tracing::info!(user.id = %person_id, "signed in");
@@ -135,26 +150,6 @@ fn seconds(wait: f64) -> u64 {
     #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0 < wait <= 900")]
     let s = wait.ceil().max(1.0) as u64;
     s
-}
-
-/// Counts a failure. From the sixth failure in the window on, each failure
-/// blocks the username for 30 s, doubling up to 15 minutes.
-async fn record_failure(state: &AppState, username: &str) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO login_throttle AS t (username, failures, last_failure_at) VALUES ($1, 1, now())
-         ON CONFLICT (username) DO UPDATE SET
-             failures = CASE WHEN t.last_failure_at < now() - make_interval(mins => $2) THEN 1 ELSE t.failures + 1 END,
-             last_failure_at = now(),
-             blocked_until = CASE WHEN t.last_failure_at >= now() - make_interval(mins => $2) AND t.failures + 1 > $3
-                 THEN now() + least(interval '15 minutes', interval '30 seconds' * power(2, least(t.failures + 1 - $3 - 1, 10)))
-                 ELSE NULL END",
-    )
-    .bind(username)
-    .bind(i32::try_from(FAILURE_WINDOW_MIN).unwrap_or(15))
-    .bind(FREE_FAILURES)
-    .execute(&state.db)
-    .await?;
-    Ok(())
 }
 
 /// Trade a refresh token for a new pair. The old token stops working; using

@@ -169,8 +169,12 @@ fn username(v: &str) -> ApiResult<String> {
 
 fn phone(v: Option<&str>) -> ApiResult<Option<String>> {
     let Some(p) = optional_text("phone", v, 20)? else { return Ok(None) };
-    let digits = p.chars().filter(char::is_ascii_digit).count();
-    if digits < 5 || !p.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (i == 0 && c == '+')) {
+    // The same rule as the column's check: optional '+', a digit, then digits, spaces or '-'.
+    let rest = p.strip_prefix('+').unwrap_or(&p);
+    let ok = (5..=20).contains(&rest.len())
+        && rest.starts_with(|c: char| c.is_ascii_digit())
+        && rest.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
+    if !ok {
         return Err(ApiError::invalid("phone", "phone must be digits, optionally with a leading '+', spaces or '-'"));
     }
     Ok(Some(p))

@@ -158,8 +158,8 @@ fn service_area(v: Option<&serde_json::Value>, crs: Crs) -> ApiResult<Option<Vec
 
 fn code(v: &str) -> ApiResult<String> {
     let c = text("code", v, 64)?.to_lowercase();
-    if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-        return Err(ApiError::invalid("code", "code may contain only a-z, 0-9, '-' and '_'"));
+    if !c.starts_with(|ch: char| ch.is_ascii_alphanumeric()) || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+        return Err(ApiError::invalid("code", "code may contain only a-z, 0-9, '-' and '_', starting with a letter or digit"));
     }
     Ok(c)
 }
@@ -229,6 +229,9 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
         .await?;
     let current = current.ok_or(ApiError::NotFound("station"))?;
     check_version(p.version, current)?;
+    if p.active == Some(false) {
+        refuse_if_in_use(&mut tx, id).await?;
+    }
     sqlx::query(
         "UPDATE stations SET
             parent_id = CASE WHEN $2 THEN $3 ELSE parent_id END,
@@ -277,6 +280,18 @@ pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id):
     let mut tx = state.db.begin().await?;
     let found: Option<bool> = sqlx::query_scalar("SELECT active FROM stations WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
     found.ok_or(ApiError::NotFound("station"))?;
+    refuse_if_in_use(&mut tx, id).await?;
+    sqlx::query("UPDATE stations SET active = false, version = version + 1, updated_at = now() WHERE id = $1 AND active")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, caller.person_id, "deactivate", "station", id, serde_json::json!({})).await?;
+    tx.commit().await?;
+    fetch(&state, id, Crs::Wgs84).await.map(Json)
+}
+
+/// A station that still has active people, places or sub-stations stays active.
+async fn refuse_if_in_use(tx: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<()> {
     let in_use: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT FROM people WHERE station_id = $1 AND active)
              OR EXISTS (SELECT FROM places WHERE station_id = $1 AND active)
@@ -292,11 +307,5 @@ pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id):
             field: None,
         });
     }
-    sqlx::query("UPDATE stations SET active = false, version = version + 1, updated_at = now() WHERE id = $1 AND active")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, caller.person_id, "deactivate", "station", id, serde_json::json!({})).await?;
-    tx.commit().await?;
-    fetch(&state, id, Crs::Wgs84).await.map(Json)
+    Ok(())
 }
