@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod bench;
 pub mod auth;
 pub mod config;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod geo_input;
 pub mod input;
 pub mod routes;
 pub mod server;
+pub mod simulate;
 
 /// The SQL migrations, embedded in the binary and run at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

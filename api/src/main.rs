@@ -1,4 +1,4 @@
-//! The `fieldvisit` command: `serve`, `demo`, `migrate`.
+//! The `fieldvisit` command: `serve`, `demo`, `migrate`, `simulate`, `bench`.
 
 use clap::{Parser, Subcommand};
 use fieldvisit::config::Config;
@@ -19,13 +19,24 @@ enum Command {
     Demo(Config),
     /// Apply the database migrations and exit.
     Migrate(Config),
+    /// Run a benchmark against the PostgreSQL of DATABASE_URL (see `.ci/bench`).
+    #[command(subcommand)]
+    Bench(fieldvisit::bench::Bench),
+    /// Drive demo representatives' devices through a month of field work
+    /// against a running server, then check that they converged.
+    Simulate(fieldvisit::simulate::SimulateArgs),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let (Command::Serve(config) | Command::Demo(config) | Command::Migrate(config)) = &cli.command;
-    server::init_logging(&config.log_format);
+    match &cli.command {
+        Command::Serve(config) | Command::Demo(config) | Command::Migrate(config) => {
+            server::init_logging(&config.log_format, "info,sqlx=warn,tower_http=warn");
+        }
+        // A measurement or a simulation prints its own report; request logs would drown it.
+        Command::Simulate(_) | Command::Bench(_) => server::init_logging("text", "warn"),
+    }
     match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -46,10 +57,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let loaded = demo::load(&db.pool).await?;
             server::serve(&config, db, |addr| demo::print_banner(addr, &loaded)).await
         }
+        Command::Bench(bench) => fieldvisit::bench::run(bench).await,
         Command::Migrate(config) => {
             let db = server::open_database(&config).await?;
             println!("migrations applied");
             drop(db);
+            Ok(())
+        }
+        Command::Simulate(args) => {
+            let report = fieldvisit::simulate::run(&args).await?;
+            print!("{report}");
+            anyhow::ensure!(report.converged(), "the devices did not converge with the server");
             Ok(())
         }
     }

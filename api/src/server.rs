@@ -13,9 +13,9 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::embedded_pg::EmbeddedPg;
 
-pub fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+/// Structured logs to stderr; `RUST_LOG` overrides `default_filter`.
+pub fn init_logging(format: &str, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
     // Logs go to stderr; stdout carries only what a person or script reads (the banner).
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::mutations::{self, Applying, Outcome};
-use crate::protocol::{MutationResult, MutationStatus, PushRequest, PushResponse};
+use crate::protocol::{Mutation, MutationResult, MutationStatus, PushRequest, PushResponse};
 use crate::{Actor, SyncError};
 
 /// Most mutations in one push; a device sends more in several pushes.
@@ -70,7 +70,26 @@ pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushConte
         return Err(SyncError::invalid("mutations", format!("mutation ids start at 1 (got {})", m.id)));
     }
     register_client(db, req.client_id, actor.person_id, req.schema_version).await?;
+    match apply_push(db, actor, req, ctx, Mode::Together).await {
+        Err(SyncError::Database(e)) if rejection_from_database(&e).is_some() => {
+            // The database refused something the checks let through: redo the
+            // push one mutation at a time, so only that one is rejected.
+            tracing::warn!(client = %req.client_id, error = %e, "a batch was refused; applying one by one");
+            apply_push(db, actor, req, ctx, Mode::OneByOne).await
+        }
+        other => other,
+    }
+}
 
+/// How new mutations are applied: together (few statements for a run) or one
+/// by one, each under a savepoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Together,
+    OneByOne,
+}
+
+async fn apply_push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushContext, mode: Mode) -> Result<PushResponse, SyncError> {
     let mut tx = db.begin().await?;
     let mut last: i64 = sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1 FOR UPDATE")
         .bind(req.client_id)
@@ -95,40 +114,51 @@ pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushConte
         skew_s: req.client_time.map(|t| seconds_between(t.with_timezone(&Utc), ctx.received_at)),
     };
     let mut results = Vec::with_capacity(req.mutations.len());
-    let mut recorded = Vec::new();
-    for m in &req.mutations {
-        if m.id <= last {
-            let original = stored.iter().find(|s| s.0 == m.id);
-            results.push(MutationResult {
-                id: m.id,
-                status: MutationStatus::Duplicate,
-                original: original.map(|s| if s.1 == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected }),
-                code: original.and_then(|s| s.2.clone()),
-                reason: original.and_then(|s| s.3.clone()),
-                data: original.and_then(|s| s.4.clone()),
-            });
-            continue;
-        }
-        if m.id != last + 1 {
-            // A gap: something in between was lost on the device's side; stop
-            // here so nothing is applied out of order.
+    for m in req.mutations.iter().filter(|m| m.id <= last) {
+        let original = stored.iter().find(|s| s.0 == m.id);
+        results.push(MutationResult {
+            id: m.id,
+            status: MutationStatus::Duplicate,
+            original: original.map(|s| if s.1 == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected }),
+            code: original.and_then(|s| s.2.clone()),
+            reason: original.and_then(|s| s.3.clone()),
+            data: original.and_then(|s| s.4.clone()),
+        });
+    }
+    // The new ones: from last + 1 on, up to the first gap (something in
+    // between was lost on the device; nothing is applied out of order).
+    let mut fresh: Vec<&Mutation> = Vec::new();
+    for m in req.mutations.iter().filter(|m| m.id > last) {
+        if m.id != last + 1 + i64::try_from(fresh.len()).unwrap_or(i64::MAX) {
             break;
         }
-        sqlx::query("SAVEPOINT mutation").execute(&mut *tx).await?;
-        let outcome = match mutations::apply(&mut tx, m, &applying).await {
-            Ok(o) => o,
-            Err(e) => match rejection_from_database(&e) {
-                Some(o) => o,
-                None => return Err(e.into()),
-            },
-        };
-        let rec = match outcome {
-            Outcome::Applied(data) => {
-                sqlx::query("RELEASE SAVEPOINT mutation").execute(&mut *tx).await?;
-                Recorded { id: m.id, name: m.name.clone(), status: "applied", code: None, reason: None, result: Some(data) }
+        fresh.push(m);
+    }
+    let outcomes = match mode {
+        Mode::Together => mutations::apply_batch(&mut tx, &fresh, &applying).await?,
+        Mode::OneByOne => {
+            let mut outcomes = Vec::with_capacity(fresh.len());
+            for m in &fresh {
+                sqlx::query("SAVEPOINT mutation").execute(&mut *tx).await?;
+                let outcome = match mutations::apply(&mut tx, m, &applying).await {
+                    Ok(o) => o,
+                    Err(e) => match rejection_from_database(&e) {
+                        Some(o) => o,
+                        None => return Err(e.into()),
+                    },
+                };
+                let end = if matches!(outcome, Outcome::Applied(_)) { "RELEASE SAVEPOINT mutation" } else { "ROLLBACK TO SAVEPOINT mutation" };
+                sqlx::query(end).execute(&mut *tx).await?;
+                outcomes.push(outcome);
             }
+            outcomes
+        }
+    };
+    let mut recorded = Vec::with_capacity(fresh.len());
+    for (m, outcome) in fresh.iter().zip(outcomes) {
+        let rec = match outcome {
+            Outcome::Applied(data) => Recorded { id: m.id, name: m.name.clone(), status: "applied", code: None, reason: None, result: Some(data) },
             Outcome::Rejected { code, reason } => {
-                sqlx::query("ROLLBACK TO SAVEPOINT mutation").execute(&mut *tx).await?;
                 tracing::info!(client = %req.client_id, mutation = m.id, name = %m.name, code, %reason, "mutation rejected");
                 Recorded { id: m.id, name: m.name.clone(), status: "rejected", code: Some(code.to_owned()), reason: Some(reason), result: None }
             }
@@ -144,6 +174,7 @@ pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushConte
         recorded.push(rec);
         last = m.id;
     }
+    results.sort_by_key(|r| r.id);
 
     if !recorded.is_empty() {
         let (ids, names, statuses, codes, reasons, payloads) = recorded.into_iter().fold(

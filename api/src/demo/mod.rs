@@ -3,6 +3,7 @@
 //! Loading is idempotent: ids are deterministic and existing rows are kept.
 
 pub mod township;
+pub mod visits;
 
 use anyhow::Context;
 use sqlx::PgPool;
@@ -22,6 +23,8 @@ pub struct Loaded {
     pub people: usize,
     pub places: usize,
     pub assignments: usize,
+    /// History check-ins applied by this start (0 when already there).
+    pub check_ins: usize,
 }
 
 /// Writes the demo township in one transaction; rows already present are kept.
@@ -99,7 +102,8 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
         .await?;
     }
     tx.commit().await?;
-    Ok(Loaded { stations: t.stations.len(), people: t.people.len(), places: t.places.len(), assignments: t.assignments.len() })
+    let check_ins = visits::load_history(db, &visits::history_months()).await.context("visit history")?;
+    Ok(Loaded { stations: t.stations.len(), people: t.people.len(), places: t.places.len(), assignments: t.assignments.len(), check_ins })
 }
 
 /// What `fieldvisit demo` prints once it listens.
@@ -107,6 +111,9 @@ pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
     println!("fieldvisit listening on http://{addr}");
     println!("demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",
         loaded.stations, loaded.people, loaded.places, loaded.assignments);
+    if loaded.check_ins > 0 {
+        println!("visit history 2026-08 … 2026-10: {} check-ins added", loaded.check_ins);
+    }
     println!("API docs:  http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("logins (password \"{DEMO_PASSWORD}\" for all):");
     println!("  admin, planner, presidium");

@@ -77,6 +77,9 @@ pub struct Faults {
     /// server handled it: the connection dropped after the commit. The
     /// request is then retried as if the network had failed.
     pub drop_response_rate: f64,
+    /// Drop the next this-many successful sync answers, whatever the rate:
+    /// for tests and runs that must see the fault happen.
+    pub drop_next_answers: u32,
 }
 
 /// What the connection did, for the simulator's report.
@@ -274,7 +277,11 @@ impl Connection {
         };
         // Only the sync calls are dropped: they are the ones whose retries
         // the protocol must make harmless.
-        if authed && self.faults.drop_response_rate > 0.0 && self.rng.gen_bool(self.faults.drop_response_rate.min(1.0)) {
+        let forced = authed && status.is_success() && self.faults.drop_next_answers > 0;
+        if forced || (authed && self.faults.drop_response_rate > 0.0 && self.rng.gen_bool(self.faults.drop_response_rate.min(1.0))) {
+            if forced {
+                self.faults.drop_next_answers -= 1;
+            }
             self.stats.dropped_responses += 1;
             return Attempt::Transient(format!("answer dropped after the server handled it ({status})"));
         }

@@ -19,6 +19,10 @@ use crate::protocol::{CheckInCreateV1, MutationResult, MutationStatus, PullRespo
 /// Mutations per push: small enough that a push over a weak signal finishes.
 pub const DEFAULT_BATCH: usize = 50;
 
+/// The longest a pull waits for the horizon to pass the device's own
+/// writes; after that it returns, and the next pull carries on.
+pub const HORIZON_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How the device behaves.
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceSettings {
@@ -59,6 +63,9 @@ pub struct DeviceStats {
     pub pages: u64,
     /// Cursors the server refused (the device then bootstrapped).
     pub cursor_resets: u64,
+    /// Extra pulls made because the horizon had not yet passed the device's
+    /// own last push.
+    pub horizon_waits: u64,
 }
 
 /// One device: what it stores and how it talks to the server.
@@ -70,13 +77,16 @@ pub struct Device {
     /// The last answer per mutation id: for a mutation whose first answer was
     /// lost, the `duplicate` answer (with `original`) that came later.
     pub results: BTreeMap<i64, MutationResult>,
+    /// Fault injection: forget the next this-many push acknowledgements,
+    /// whatever `forget_ack_rate` says.
+    pub forget_next_acks: u32,
     rng: StdRng,
 }
 
 impl Device {
     pub fn new(conn: Connection, store: LocalStore, settings: DeviceSettings) -> Self {
         let rng = StdRng::seed_from_u64(settings.seed ^ 0x0de7_1ce0_5eed_0001);
-        Self { store, conn, settings, stats: DeviceStats::default(), results: BTreeMap::new(), rng }
+        Self { store, conn, settings, stats: DeviceStats::default(), results: BTreeMap::new(), forget_next_acks: 0, rng }
     }
 
     /// A fresh install with a new random client id.
@@ -121,11 +131,18 @@ impl Device {
                 self.results.insert(r.id, r.clone());
             }
             answered.extend(res.results.iter().cloned());
+            self.store.note_checkpoint(&res.checkpoint);
             let first = req.mutations[0].id;
             if res.last_mutation_id < first {
                 return Err(ClientError::Stalled { next: first, server_last: res.last_mutation_id });
             }
-            if self.settings.forget_ack_rate > 0.0 && self.rng.gen_bool(self.settings.forget_ack_rate.min(1.0)) {
+            let forget = if self.forget_next_acks > 0 {
+                self.forget_next_acks -= 1;
+                true
+            } else {
+                self.settings.forget_ack_rate > 0.0 && self.rng.gen_bool(self.settings.forget_ack_rate.min(1.0))
+            };
+            if forget {
                 // The app died before saving the acknowledgement: the batch
                 // is still queued and goes again.
                 self.stats.repeated_sends += 1;
@@ -138,9 +155,13 @@ impl Device {
         Ok(answered)
     }
 
-    /// Pulls until the server has nothing more. Returns the pages applied.
+    /// Pulls until the server has nothing more and the horizon has passed the
+    /// device's own last push (waiting briefly for a concurrent transaction
+    /// elsewhere to finish, up to `HORIZON_WAIT`). Returns the pages applied.
     pub async fn pull(&mut self) -> Result<u64, ClientError> {
         let mut pages = 0;
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(10);
         loop {
             let mut query = vec![
                 ("client_id", self.store.client_id.to_string()),
@@ -166,10 +187,25 @@ impl Device {
             self.store.acknowledge_through(page.last_mutation_id);
             pages += 1;
             self.stats.pages += 1;
-            if !page.has_more {
+            if page.has_more {
+                continue;
+            }
+            if self.store.covered_by(&page.horizon) || started.elapsed() > HORIZON_WAIT {
                 return Ok(pages);
             }
+            self.stats.horizon_waits += 1;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(500));
         }
+    }
+
+    /// Per mutation, what finally became of it: (applied, rejected). A
+    /// duplicate answer counts as what happened the first time.
+    pub fn outcomes(&self) -> (usize, usize) {
+        let first = |r: &MutationResult| if r.status == MutationStatus::Duplicate { r.original } else { Some(r.status) };
+        let applied = self.results.values().filter(|r| first(r) == Some(MutationStatus::Applied)).count();
+        let rejected = self.results.values().filter(|r| first(r) == Some(MutationStatus::Rejected)).count();
+        (applied, rejected)
     }
 
     /// Push, then pull: what an app does when it finds a signal.

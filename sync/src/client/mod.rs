@@ -16,5 +16,5 @@ pub mod plan;
 mod store;
 
 pub use connection::{ClientError, Connection, ConnectionStats, Faults, RetryPolicy};
-pub use device::{DEFAULT_BATCH, Device, DeviceSettings, DeviceStats};
+pub use device::{DEFAULT_BATCH, Device, DeviceSettings, DeviceStats, HORIZON_WAIT};
 pub use store::{LocalStore, Record};

@@ -51,6 +51,28 @@ pub async fn apply(tx: &mut sqlx::PgConnection, m: &Mutation, a: &Applying<'_>) 
     }
 }
 
+/// Applies a run of new mutations without a savepoint each: consecutive
+/// check-in creates go through [`checkin::create_batch`] together. This is
+/// safe because every apply function decides a rejection before it writes;
+/// a refusal by the database itself makes the caller redo the push with
+/// [`apply`] and a savepoint per mutation.
+pub async fn apply_batch(tx: &mut sqlx::PgConnection, ms: &[&Mutation], a: &Applying<'_>) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut out = Vec::with_capacity(ms.len());
+    let mut i = 0;
+    while i < ms.len() {
+        if ms[i].name == "checkin.create.v1" {
+            let end = ms[i..].iter().position(|m| m.name != "checkin.create.v1").map_or(ms.len(), |k| i + k);
+            let args: Vec<&Value> = ms[i..end].iter().map(|m| &m.args).collect();
+            out.extend(checkin::create_batch(tx, &args, a).await?);
+            i = end;
+        } else {
+            out.push(apply(tx, ms[i], a).await?);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
 /// Parses a mutation's arguments; a mismatch is a rejection naming the field.
 pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, Outcome> {
     T::deserialize(args).map_err(|e| Outcome::rejected("invalid_args", format!("the arguments do not fit: {e}")))

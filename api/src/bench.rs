@@ -1,0 +1,435 @@
+//! `fieldvisit bench`: the benchmarks the sync issue names, each one command
+//! (`.ci/bench push|pull|geofence`). Each creates a fresh database on the
+//! server of `DATABASE_URL`, loads the demo township, serves the real router
+//! on a free port in this process and drives it over HTTP, then prints its
+//! figures. Nothing here is a test: it measures and reports.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{FixedOffset, Utc};
+use clap::Parser;
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use uuid::Uuid;
+
+use crate::app::app;
+use crate::config::Config;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Bench {
+    /// Check-ins applied per second by concurrent devices pushing batches, with
+    /// push latency, against the same rows written by plain `COPY`.
+    Push(PushArgs),
+    /// Empty incremental pulls per second, and the bootstrap of one
+    /// representative with 200 rows.
+    Pull(PullArgs),
+    /// The check-in judgement with many grid cells and points loaded.
+    Geofence(GeofenceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    #[arg(long, default_value_t = 50)]
+    pub devices: usize,
+    #[arg(long, default_value_t = 50)]
+    pub batch: usize,
+    /// Batches each device pushes.
+    #[arg(long, default_value_t = 20)]
+    pub batches: usize,
+    /// Offered load in check-ins per second over all devices; 0 (the default)
+    /// pushes as fast as the server answers (closed loop), which measures
+    /// the most it takes; a rate measures latency at that load.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// Devices pulling at once.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// How long the empty-pull phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GeofenceArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub cells: i64,
+    #[arg(long, default_value_t = 100_000)]
+    pub points: i64,
+    /// Check-ins judged (one per push, one after the other).
+    #[arg(long, default_value_t = 2000)]
+    pub checkins: usize,
+}
+
+/// Server settings for the benchmark: the defaults, as `serve` would use them.
+#[derive(Debug, Parser)]
+struct Defaults {
+    #[command(flatten)]
+    config: Config,
+}
+
+/// A served benchmark database.
+struct Rig {
+    pool: PgPool,
+    base: String,
+    http: reqwest::Client,
+}
+
+async fn rig(name: &str) -> anyhow::Result<Rig> {
+    let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL (.ci/bench does)")?;
+    let admin: PgConnectOptions = admin_url.parse()?;
+    let mut conn = admin.connect().await?;
+    let db = format!("fieldvisit_bench_{name}");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut conn).await?;
+    let pool = PgPoolOptions::new().max_connections(64).connect_with(admin.database(&db)).await?;
+    crate::MIGRATOR.run(&pool).await?;
+    crate::demo::load(&pool).await?;
+    let config = Defaults::parse_from(["bench"]).config;
+    let state = crate::server::app_state(&config, &pool).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    Ok(Rig { pool, base, http })
+}
+
+impl Rig {
+    async fn login(&self, username: &str) -> anyhow::Result<String> {
+        let res: Value = self
+            .http
+            .post(format!("{}/v1/auth/login", self.base))
+            .json(&json!({"username": username, "password": "fieldvisit"}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(res["access_token"].as_str().context("access token")?.to_owned())
+    }
+
+    async fn push(&self, token: &str, body: &Value) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .post(format!("{}/v1/sync/push", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    async fn pull(&self, token: &str, client: Uuid, cursor: Option<&str>) -> anyhow::Result<Value> {
+        let mut url = format!("{}/v1/sync/pull?client_id={client}&schema_version=1", self.base);
+        if let Some(c) = cursor {
+            url.push_str("&cursor=");
+            url.push_str(c);
+        }
+        Ok(self.http.get(url).bearer_auth(token).send().await?.error_for_status()?.json().await?)
+    }
+
+    /// Points inside the places assigned to `username`.
+    async fn assigned_points(&self, username: &str) -> anyhow::Result<Vec<(Uuid, f64, f64)>> {
+        Ok(sqlx::query_as(
+            "SELECT pl.id, ST_X(ST_PointOnSurface(pl.geom)), ST_Y(ST_PointOnSurface(pl.geom))
+             FROM assignments a JOIN people pe ON pe.id = a.person_id JOIN places pl ON pl.id = a.place_id
+             WHERE pe.username = $1",
+        )
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// CPU seconds used so far by this process and by the whole machine, from
+/// /proc, to tell the server's share from PostgreSQL's in a run.
+fn cpu_seconds() -> (f64, f64) {
+    let ticks = |fields: &[&str], from: usize, to: usize| -> f64 {
+        #[expect(clippy::cast_precision_loss, reason = "clock ticks of a run")]
+        let t = fields.get(from..to).unwrap_or_default().iter().filter_map(|f| f.parse::<u64>().ok()).sum::<u64>() as f64;
+        t / 100.0
+    };
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at state.
+    let after = own.rsplit_once(')').map_or("", |(_, r)| r);
+    let own_fields: Vec<&str> = after.split_whitespace().collect();
+    let machine = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let machine_fields: Vec<&str> = machine.lines().next().unwrap_or_default().split_whitespace().skip(1).collect();
+    // utime and stime are fields 14 and 15 of /proc/self/stat (11 and 12 after the name);
+    // busy time is user + nice + system + irq + softirq of /proc/stat.
+    let busy = ticks(&machine_fields, 0, 3) + ticks(&machine_fields, 5, 7);
+    (ticks(&own_fields, 11, 13), busy)
+}
+
+fn report_cpu(before: (f64, f64), elapsed: Duration) {
+    let after = cpu_seconds();
+    let own = after.0 - before.0;
+    let all = after.1 - before.1;
+    println!(
+        "  CPU over {:.1} s of 2 cores: this process (server + load generator) {own:.1} s, the rest (PostgreSQL) {:.1} s",
+        elapsed.as_secs_f64(),
+        (all - own).max(0.0)
+    );
+}
+
+fn checkin_args(place: Uuid, lon: f64, lat: f64, at: chrono::DateTime<Utc>) -> Value {
+    let tz = FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    json!({"id": Uuid::now_v7(), "place_id": place, "position": {"lon": lon, "lat": lat, "crs": "wgs84"},
+        "accuracy_m": 10.0, "device_time": at.with_timezone(&tz).to_rfc3339(), "mock_location": false})
+}
+
+/// p50, p99 and max of a set of durations, in milliseconds.
+fn percentiles(mut d: Vec<Duration>) -> (f64, f64, f64) {
+    d.sort();
+    let at = |q: f64| {
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "an index into a short vector")]
+        let i = ((d.len() as f64 - 1.0) * q).round() as usize;
+        d.get(i).map_or(0.0, |x| x.as_secs_f64() * 1000.0)
+    };
+    (at(0.50), at(0.99), at(1.0))
+}
+
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn per_second(n: usize, elapsed: Duration) -> f64 {
+    n as f64 / elapsed.as_secs_f64()
+}
+
+pub async fn run(bench: Bench) -> anyhow::Result<()> {
+    match bench {
+        Bench::Push(a) => push(a).await,
+        Bench::Pull(a) => pull(a).await,
+        Bench::Geofence(a) => geofence(a).await,
+    }
+}
+
+async fn push(a: PushArgs) -> anyhow::Result<()> {
+    let rig = rig("push").await?;
+    sqlx::query("DELETE FROM check_ins").execute(&rig.pool).await?;
+    let mut devices = Vec::new();
+    for i in 1..=a.devices {
+        let username = format!("rep{:03}", (i - 1) % 87 + 1);
+        devices.push((rig.login(&username).await?, rig.assigned_points(&username).await?));
+    }
+    let load = if a.rate > 0.0 { format!("offered {:.0} check-ins/s", a.rate) } else { "as fast as answered".to_owned() };
+    println!("push: {} devices × {} batches × {} check-ins, {load}", a.devices, a.batches, a.batch);
+    let cpu = cpu_seconds();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    let rig = std::sync::Arc::new(rig);
+    for (token, places) in devices {
+        let rig = rig.clone();
+        let (batches, size) = (a.batches, a.batch);
+        // Each device sends a batch every `period`, starting at a random offset.
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        let period = (a.rate > 0.0).then(|| Duration::from_secs_f64(size as f64 * a.devices as f64 / a.rate));
+        tasks.push(tokio::spawn(async move {
+            let mut ticker = period.map(|p| {
+                let mut t = tokio::time::interval_at(tokio::time::Instant::now() + p.mul_f64(rand::random::<f64>()), p);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
+            let client = Uuid::now_v7();
+            let mut latencies = Vec::new();
+            let mut next_id = 1i64;
+            // Visits a minute apart over the last days: plausible speeds.
+            let mut at = Utc::now() - chrono::Duration::minutes(i64::try_from(batches * size).unwrap_or(0) + 10);
+            for _ in 0..batches {
+                if let Some(t) = ticker.as_mut() {
+                    t.tick().await;
+                }
+                let mut mutations = Vec::with_capacity(size);
+                for k in 0..size {
+                    let (place, lon, lat) = places[k % places.len()];
+                    mutations.push(json!({"id": next_id, "name": "checkin.create.v1", "args": checkin_args(place, lon, lat, at)}));
+                    next_id += 1;
+                    at += chrono::Duration::minutes(1);
+                }
+                let body = json!({"client_id": client, "schema_version": 1, "client_time": Utc::now().to_rfc3339(), "mutations": mutations});
+                let t = Instant::now();
+                let res = rig.push(&token, &body).await?;
+                latencies.push(t.elapsed());
+                anyhow::ensure!(res["results"].as_array().is_some_and(|r| r.iter().all(|r| r["status"] == "applied")), "not all applied: {res}");
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    report_cpu(cpu, elapsed);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins").fetch_one(&rig.pool).await?;
+    let n = usize::try_from(rows)?;
+    let push_rate = per_second(n, elapsed);
+    let (p50, p99, max) = percentiles(latencies);
+    println!("  applied {n} check-ins in {:.2} s: {push_rate:.0} check-ins/s", elapsed.as_secs_f64());
+    println!("  push latency (batch of {}): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms", a.batch);
+
+    // The same rows through plain COPY into a table with the same indexes
+    // (no triggers, no foreign keys): the floor of what PostgreSQL can take.
+    let mut conn = rig.pool.acquire().await?;
+    sqlx::query("CREATE TABLE check_ins_copy (LIKE check_ins INCLUDING ALL)").execute(&mut *conn).await?;
+    let mut out = conn.copy_out_raw("COPY check_ins TO STDOUT (FORMAT binary)").await?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut out).await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    drop(out);
+    let t = Instant::now();
+    let mut copy = conn.copy_in_raw("COPY check_ins_copy FROM STDIN (FORMAT binary)").await?;
+    copy.send(bytes.as_slice()).await?;
+    let copied = copy.finish().await?;
+    let copy_elapsed = t.elapsed();
+    let copy_rate = per_second(usize::try_from(copied)?, copy_elapsed);
+    println!("  COPY of the same {copied} rows: {:.3} s, {copy_rate:.0} rows/s", copy_elapsed.as_secs_f64());
+    println!("  push / COPY: {:.1}%", 100.0 * push_rate / copy_rate);
+    Ok(())
+}
+
+async fn pull(a: PullArgs) -> anyhow::Result<()> {
+    let rig = std::sync::Arc::new(rig("pull").await?);
+    // One representative with 200 rows across their buckets: top up their own
+    // bucket with check-ins until the bootstrap holds 200 changes.
+    let token = rig.login("rep001").await?;
+    let first = pull_all(&rig, &token, Uuid::now_v7(), None).await?.0;
+    let missing = 200usize.saturating_sub(first);
+    let places = rig.assigned_points("rep001").await?;
+    let mut at = Utc::now() - chrono::Duration::hours(i64::try_from(missing).unwrap_or(0) + 1);
+    let mutations: Vec<Value> = (0..missing)
+        .map(|i| {
+            let (place, lon, lat) = places[i % places.len()];
+            at += chrono::Duration::hours(1);
+            json!({"id": i + 1, "name": "checkin.create.v1", "args": checkin_args(place, lon, lat, at)})
+        })
+        .collect();
+    if !mutations.is_empty() {
+        rig.push(&token, &json!({"client_id": Uuid::now_v7(), "schema_version": 1, "mutations": mutations})).await?;
+    }
+    let mut boots = Vec::new();
+    let mut rows = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        rows = pull_all(&rig, &token, Uuid::now_v7(), None).await?.0;
+        boots.push(t.elapsed());
+    }
+    let (p50, p99, _) = percentiles(boots);
+    println!("pull: bootstrap of rep001 with {rows} rows: p50 {p50:.1} ms, worst of 20 {p99:.1} ms");
+
+    // Empty incremental pulls: every device is up to date and asks again.
+    let mut tasks = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    for i in 0..a.clients {
+        let rig = rig.clone();
+        let username = format!("rep{:03}", i % 87 + 1);
+        tasks.push(tokio::spawn(async move {
+            let token = rig.login(&username).await?;
+            let client = Uuid::now_v7();
+            let (_, cursor) = pull_all(&rig, &token, client, None).await?;
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let page = rig.pull(&token, client, Some(&cursor)).await?;
+                latencies.push(t.elapsed());
+                anyhow::ensure!(page["changes"].as_array().is_some_and(Vec::is_empty), "an incremental pull was not empty");
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    let n = latencies.len();
+    let (p50, p99, _) = percentiles(latencies);
+    println!(
+        "pull: {n} empty incremental pulls by {} devices in {:.1} s: {:.0} pulls/s, p50 {p50:.2} ms, p99 {p99:.2} ms",
+        a.clients,
+        elapsed.as_secs_f64(),
+        per_second(n, elapsed)
+    );
+    Ok(())
+}
+
+/// Pulls a whole bootstrap; returns the number of changes and the last cursor.
+async fn pull_all(rig: &Rig, token: &str, client: Uuid, mut cursor: Option<String>) -> anyhow::Result<(usize, String)> {
+    let mut n = 0;
+    loop {
+        let page = rig.pull(token, client, cursor.as_deref()).await?;
+        n += page["changes"].as_array().map_or(0, Vec::len);
+        cursor = page["cursor"].as_str().map(str::to_owned);
+        if page["has_more"] != true {
+            return Ok((n, cursor.unwrap_or_default()));
+        }
+    }
+}
+
+async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
+    let rig = rig("geofence").await?;
+    let station: Uuid = sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'rep013'").fetch_one(&rig.pool).await?;
+    let t = Instant::now();
+    // A square grid of cells about 450 m across and scattered points, around
+    // and beyond 邵原镇, all in rep013's station so they may check in anywhere.
+    sqlx::query(include_str!("bench_geofence_load.sql")).bind(station).bind(a.cells).bind(a.points).execute(&rig.pool).await?;
+    sqlx::query("ANALYZE places").execute(&rig.pool).await?;
+    let loaded: i64 = sqlx::query_scalar("SELECT count(*) FROM places").fetch_one(&rig.pool).await?;
+    println!("geofence: loaded {loaded} places in {:.1} s", t.elapsed().as_secs_f64());
+
+    let targets: Vec<(Uuid, f64, f64)> = sqlx::query_as(
+        "SELECT id, ST_X(ST_PointOnSurface(geom)) + (random() - 0.5) * 0.004, ST_Y(ST_PointOnSurface(geom)) + (random() - 0.5) * 0.004
+         FROM places WHERE source = 'bench' ORDER BY random() LIMIT $1",
+    )
+    .bind(i64::try_from(a.checkins)?)
+    .fetch_all(&rig.pool)
+    .await?;
+    let token = rig.login("rep013").await?;
+    let client = Uuid::now_v7();
+    let mut latencies = Vec::new();
+    let mut verdicts = std::collections::BTreeMap::<String, usize>::new();
+    let mut at = Utc::now() - chrono::Duration::days(30);
+    for (i, (place, lon, lat)) in targets.iter().enumerate() {
+        at += chrono::Duration::minutes(20);
+        let body = json!({"client_id": client, "schema_version": 1,
+            "mutations": [{"id": i + 1, "name": "checkin.create.v1", "args": checkin_args(*place, *lon, *lat, at)}]});
+        let t = Instant::now();
+        let res = rig.push(&token, &body).await?;
+        latencies.push(t.elapsed());
+        let verdict = res["results"][0]["data"]["verdict"].as_str().unwrap_or("rejected").to_owned();
+        *verdicts.entry(verdict).or_default() += 1;
+    }
+    let (p50, p99, max) = percentiles(latencies);
+    println!("geofence: {} check-ins judged one per push (HTTP, auth, judgement, commit):", targets.len());
+    println!("  p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; verdicts {verdicts:?}");
+
+    // The judgement alone (place lookup, neighbour in time, geometry), in process.
+    let rules = fieldvisit_geodata::geofence::GeofenceRules::default();
+    let mut judge = Vec::new();
+    for (place, lon, lat) in targets.iter().take(1000) {
+        let wkb: Vec<u8> = sqlx::query_scalar("SELECT ST_AsBinary(geom) FROM places WHERE id = $1").bind(place).fetch_one(&rig.pool).await?;
+        let t = Instant::now();
+        let geom = fieldvisit_geodata::wkb::from_wkb(&wkb)?;
+        let ev = fieldvisit_geodata::geofence::Evidence {
+            position: geo::Point::new(*lon, *lat),
+            accuracy_m: 10.0,
+            mock_location: false,
+            device_ahead_s: 0.0,
+            visited_at_s: 0.0,
+            previous: None,
+        };
+        let j = fieldvisit_geodata::geofence::judge(&geom, fieldvisit_geodata::geofence::FenceKind::Cell, &ev, &rules);
+        judge.push(t.elapsed());
+        std::hint::black_box(j);
+    }
+    let (p50, p99, _) = percentiles(judge);
+    println!("  the geometry judgement alone: p50 {:.1} µs, p99 {:.1} µs", p50 * 1000.0, p99 * 1000.0);
+    Ok(())
+}

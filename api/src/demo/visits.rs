@@ -1,0 +1,154 @@
+//! The demo township's visit history: a few months of generated check-ins
+//! for every representative, applied in-process through the same dispatcher
+//! a phone's push reaches, as if each day's visits had been synced that
+//! evening. So the coverage map, the visit status and the review lists have
+//! something to show, with every verdict represented.
+//!
+//! Idempotent: each representative has one fixed client id and the plan is
+//! seeded from the person and the month, so a second run sends the same
+//! mutation ids and the dispatcher answers them as duplicates; mutations the
+//! server has already taken are not even sent.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use fieldvisit_geodata::geofence::GeofenceRules;
+use fieldvisit_sync::client::plan::{self, PlaceKind, PlanPlace, SHANGHAI};
+use fieldvisit_sync::protocol::{Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
+use fieldvisit_sync::push::{PushContext, push};
+use fieldvisit_sync::Actor;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sqlx::PgPool;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::township::{self, NAMESPACE};
+
+/// The months of history the demo loads: the three full months before
+/// November 2026.
+pub fn history_months() -> Vec<NaiveDate> {
+    ["2026-08", "2026-09", "2026-10"].iter().map(|m| plan::parse_month(m).expect("a valid month")).collect()
+}
+
+/// The fixed client id of a representative's history "phone".
+pub fn history_client(person: Uuid) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("history-client:{person}").as_bytes())
+}
+
+/// One day's visits of one person, pushed together that evening.
+struct DayPush {
+    received_at: DateTime<Utc>,
+    mutations: Vec<Mutation>,
+}
+
+/// Applies generated check-ins of every demo representative for `months`
+/// and returns how many were applied now (0 when they were already there).
+/// Visits whose sync time is still in the future are left out.
+pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<usize> {
+    let t = township::township();
+    let places: HashMap<Uuid, PlanPlace> = t
+        .places
+        .iter()
+        .filter_map(|p| Some((p.id, PlanPlace { id: p.id, kind: PlaceKind::parse(p.kind)?, geometry: p.geometry.clone() })))
+        .collect();
+    let reps: Vec<(Uuid, Uuid)> = t.people.iter().filter(|p| p.role == "representative").filter_map(|p| Some((p.id, p.station?))).collect();
+    let clients: Vec<Uuid> = reps.iter().map(|(person, _)| history_client(*person)).collect();
+    let taken: HashMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>("SELECT id, last_mutation_id FROM sync_clients WHERE id = ANY($1)")
+        .bind(&clients)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .collect();
+
+    let now = Utc::now();
+    let mut jobs = JoinSet::new();
+    for (person, station) in reps {
+        let mut theirs: Vec<PlanPlace> = t.assignments.iter().filter(|a| a.person == person).filter_map(|a| places.get(&a.place).cloned()).collect();
+        theirs.sort_by_key(|p| p.id);
+        let client = history_client(person);
+        let last = taken.get(&client).copied().unwrap_or(0);
+        let days: Vec<DayPush> = days_of(person, client, &theirs, months)
+            .into_iter()
+            .filter(|d| d.received_at <= now)
+            .map(|mut d| {
+                d.mutations.retain(|m| m.id > last);
+                d
+            })
+            .filter(|d| !d.mutations.is_empty())
+            .collect();
+        if days.is_empty() {
+            continue;
+        }
+        let db = db.clone();
+        let actor = Actor { person_id: person, representative: true, place_stations: Some(vec![station]), bucket_stations: vec![station], own_bucket: true };
+        jobs.spawn(async move {
+            let mut applied = 0;
+            for d in days {
+                let req = PushRequest { client_id: client, schema_version: SCHEMA_VERSION, client_time: Some(d.received_at.with_timezone(&SHANGHAI)), mutations: d.mutations };
+                let ctx = PushContext { rules: GeofenceRules::default(), received_at: d.received_at };
+                let answer = push(&db, &actor, &req, &ctx).await?;
+                applied += answer.results.iter().filter(|r| r.status == MutationStatus::Applied).count();
+            }
+            anyhow::Ok(applied)
+        });
+    }
+    let mut total = 0;
+    while let Some(done) = jobs.join_next().await {
+        total += done??;
+    }
+    Ok(total)
+}
+
+/// A person's plan for `months`, grouped by day, with mutation ids counting
+/// from 1 across the months in the order given.
+fn days_of(person: Uuid, client: Uuid, places: &[PlanPlace], months: &[NaiveDate]) -> Vec<DayPush> {
+    let mut out: Vec<DayPush> = Vec::new();
+    let mut next_id = 1;
+    let (hi, lo) = person.as_u64_pair();
+    for month in months {
+        let ordinal = u64::try_from(month.year() * 12 + i32::try_from(month.month()).expect("1..=12")).expect("a year after 0");
+        let mut rng = StdRng::seed_from_u64(hi ^ lo.rotate_left(17) ^ ordinal ^ client.as_u64_pair().0);
+        let visits = plan::month_plan(places, *month, &mut rng);
+        let mut day: Option<NaiveDate> = None;
+        for v in visits {
+            let date = v.device_time.date_naive();
+            if day != Some(date) {
+                day = Some(date);
+                out.push(DayPush { received_at: DateTime::<Utc>::MIN_UTC, mutations: Vec::new() });
+            }
+            let current = out.last_mut().expect("pushed above");
+            // Synced that evening, some minutes to a few hours after the last visit.
+            current.received_at = v.device_time.with_timezone(&Utc) + Duration::minutes(rng.gen_range(5..=180));
+            current.mutations.push(Mutation { id: next_id, name: "checkin.create.v1".into(), args: serde_json::to_value(&v).expect("args serialise") });
+            next_id += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_history_plan_is_the_same_every_time() {
+        let t = township::township();
+        let person = t.people.iter().find(|p| p.role == "representative").unwrap().id;
+        let places: Vec<PlanPlace> = t
+            .assignments
+            .iter()
+            .filter(|a| a.person == person)
+            .filter_map(|a| t.places.iter().find(|p| p.id == a.place))
+            .map(|p| PlanPlace { id: p.id, kind: PlaceKind::parse(p.kind).unwrap(), geometry: p.geometry.clone() })
+            .collect();
+        let a = days_of(person, history_client(person), &places, &history_months());
+        let b = days_of(person, history_client(person), &places, &history_months());
+        let ids = |d: &[DayPush]| d.iter().flat_map(|d| d.mutations.iter().map(|m| (m.id, m.args.clone()))).collect::<Vec<_>>();
+        assert_eq!(ids(&a), ids(&b));
+        let all = ids(&a);
+        assert!(!all.is_empty());
+        assert!(all.iter().enumerate().all(|(i, (id, _))| *id == i64::try_from(i).unwrap() + 1));
+        assert!(a.windows(2).all(|w| w[0].received_at < w[1].received_at));
+    }
+}
