@@ -146,6 +146,44 @@ CREATE TRIGGER sync_check_ins_insert AFTER INSERT ON check_ins
 CREATE TRIGGER sync_check_ins_update AFTER UPDATE ON check_ins
     REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_check_ins();
 
+-- One read of the change log for a pull (see sync/src/pull.rs): the horizon
+-- (the snapshot's xmin), the epoch, the client's owner and last mutation id,
+-- and up to `per_bucket` changes of each bucket after its position, as JSON.
+-- Only rows written by transactions below the xmin are returned: every such
+-- transaction has finished, so nothing can still appear below the new
+-- position later. A function, so its plan is made once per connection: a
+-- custom plan for every pull cost more than the pull itself.
+CREATE FUNCTION sync_read_log(buckets text[], xids bigint[], seqs bigint[], per_bucket integer, client uuid)
+RETURNS TABLE (horizon bigint, epoch uuid, owner uuid, last_mutation_id bigint, changes json)
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+    rows AS (
+        SELECT b.ord, c.xid, c.seq, b.bucket, c.entity, c.entity_id, c.op, c.version
+        FROM unnest(buckets, xids, seqs) WITH ORDINALITY AS b(bucket, xid, seq, ord)
+        CROSS JOIN LATERAL (
+            SELECT xid, seq, entity, entity_id, op, version
+            FROM sync_changes
+            WHERE bucket = b.bucket
+              AND (xid, seq) > (b.xid::text::xid8, b.seq)
+              AND xid < (SELECT xmin FROM h)
+            ORDER BY xid, seq
+            LIMIT per_bucket
+        ) c
+    )
+    SELECT (SELECT xmin::text::bigint FROM h) AS horizon,
+           (SELECT epoch FROM sync_epoch) AS epoch,
+           (SELECT person_id FROM sync_clients WHERE id = client) AS owner,
+           (SELECT last_mutation_id FROM sync_clients WHERE id = client) AS last_mutation_id,
+           coalesce((SELECT json_agg(json_build_array(bucket, xid::text::bigint, seq, entity, entity_id, op, version)
+                                     ORDER BY ord, xid, seq) FROM rows), '[]') AS changes;
+END
+$fn$;
+
 -- What existed before this migration enters the log once.
 INSERT INTO sync_changes (bucket, entity, entity_id, op, version)
 SELECT 'ref', 'station', id, CASE WHEN active THEN 'upsert' ELSE 'delete' END, version FROM stations;

@@ -90,6 +90,10 @@ async fn rig(name: &str) -> anyhow::Result<Rig> {
     let pool = PgPoolOptions::new().max_connections(64).connect_with(admin.database(&db)).await?;
     crate::MIGRATOR.run(&pool).await?;
     crate::demo::load(&pool).await?;
+    // Fresh tables have no statistics yet; without them the planner may scan
+    // the change log instead of walking its index, and the figures would
+    // depend on when autovacuum happens to run.
+    sqlx::query("ANALYZE").execute(&pool).await?;
     let config = Defaults::parse_from(["bench"]).config;
     let state = crate::server::app_state(&config, &pool).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -344,11 +348,13 @@ async fn pull(a: PullArgs) -> anyhow::Result<()> {
         }));
     }
     let start = Instant::now();
+    let cpu = cpu_seconds();
     let mut latencies = Vec::new();
     for t in tasks {
         latencies.extend(t.await??);
     }
     let elapsed = start.elapsed();
+    report_cpu(cpu, elapsed);
     let n = latencies.len();
     let (p50, p99, _) = percentiles(latencies);
     println!(

@@ -28,7 +28,42 @@ impl Default for PullRules {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+/// What one read of the log says.
+struct LogAnswer {
+    horizon: i64,
+    epoch: Uuid,
+    owner: Option<Uuid>,
+    last_mutation_id: Option<i64>,
+    rows: Vec<ChangeRow>,
+}
+
+async fn read_log(
+    db: &PgPool,
+    wanted: &[String],
+    positions: &BTreeMap<String, Position>,
+    limit: i64,
+    client: Uuid,
+) -> Result<LogAnswer, SyncError> {
+    let (xids, seqs): (Vec<i64>, Vec<i64>) = wanted.iter().map(|b| positions.get(b).copied().unwrap_or_default()).map(|p| (p.xid, p.seq)).unzip();
+    let (horizon, epoch, owner, last_mutation_id, changes): (i64, Uuid, Option<Uuid>, Option<i64>, serde_json::Value) =
+        sqlx::query_as(include_str!("pull_changes.sql"))
+            .bind(wanted)
+            .bind(&xids)
+            .bind(&seqs)
+            .bind(limit + 1)
+            .bind(client)
+            .fetch_one(db)
+            .await?;
+    let rows: Vec<(String, i64, i64, String, Uuid, String, i64)> =
+        serde_json::from_value(changes).map_err(|e| SyncError::Database(sqlx::Error::Decode(e.into())))?;
+    let rows = rows
+        .into_iter()
+        .map(|(bucket, xid, seq, entity, entity_id, op, version)| ChangeRow { bucket, xid, seq, entity, entity_id, op, version })
+        .collect();
+    Ok(LogAnswer { horizon, epoch, owner, last_mutation_id, rows })
+}
+
+#[derive(Debug)]
 struct ChangeRow {
     bucket: String,
     xid: i64,
@@ -51,25 +86,25 @@ pub async fn pull(db: &PgPool, key: &CursorKey, actor: &Actor, q: &PullQuery, ru
     }
     // Check the cursor before touching the database: a forged one costs nothing.
     let sent = q.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| key.verify(c, actor.person_id)).transpose()?;
-    push::register_client(db, q.client_id, actor.person_id, schema).await?;
-
-    let mut tx = db.begin().await?;
-    // One snapshot for the horizon, the log and the records.
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    let (horizon, epoch, last_mutation_id): (i64, Uuid, i64) = sqlx::query_as(
-        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, (SELECT epoch FROM sync_epoch),
-                (SELECT last_mutation_id FROM sync_clients WHERE id = $1)",
-    )
-    .bind(q.client_id)
-    .fetch_one(&mut *tx)
-    .await?;
-
-    let now = Utc::now().timestamp();
     let wanted = buckets::for_actor(actor);
+    let now = Utc::now().timestamp();
+    let fresh = |s: &CursorState, epoch: Uuid| s.epoch == epoch && now - s.issued_at <= rules.cursor_max_age_days * 86_400;
+
+    // Ask as if the cursor were current (the usual case): one round trip.
+    // A new client, or a cursor from another epoch, costs a second one.
+    let assumed = sent.as_ref().map(|s| s.buckets.clone()).unwrap_or_default();
+    let mut answer = read_log(db, &wanted, &assumed, limit, q.client_id).await?;
+    if answer.owner.is_none() {
+        push::register_client(db, q.client_id, actor.person_id, schema).await?;
+        answer = read_log(db, &wanted, &assumed, limit, q.client_id).await?;
+    }
+    if answer.owner != Some(actor.person_id) {
+        return Err(SyncError::ForeignClient(q.client_id));
+    }
     let mut events = Vec::new();
     let mut positions: BTreeMap<String, Position> = BTreeMap::new();
-    match sent {
-        Some(state) if state.epoch == epoch && now - state.issued_at <= rules.cursor_max_age_days * 86_400 => {
+    match &sent {
+        Some(state) if fresh(state, answer.epoch) => {
             for b in &wanted {
                 if let Some(p) = state.buckets.get(b) {
                     positions.insert(b.clone(), *p);
@@ -91,6 +126,7 @@ pub async fn pull(db: &PgPool, key: &CursorKey, actor: &Actor, q: &PullQuery, ru
                 events.push(BucketEvent { id: b.clone(), event: BucketEventKind::Reset });
                 positions.insert(b.clone(), Position::default());
             }
+            answer = read_log(db, &wanted, &BTreeMap::new(), limit, q.client_id).await?;
         }
         None => {
             for b in &wanted {
@@ -100,28 +136,16 @@ pub async fn pull(db: &PgPool, key: &CursorKey, actor: &Actor, q: &PullQuery, ru
         }
     }
 
-    let (names, (xids, seqs)): (Vec<String>, (Vec<i64>, Vec<i64>)) =
-        wanted.iter().map(|b| (b.clone(), (positions[b].xid, positions[b].seq))).unzip();
-    let rows: Vec<ChangeRow> = sqlx::query_as(include_str!("pull_changes.sql"))
-        .bind(&names)
-        .bind(&xids)
-        .bind(&seqs)
-        .bind(horizon.to_string())
-        .bind(limit + 1)
-        .fetch_all(&mut *tx)
-        .await?;
-
     // Rows come in bucket order, at most limit + 1 per bucket, so the page is
     // the first `limit` of them, and more remain exactly when there were more.
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let has_more = rows.len() > limit;
-    let page: Vec<ChangeRow> = rows.into_iter().take(limit).collect();
+    let has_more = answer.rows.len() > limit;
+    let page: Vec<ChangeRow> = answer.rows.into_iter().take(limit).collect();
     for r in &page {
         positions.insert(r.bucket.clone(), Position { xid: r.xid, seq: r.seq });
     }
-
-    let changes = materialise(&mut tx, page).await?;
-    tx.commit().await?;
+    let (horizon, epoch, last_mutation_id) = (answer.horizon, answer.epoch, answer.last_mutation_id.unwrap_or(0));
+    let changes = materialise(db, page).await?;
     let state = CursorState { person: actor.person_id, epoch, issued_at: now, buckets: positions };
     Ok(PullResponse {
         changes,
@@ -135,7 +159,7 @@ pub async fn pull(db: &PgPool, key: &CursorKey, actor: &Actor, q: &PullQuery, ru
 
 /// Turns log rows into changes with the records' current data. A record
 /// changed several times in one page is sent once per bucket, as it is now.
-async fn materialise(tx: &mut sqlx::PgConnection, page: Vec<ChangeRow>) -> Result<Vec<Change>, SyncError> {
+async fn materialise(db: &PgPool, page: Vec<ChangeRow>) -> Result<Vec<Change>, SyncError> {
     let mut last: HashMap<(String, String, Uuid), usize> = HashMap::new();
     for (i, r) in page.iter().enumerate() {
         last.insert((r.bucket.clone(), r.entity.clone(), r.entity_id), i);
@@ -151,7 +175,7 @@ async fn materialise(tx: &mut sqlx::PgConnection, page: Vec<ChangeRow>) -> Resul
             .bind(&places)
             .bind(&assignments)
             .bind(&check_ins)
-            .fetch_all(&mut *tx)
+            .fetch_all(db)
             .await?;
         for (entity, id, value) in rows {
             data.insert((entity, id), value);

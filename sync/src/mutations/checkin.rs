@@ -158,13 +158,14 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
     let mut place_ids: Vec<Uuid> = parsed.iter().flatten().map(|p| p.place_id).collect();
     place_ids.sort();
     place_ids.dedup();
-    let places: HashMap<Uuid, (String, Uuid, bool, Vec<u8>)> =
+    // Geometries decoded once per place, however many check-ins name it.
+    let places: HashMap<Uuid, (String, Uuid, bool, Option<Geometry>)> =
         sqlx::query_as::<_, (Uuid, String, Uuid, bool, Vec<u8>)>("SELECT id, kind::text, station_id, active, ST_AsBinary(geom) FROM places WHERE id = ANY($1)")
             .bind(&place_ids)
             .fetch_all(&mut *tx)
             .await?
             .into_iter()
-            .map(|(id, k, s, act, g)| (id, (k, s, act, g)))
+            .map(|(id, k, s, act, g)| (id, (k, s, act, wkb::from_wkb(&g).ok())))
             .collect();
     let times: Vec<DateTime<Utc>> = parsed
         .iter()
@@ -175,7 +176,6 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
     let mut rows = NewRows::default();
     let mut taken: Vec<(Point, DateTime<Utc>)> = Vec::new();
     let mut seen: HashMap<Uuid, (Vec<u8>, usize)> = HashMap::new();
-    let mut geometries: HashMap<Uuid, Geometry> = HashMap::new();
     for (i, p) in parsed.iter().enumerate() {
         let Some(args) = p else { continue };
         let hash = payload_hash(args);
@@ -187,7 +187,7 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
             outcomes[i] = Some(if *first_hash == hash { outcomes[*j].clone().unwrap_or_else(|| id_conflict(args.id)) } else { id_conflict(args.id) });
             continue;
         }
-        let Some((kind, station, active, wkb_bytes)) = places.get(&args.place_id) else {
+        let Some((kind, station, active, geom)) = places.get(&args.place_id) else {
             outcomes[i] = Some(Outcome::rejected("unknown_place", format!("no place {}", args.place_id)));
             continue;
         };
@@ -199,16 +199,9 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
             outcomes[i] = Some(Outcome::rejected("place_inactive", "this place is no longer active"));
             continue;
         }
-        let geom = match geometries.get(&args.place_id) {
-            Some(g) => g.clone(),
-            None => {
-                let Ok(g) = wkb::from_wkb(wkb_bytes) else {
-                    outcomes[i] = Some(Outcome::rejected("invalid_data", "the place's geometry cannot be read"));
-                    continue;
-                };
-                geometries.insert(args.place_id, g.clone());
-                g
-            }
+        let Some(geom) = geom else {
+            outcomes[i] = Some(Outcome::rejected("invalid_data", "the place's geometry cannot be read"));
+            continue;
         };
         let device_time = args.device_time.with_timezone(&Utc);
         let visited_at = times[i];
@@ -228,7 +221,7 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
             visited_at_s: as_seconds(visited_at),
             previous,
         };
-        let j = geofence::judge(&geom, fence, &evidence, &a.ctx.rules);
+        let j = geofence::judge(geom, fence, &evidence, &a.ctx.rules);
         let reasons: Vec<String> = j.reasons.iter().map(|r| r.as_str().to_owned()).collect();
         outcomes[i] = Some(Outcome::Applied(
             serde_json::to_value(CheckInOutcome {
