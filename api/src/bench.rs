@@ -401,9 +401,10 @@ async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
     let client = Uuid::now_v7();
     let mut latencies = Vec::new();
     let mut verdicts = std::collections::BTreeMap::<String, usize>::new();
-    let mut at = Utc::now() - chrono::Duration::days(30);
+    // Half a day apart: far-apart random places stay at plausible speeds.
+    let mut at = Utc::now() - chrono::Duration::hours(12 * i64::try_from(targets.len()).unwrap_or(0) + 12);
     for (i, (place, lon, lat)) in targets.iter().enumerate() {
-        at += chrono::Duration::minutes(20);
+        at += chrono::Duration::hours(12);
         let body = json!({"client_id": client, "schema_version": 1,
             "mutations": [{"id": i + 1, "name": "checkin.create.v1", "args": checkin_args(*place, *lon, *lat, at)}]});
         let t = Instant::now();

@@ -35,7 +35,7 @@ async fn main() -> std::process::ExitCode {
             server::init_logging(&config.log_format, "info,sqlx=warn,tower_http=warn");
         }
         // A measurement or a simulation prints its own report; request logs would drown it.
-        Command::Simulate(_) | Command::Bench(_) => server::init_logging("text", "warn"),
+        Command::Simulate(_) | Command::Bench(_) => server::init_logging("text", "warn,sqlx=error"),
     }
     match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
