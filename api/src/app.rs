@@ -29,6 +29,7 @@ pub struct AppState {
     pub db: PgPool,
     pub keys: Arc<TokenKeys>,
     pub sync: Arc<SyncSettings>,
+    pub photos: Arc<crate::photos::Photos>,
 }
 
 /// The sync protocol's settings and secret.
@@ -37,6 +38,8 @@ pub struct SyncSettings {
     pub cursor_key: fieldvisit_sync::cursor::CursorKey,
     pub rules: fieldvisit_geodata::geofence::GeofenceRules,
     pub pull: fieldvisit_sync::pull::PullRules,
+    /// Largest photo a device may declare and upload, in bytes.
+    pub photo_max_bytes: u64,
 }
 
 #[derive(OpenApi)]
@@ -52,6 +55,8 @@ pub struct SyncSettings {
         (name = "sync", description = "The offline protocol: push mutations, pull changes"),
         (name = "check-ins", description = "Judged check-ins and their review"),
         (name = "visits", description = "The monthly visit rule"),
+        (name = "findings", description = "What visits found"),
+        (name = "photos", description = "Signed uploads, verification, thumbnails"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -92,10 +97,21 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::check_ins::get))
         .routes(routes!(routes::check_ins::review))
         .routes(routes!(routes::visits::status))
+        .routes(routes!(routes::findings::list))
+        .routes(routes!(routes::photos::upload_url))
+        .routes(routes!(routes::photos::complete))
+        .routes(routes!(routes::photos::get))
+        .routes(routes!(routes::photos::thumbnail))
         .split_for_parts();
 
     let openapi_json = openapi.clone();
+    // The local store's signed URLs: bodies stream to disk and the store
+    // enforces the signed size, so the JSON body limit does not apply.
+    let blobs = Router::new()
+        .route("/v1/blobs/{*key}", axum::routing::put(routes::blobs::put).get(routes::blobs::get))
+        .layer(DefaultBodyLimit::disable());
     router
+        .merge(blobs)
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(openapi_json) }))
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(not_found)

@@ -95,9 +95,10 @@ async fn rig(name: &str) -> anyhow::Result<Rig> {
     // depend on when autovacuum happens to run.
     sqlx::query("ANALYZE").execute(&pool).await?;
     let config = Defaults::parse_from(["bench"]).config;
-    let state = crate::server::app_state(&config, &pool).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
+    let state = crate::server::app_state(&config, &pool, &base).await?;
+    crate::photos::processing::spawn_thumbnailer(state.db.clone(), state.photos.clone());
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     Ok(Rig { pool, base, http })

@@ -60,6 +60,43 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_CURSOR_MAX_AGE_DAYS", default_value_t = 90)]
     pub cursor_max_age_days: i64,
 
+    /// Where photo bytes go: `local` (a folder, the default) or `s3`.
+    #[arg(long, env = "FIELDVISIT_PHOTO_STORE", default_value = "local", value_parser = ["local", "s3"])]
+    pub photo_store: String,
+
+    /// The local store's folder (default: `<data-dir>/photos`).
+    #[arg(long, env = "FIELDVISIT_PHOTO_DIR")]
+    pub photo_dir: Option<PathBuf>,
+
+    /// The server's address as devices reach it, for the local store's
+    /// upload URLs (default: `http://<listen address>`).
+    #[arg(long, env = "FIELDVISIT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// S3 endpoint (MinIO, Garage, Ceph, Chinese clouds); unset: AWS.
+    #[arg(long, env = "FIELDVISIT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    #[arg(long, env = "FIELDVISIT_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    #[arg(long, env = "FIELDVISIT_S3_BUCKET", default_value = "fieldvisit")]
+    pub s3_bucket: String,
+
+    #[arg(long, env = "FIELDVISIT_S3_ACCESS_KEY", hide_env_values = true, default_value = "")]
+    pub s3_access_key: String,
+
+    #[arg(long, env = "FIELDVISIT_S3_SECRET_KEY", hide_env_values = true, default_value = "")]
+    pub s3_secret_key: String,
+
+    /// Path-style addressing (`endpoint/bucket/key`), which most S3-compatible servers need.
+    #[arg(long, env = "FIELDVISIT_S3_PATH_STYLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub s3_path_style: bool,
+
+    /// Largest photo accepted, in megabytes.
+    #[arg(long, env = "FIELDVISIT_PHOTO_MAX_MB", default_value_t = 25)]
+    pub photo_max_mb: u64,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

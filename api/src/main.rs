@@ -22,16 +22,35 @@ enum Command {
     /// Run a benchmark against the PostgreSQL of DATABASE_URL (see `.ci/bench`).
     #[command(subcommand)]
     Bench(fieldvisit::bench::Bench),
+    /// Photo housekeeping.
+    #[command(subcommand)]
+    Photos(PhotosCommand),
     /// Drive demo representatives' devices through a month of field work
     /// against a running server, then check that they converged.
     Simulate(fieldvisit::simulate::SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum PhotosCommand {
+    /// Report photos declared but never uploaded, and stored objects no record
+    /// references; with --apply, remove those objects.
+    Sweep {
+        /// Report photos declared more than this many days ago without bytes.
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+        /// Remove the unreferenced objects (the default is a dry run).
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve(config) | Command::Demo(config) | Command::Migrate(config) => {
+        Command::Serve(config) | Command::Demo(config) | Command::Migrate(config) | Command::Photos(PhotosCommand::Sweep { config, .. }) => {
             server::init_logging(&config.log_format, "info,sqlx=warn,tower_http=warn");
         }
         // A measurement or a simulation prints its own report; request logs would drown it.
@@ -58,6 +77,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             server::serve(&config, db, |addr| demo::print_banner(addr, &loaded)).await
         }
         Command::Bench(bench) => fieldvisit::bench::run(bench).await,
+        Command::Photos(PhotosCommand::Sweep { days, apply, config }) => {
+            let db = server::open_database(&config).await?;
+            let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+            let photos = fieldvisit::photos::Photos::from_config(&config, &db.pool, &public_url).await?;
+            let report = fieldvisit::photos::sweep::sweep(&db.pool, &photos, days, apply).await?;
+            println!("photos declared more than {days} days ago and never uploaded: {}", report.never_uploaded.len());
+            for (id, who, at) in &report.never_uploaded {
+                println!("  {id}  {who}  declared {at}");
+            }
+            println!("stored objects no record references: {}", report.orphans.len());
+            for key in &report.orphans {
+                println!("  {key}");
+            }
+            if apply {
+                println!("removed {} objects", report.removed);
+            } else if !report.orphans.is_empty() {
+                println!("dry run: nothing removed (add --apply to remove them)");
+            }
+            Ok(())
+        }
         Command::Migrate(config) => {
             let db = server::open_database(&config).await?;
             println!("migrations applied");

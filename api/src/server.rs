@@ -62,23 +62,28 @@ pub async fn token_keys(config: &Config, db: &PgPool) -> anyhow::Result<TokenKey
     TokenKeys::from_private_pem(&pem, config.jwt_issuer.clone(), config.access_ttl_s, config.refresh_ttl_days)
 }
 
-/// The shared state the router needs, from the configuration and the database.
-pub async fn app_state(config: &Config, db: &PgPool) -> anyhow::Result<AppState> {
+/// The shared state the router needs, from the configuration and the
+/// database; `public_url` is this server as devices reach it.
+pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow::Result<AppState> {
     let keys = Arc::new(token_keys(config, db).await?);
     let sync = Arc::new(SyncSettings {
         cursor_key: fieldvisit_sync::cursor::CursorKey::load(db).await?,
         rules: config.geofence_rules(),
         pull: fieldvisit_sync::pull::PullRules { cursor_max_age_days: config.cursor_max_age_days },
+        photo_max_bytes: config.photo_max_mb * 1024 * 1024,
     });
-    Ok(AppState { db: db.clone(), keys, sync })
+    let photos = Arc::new(crate::photos::Photos::from_config(config, db, public_url).await?);
+    Ok(AppState { db: db.clone(), keys, sync, photos })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then stops the private cluster if any.
 /// `banner` runs once the port is bound, with the address actually bound.
 pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::net::SocketAddr)) -> anyhow::Result<()> {
-    let state = app_state(config, &db.pool).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let state = app_state(config, &db.pool, &public_url).await?;
+    crate::photos::processing::spawn_thumbnailer(state.db.clone(), state.photos.clone());
     banner(addr);
     tracing::info!(%addr, "listening");
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;

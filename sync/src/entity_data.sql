@@ -25,3 +25,21 @@ SELECT 'check_in', c.id, json_build_object(
     'note', c.note, 'distance_m', c.distance_m, 'geofence_m', c.geofence_m, 'verdict', c.verdict, 'reasons', c.reasons,
     'review', c.review, 'review_note', c.review_note, 'version', c.version)
 FROM check_ins c WHERE c.id = ANY($4)
+UNION ALL
+SELECT 'finding', f.id, json_build_object(
+    'id', f.id, 'person_id', f.person_id, 'place_id', f.place_id, 'check_in_id', f.check_in_id,
+    'category', f.category, 'description', f.description, 'severity', f.severity,
+    'position', CASE WHEN f.position IS NULL THEN NULL ELSE
+        json_build_object('lon', round(ST_X(f.position)::numeric, 7), 'lat', round(ST_Y(f.position)::numeric, 7)) END,
+    'issue_id', f.issue_id, 'editable', f.issue_id IS NULL, 'created_at', f.created_at, 'version', f.version)
+FROM findings f WHERE f.id = ANY($5)
+UNION ALL
+SELECT 'photo', ph.id, json_build_object(
+    'id', ph.id, 'check_in_id', ph.check_in_id, 'finding_id', ph.finding_id, 'sha256', encode(ph.sha256, 'hex'),
+    'size', ph.size, 'mime', ph.mime, 'status', ph.status, 'uploaded_at', ph.uploaded_at,
+    'thumbnail_ready', ph.thumbnail_key IS NOT NULL, 'exif_flags', ph.exif_flags, 'version', ph.version)
+FROM photos ph WHERE ph.id = ANY($6)
+UNION ALL
+SELECT 'finding_category', c.id, json_build_object(
+    'id', c.id, 'code', c.code, 'label_zh', c.label_zh, 'label_en', c.label_en, 'sort', c.sort, 'version', c.version)
+FROM finding_categories c WHERE c.id = ANY($7)

@@ -196,3 +196,62 @@ pub struct CheckInOutcome {
     /// The calendar month (Asia/Shanghai) the visit counts for, `YYYY-MM`.
     pub month: String,
 }
+
+/// `finding.create.v1`: what a visit found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FindingCreateV1 {
+    pub id: Uuid,
+    pub place_id: Uuid,
+    #[serde(default)]
+    pub check_in_id: Option<Uuid>,
+    /// A code of the `finding_category` list (reference data).
+    pub category: String,
+    pub description: String,
+    /// low, medium, high or urgent.
+    pub severity: String,
+    #[serde(default)]
+    pub position: Option<ReportedPosition>,
+}
+
+/// `finding.update.v1`: the author's edit; only the fields sent change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FindingUpdateV1 {
+    pub id: Uuid,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub position: Option<ReportedPosition>,
+}
+
+/// What a photo is attached to: exactly one of a check-in or a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PhotoTarget {
+    CheckIn(Uuid),
+    Finding(Uuid),
+}
+
+/// `photo.declare.v1`: a photo's record, before any byte moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PhotoDeclareV1 {
+    pub id: Uuid,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub size: u64,
+    pub mime: String,
+    pub attached_to: PhotoTarget,
+}
+
+/// Photo types accepted (checked again by content sniffing at upload).
+pub const PHOTO_MIMES: &[&str] = &["image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"];

@@ -167,16 +167,15 @@ async fn materialise(db: &PgPool, page: Vec<ChangeRow>) -> Result<Vec<Change>, S
     let page: Vec<ChangeRow> = page.into_iter().enumerate().filter(|(i, r)| last[&(r.bucket.clone(), r.entity.clone(), r.entity_id)] == *i).map(|(_, r)| r).collect();
 
     let ids = |entity: &str| -> Vec<Uuid> { page.iter().filter(|r| r.entity == entity && r.op == "upsert").map(|r| r.entity_id).collect() };
-    let (stations, places, assignments, check_ins) = (ids("station"), ids("place"), ids("assignment"), ids("check_in"));
+    let kinds = ["station", "place", "assignment", "check_in", "finding", "photo", "finding_category"];
+    let wanted: Vec<Vec<Uuid>> = kinds.iter().map(|k| ids(k)).collect();
     let mut data: HashMap<(String, Uuid), serde_json::Value> = HashMap::new();
-    if !(stations.is_empty() && places.is_empty() && assignments.is_empty() && check_ins.is_empty()) {
-        let rows: Vec<(String, Uuid, serde_json::Value)> = sqlx::query_as(include_str!("entity_data.sql"))
-            .bind(&stations)
-            .bind(&places)
-            .bind(&assignments)
-            .bind(&check_ins)
-            .fetch_all(db)
-            .await?;
+    if wanted.iter().any(|w| !w.is_empty()) {
+        let mut query = sqlx::query_as::<_, (String, Uuid, serde_json::Value)>(include_str!("entity_data.sql"));
+        for ids in &wanted {
+            query = query.bind(ids);
+        }
+        let rows = query.fetch_all(db).await?;
         for (entity, id, value) in rows {
             data.insert((entity, id), value);
         }

@@ -22,7 +22,12 @@ pub struct PushContext {
     /// When the server received the push. Injected, so tests and the demo can
     /// replay a past month; device times are never trusted for this.
     pub received_at: DateTime<Utc>,
+    /// Largest photo a device may declare, in bytes.
+    pub photo_max_bytes: u64,
 }
+
+/// The default photo size limit: 25 MB.
+pub const PHOTO_MAX_BYTES: u64 = 25 * 1024 * 1024;
 
 /// Binds a client id to a person on first use; another person's id is refused.
 pub async fn register_client(db: &PgPool, client: Uuid, person: Uuid, schema: i32) -> Result<(), SyncError> {

@@ -1,6 +1,8 @@
 //! End-to-end test support: the real `fieldvisit` binary on a free port,
 //! against a fresh PostGIS database per test, driven over HTTP.
 
+pub mod s3;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;

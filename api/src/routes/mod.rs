@@ -4,9 +4,12 @@
 
 pub mod assignments;
 pub mod auth;
+pub mod blobs;
 pub mod check_ins;
+pub mod findings;
 pub mod health;
 pub mod people;
+pub mod photos;
 pub mod places;
 pub mod stations;
 pub mod sync;

@@ -20,7 +20,7 @@ use crate::input::{Body, Query};
 #[tracing::instrument(skip_all, fields(client = %req.client_id, n = req.mutations.len()), err(level = "warn"))]
 pub async fn push(State(state): State<AppState>, caller: Caller, Body(req): Body<PushRequest>) -> ApiResult<Json<PushResponse>> {
     let actor = caller.sync_actor(&state.db).await?;
-    let ctx = push::PushContext { rules: state.sync.rules, received_at: Utc::now() };
+    let ctx = push::PushContext { rules: state.sync.rules, received_at: Utc::now(), photo_max_bytes: state.sync.photo_max_bytes };
     Ok(Json(push::push(&state.db, &actor, &req, &ctx).await?))
 }
 

@@ -4,6 +4,8 @@
 //! before an app update is never dropped.
 
 pub mod checkin;
+pub mod finding;
+pub mod photo;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -13,7 +15,7 @@ use crate::protocol::Mutation;
 use crate::push::PushContext;
 
 /// The names this server applies.
-pub const KNOWN: &[&str] = &["checkin.create.v1"];
+pub const KNOWN: &[&str] = &["checkin.create.v1", "finding.create.v1", "finding.update.v1", "photo.declare.v1"];
 
 /// What applying one mutation came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +46,9 @@ pub struct Applying<'a> {
 pub async fn apply(tx: &mut sqlx::PgConnection, m: &Mutation, a: &Applying<'_>) -> Result<Outcome, sqlx::Error> {
     match m.name.as_str() {
         "checkin.create.v1" => checkin::create_v1(tx, &m.args, a).await,
+        "finding.create.v1" => finding::create_v1(tx, &m.args, a).await,
+        "finding.update.v1" => finding::update_v1(tx, &m.args, a).await,
+        "photo.declare.v1" => photo::declare_v1(tx, &m.args, a).await,
         other => Ok(Outcome::rejected(
             "unknown_mutation",
             format!("this server does not know the mutation {other:?}; it knows {}", KNOWN.join(", ")),

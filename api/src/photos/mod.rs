@@ -1,0 +1,69 @@
+//! Photos: what a device declares, where the bytes go (a local folder or
+//! S3, behind one trait), how they are checked, and the thumbnails and EXIF
+//! evidence made from them.
+
+pub mod local;
+pub mod media;
+pub mod processing;
+pub mod s3;
+pub mod store;
+pub mod sweep;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sqlx::PgPool;
+
+use crate::config::Config;
+use store::BlobStore;
+
+/// The photo side of the server: the store, and the local store's own
+/// handle when it is the one in use (its upload and download routes).
+#[derive(Debug)]
+pub struct Photos {
+    pub store: Arc<dyn BlobStore>,
+    pub local: Option<local::LocalStore>,
+    pub max_bytes: u64,
+    /// Wakes the thumbnail worker after an upload completes.
+    pub thumbnails: Arc<tokio::sync::Notify>,
+}
+
+impl Photos {
+    /// The configured store; `public_url` is where devices reach this server.
+    pub async fn from_config(config: &Config, db: &PgPool, public_url: &str) -> anyhow::Result<Self> {
+        let (store, local): (Arc<dyn BlobStore>, Option<local::LocalStore>) = if config.photo_store == "s3" {
+            anyhow::ensure!(!config.s3_access_key.is_empty(), "the S3 store needs FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY");
+            let s3 = s3::S3Store::new(s3::S3Settings {
+                endpoint: config.s3_endpoint.clone(),
+                region: config.s3_region.clone(),
+                bucket: config.s3_bucket.clone(),
+                access_key: config.s3_access_key.clone(),
+                secret_key: config.s3_secret_key.clone(),
+                path_style: config.s3_path_style,
+            });
+            (Arc::new(s3), None)
+        } else {
+            let root = config.photo_dir.clone().unwrap_or_else(|| config.data_dir.join("photos"));
+            let secret = shared_secret(db, "blobs").await?;
+            let local = local::LocalStore::new(root, public_url.to_owned(), secret);
+            (Arc::new(local.clone()), Some(local))
+        };
+        Ok(Self { store, local, max_bytes: config.photo_max_mb * 1024 * 1024, thumbnails: Arc::new(tokio::sync::Notify::new()) })
+    }
+}
+
+/// A random secret created once and kept in the database, so that every
+/// API instance signs and checks the same URLs.
+async fn shared_secret(db: &PgPool, name: &str) -> anyhow::Result<Vec<u8>> {
+    let mut fresh = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut fresh);
+    sqlx::query("INSERT INTO signing_keys (id, private_pem) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+        .bind(name)
+        .bind(URL_SAFE_NO_PAD.encode(fresh))
+        .execute(db)
+        .await?;
+    let stored: String = sqlx::query_scalar("SELECT private_pem FROM signing_keys WHERE id = $1").bind(name).fetch_one(db).await?;
+    Ok(URL_SAFE_NO_PAD.decode(stored.trim())?)
+}

@@ -1,0 +1,63 @@
+//! `/v1/blobs/{key}`: the local photo store's signed upload and download
+//! URLs. Authorised by the URL's signature alone (devices upload outside the
+//! JSON API, as they would to S3); bodies stream to disk, never into memory.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::input::{Path, Query};
+use crate::photos::local::UploadRefused;
+
+#[derive(Debug, Deserialize)]
+pub struct Signed {
+    pub expires: i64,
+    pub size: Option<u64>,
+    pub sig: String,
+}
+
+fn refused(e: UploadRefused) -> ApiError {
+    refused_sized(e, 0)
+}
+
+fn refused_sized(e: UploadRefused, size: u64) -> ApiError {
+    match e {
+        UploadRefused::Forbidden(why) => ApiError::Forbidden(format!("this upload URL is not valid: {why}")),
+        UploadRefused::TooLarge => ApiError::PayloadTooLarge(usize::try_from(size).unwrap_or(usize::MAX)),
+        UploadRefused::ShortBody => ApiError::Invalid { code: "incomplete_upload", message: "the body ended before the declared size; upload again".into(), field: None },
+        UploadRefused::Io(e) => ApiError::Internal(anyhow::anyhow!("local store: {e}")),
+    }
+}
+
+fn local(state: &AppState) -> Result<&crate::photos::local::LocalStore, ApiError> {
+    state.photos.local.as_ref().ok_or(ApiError::NotFound("route"))
+}
+
+/// Receives the bytes of a signed upload.
+pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>, req: Request) -> Result<StatusCode, ApiError> {
+    let store = local(&state)?;
+    let size = q.size.ok_or_else(|| ApiError::Forbidden("this upload URL is not valid: no size".into()))?;
+    store.check_upload(&key, q.expires, size, &q.sig, Utc::now()).map_err(refused)?;
+    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+        && len > size
+    {
+        return Err(ApiError::PayloadTooLarge(usize::try_from(size).unwrap_or(usize::MAX)));
+    }
+    store.receive(&key, size, req.into_body().into_data_stream()).await.map_err(|e| refused_sized(e, size))?;
+    Ok(StatusCode::OK)
+}
+
+/// Streams the bytes of a signed download.
+pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>) -> Result<Response, ApiError> {
+    let store = local(&state)?;
+    store.check_download(&key, q.expires, &q.sig, Utc::now()).map_err(refused)?;
+    let path = store.path_of(&key).ok_or(ApiError::NotFound("object"))?;
+    let file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::NotFound("object"))?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+}
