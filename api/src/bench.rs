@@ -27,6 +27,20 @@ pub enum Bench {
     Pull(PullArgs),
     /// The check-in judgement with many grid cells and points loaded.
     Geofence(GeofenceArgs),
+    /// Photo uploads through the local store by concurrent devices, against
+    /// plain file writes of the same bytes; the server's memory; thumbnail delay.
+    Photos(PhotosArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PhotosArgs {
+    #[arg(long, default_value_t = 200)]
+    pub photos: usize,
+    /// Size of each photo in MB.
+    #[arg(long, default_value_t = 5)]
+    pub mb: usize,
+    #[arg(long, default_value_t = 20)]
+    pub devices: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,6 +225,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Push(a) => push(a).await,
         Bench::Pull(a) => pull(a).await,
         Bench::Geofence(a) => geofence(a).await,
+        Bench::Photos(a) => photos(a).await,
     }
 }
 
@@ -439,5 +454,165 @@ async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
     }
     let (p50, p99, _) = percentiles(judge);
     println!("  the geometry judgement alone: p50 {:.1} µs, p99 {:.1} µs", p50 * 1000.0, p99 * 1000.0);
+    Ok(())
+}
+
+/// Peak and current resident memory of a process, in kB, from /proc.
+fn memory_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// A photo of `mb` megabytes that every stage accepts: a real 12-megapixel
+/// JPEG (what the thumbnailer decodes), padded after its end marker with
+/// noise up to the size, as camera files carry trailing data.
+fn big_photo(mb: usize, seed: u64) -> Vec<u8> {
+    use rand::{Rng, SeedableRng};
+    let mut bytes = crate::photos::media::sample_image(crate::photos::media::PhotoType::Jpeg, 4000, 3000);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    while bytes.len() < mb * 1024 * 1024 {
+        bytes.push(rng.r#gen());
+    }
+    bytes
+}
+
+async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
+    use sha2::Digest;
+    let rig = rig("photos").await?;
+    // The server under test runs as its own process, so its memory is its own.
+    let dir = std::env::temp_dir().join(format!("fieldvisit-bench-photos-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir)?;
+    let db_url = std::env::var("DATABASE_URL")?;
+    let (head, _) = db_url.rsplit_once('/').context("DATABASE_URL ends with /dbname")?;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", format!("{head}/fieldvisit_bench_photos"))
+        .env("FIELDVISIT_PHOTO_DIR", &dir)
+        .env("RUST_LOG", "warn")
+        .env("MALLOC_ARENA_MAX", std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "0".into()))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("server pid")?;
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().context("stdout")?));
+    let base = loop {
+        let line = lines.next_line().await?.context("the server exited")?;
+        if let Some(url) = line.strip_prefix("fieldvisit listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    let rig = std::sync::Arc::new(Rig { pool: rig.pool.clone(), base, http: rig.http.clone() });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, idle) = memory_kb(pid);
+    println!("photos: {} photos of {} MB by {} devices through the local store", a.photos, a.mb, a.devices);
+
+    let per_device = a.photos.div_ceil(a.devices);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for d in 0..a.devices {
+        let rig = rig.clone();
+        let mb = a.mb;
+        tasks.push(tokio::spawn(async move {
+            let username = format!("rep{:03}", d % 87 + 1);
+            let token = rig.login(&username).await?;
+            let (place, lon, lat) = rig.assigned_points(&username).await?[0];
+            let client = Uuid::now_v7();
+            let check_in = Uuid::now_v7();
+            let mut mutations = vec![json!({"id": 1, "name": "checkin.create.v1", "args": {"id": check_in, "place_id": place,
+                "position": {"lon": lon, "lat": lat, "crs": "wgs84"}, "accuracy_m": 10.0, "device_time": Utc::now().to_rfc3339()}})];
+            let mut photos = Vec::new();
+            for k in 0..per_device {
+                let bytes = big_photo(mb, (d * 1000 + k) as u64);
+                let id = Uuid::now_v7();
+                mutations.push(json!({"id": k + 2, "name": "photo.declare.v1", "args": {"id": id,
+                    "sha256": hex::encode(sha2::Sha256::digest(&bytes)), "size": bytes.len(), "mime": "image/jpeg",
+                    "attached_to": {"check_in": check_in}}}));
+                photos.push(id);
+            }
+            rig.push(&token, &json!({"client_id": client, "schema_version": 1, "mutations": mutations})).await?;
+            let mut sent = 0usize;
+            for (k, id) in photos.iter().enumerate() {
+                // Made again rather than kept: the devices' memory is not what is measured.
+                let bytes = big_photo(mb, (d * 1000 + k) as u64);
+                sent += bytes.len();
+                let req: Value = rig.http.post(format!("{}/v1/photos/{id}/upload-url", rig.base)).bearer_auth(&token).send().await?.error_for_status()?.json().await?;
+                let mut put = rig.http.put(req["url"].as_str().context("url")?);
+                for (h, v) in req["headers"].as_object().context("headers")? {
+                    if !h.eq_ignore_ascii_case("content-length") {
+                        put = put.header(h, v.as_str().unwrap_or_default());
+                    }
+                }
+                put.body(bytes).send().await?.error_for_status()?;
+                rig.http.post(format!("{}/v1/photos/{id}/complete", rig.base)).bearer_auth(&token).send().await?.error_for_status()?;
+            }
+            anyhow::Ok(sent)
+        }));
+    }
+    let mut bytes = 0usize;
+    for t in tasks {
+        bytes += t.await??;
+    }
+    let upload = start.elapsed();
+    let (peak, after_uploads) = memory_kb(pid);
+    #[expect(clippy::cast_precision_loss, reason = "byte counts of a run")]
+    let mb_total = bytes as f64 / 1_048_576.0;
+    let upload_rate = mb_total / upload.as_secs_f64();
+    println!("  uploaded and completed {mb_total:.0} MB in {:.2} s: {upload_rate:.1} MB/s", upload.as_secs_f64());
+
+    // The same bytes written to the same disk with plain file writes (and an
+    // fsync each, as the store does), by as many writers at once.
+    let plain_dir = dir.join("plain");
+    std::fs::create_dir_all(&plain_dir)?;
+    let start = Instant::now();
+    let mut writers = Vec::new();
+    for d in 0..a.devices {
+        let plain_dir = plain_dir.clone();
+        let mb = a.mb;
+        writers.push(tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            for k in 0..per_device {
+                let bytes = big_photo(mb, (d * 1000 + k) as u64);
+                let path = plain_dir.join(format!("{d}-{k}"));
+                let mut f = std::fs::File::create(&path)?;
+                std::io::Write::write_all(&mut f, &bytes)?;
+                f.sync_all()?;
+            }
+            Ok(())
+        }));
+    }
+    for w in writers {
+        w.await??;
+    }
+    let plain = start.elapsed();
+    let plain_rate = mb_total / plain.as_secs_f64();
+    println!("  plain file writes of the same bytes: {:.2} s, {plain_rate:.1} MB/s; upload / plain: {:.0}%", plain.as_secs_f64(), 100.0 * upload_rate / plain_rate);
+    println!(
+        "  server memory: idle {} MB, peak {} MB ({} MB above idle), {} MB right after the uploads",
+        idle / 1024,
+        peak / 1024,
+        peak.saturating_sub(idle) / 1024,
+        after_uploads / 1024
+    );
+
+    // Thumbnails: from `complete` (uploaded_at) to ready (thumbnail_at), by the server's clock.
+    let deadline = Instant::now() + Duration::from_mins(5);
+    loop {
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM photos WHERE status = 'uploaded' AND thumbnail_key IS NULL AND thumbnail_error IS NULL")
+            .fetch_one(&rig.pool)
+            .await?;
+        if pending == 0 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let delays: Vec<f64> = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM thumbnail_at - uploaded_at)::float8 FROM photos WHERE thumbnail_at IS NOT NULL")
+        .fetch_all(&rig.pool)
+        .await?;
+    let (p50, p99, max) = percentiles(delays.iter().map(|s| Duration::from_secs_f64(s.max(0.0))).collect());
+    println!("  complete → thumbnail ready ({} photos): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms", delays.len());
+    child.kill().await?;
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -13,24 +13,42 @@
 //!
 //! The server's clock is real, so visits planned after it are not sent (the
 //! server would cap them at their arrival and judge them from the future).
+//!
+//! With `--photos`, some check-ins also take a photo: a real JPEG with EXIF
+//! at the visit's position and time, declared through the outbox right
+//! after its check-in and uploaded after the push that carried it. Uploads
+//! are cut mid-body and `complete` answers lost at the drop rate; at the end
+//! every photo declared must be on the server, uploaded, with the same
+//! SHA-256.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::Context;
 use chrono::{Duration, NaiveDate, Utc};
 use fieldvisit_sync::client::plan::{self, PlanPlace};
-use fieldvisit_sync::client::{Connection, ConnectionStats, Device, DeviceSettings, DeviceStats, RetryPolicy};
-use fieldvisit_sync::protocol::MutationStatus;
+use fieldvisit_sync::client::{Connection, ConnectionStats, Device, DeviceSettings, DeviceStats, PhotoStats, RetryPolicy};
+use fieldvisit_sync::protocol::{CheckInCreateV1, MutationStatus, PhotoTarget};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 /// The differences listed per device before "and N more".
 const MAX_LISTED_DIFFERENCES: usize = 10;
+
+/// The simulated camera's picture size: a real JPEG decode for the server's
+/// thumbnail worker, cheap enough to encode in a debug build.
+const PHOTO_WIDTH: u32 = 1600;
+const PHOTO_HEIGHT: u32 = 1200;
+/// The bytes per photo, reached by padding (see [`pad_jpeg`]).
+const PHOTO_BYTES: std::ops::Range<usize> = 300_000..800_000;
+/// How long the final check waits for the server's thumbnails, so that the
+/// records stop changing before the last pull and the fresh bootstrap.
+const THUMBNAIL_WAIT: StdDuration = StdDuration::from_mins(2);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
@@ -46,9 +64,14 @@ pub struct SimulateArgs {
     /// Seeds the plans, clocks and faults.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Probability that a sync answer is lost after the server committed.
+    /// Probability that a sync answer is lost after the server committed;
+    /// also that a photo upload is cut mid-body.
     #[arg(long, default_value_t = 0.1)]
     pub drop_rate: f64,
+    /// Fraction of check-ins that also take a photo, declared through sync
+    /// and uploaded after the push.
+    #[arg(long, default_value_t = 0.0)]
+    pub photos: f64,
     /// The representatives' password (the demo's by default).
     #[arg(long, default_value = crate::demo::DEMO_PASSWORD)]
     pub password: String,
@@ -75,10 +98,32 @@ pub struct DeviceReport {
     pub outcome_rejected: usize,
     /// Records in the device's store at the end.
     pub records: usize,
+    /// Photos declared and accepted by the server.
+    pub photos: Vec<DeclaredPhoto>,
+    /// Photo declarations the server rejected (no upload follows).
+    pub photos_rejected: usize,
+    pub photo_stats: PhotoStats,
+    /// Photos whose server record was read at the end: `uploaded`, with the
+    /// declared SHA-256 and check-in.
+    pub photos_verified: usize,
+    /// Photos whose server record is not as declared at the end.
+    pub photo_mismatches: usize,
+    /// Photos the server flagged for their EXIF (far away, another time).
+    pub photos_flagged: usize,
     /// How the device's copy differs from the server's; empty when converged.
     pub differences: Vec<String>,
     /// The device failed outright.
     pub error: Option<String>,
+}
+
+/// A photo a device declared, as it declared it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredPhoto {
+    pub id: Uuid,
+    pub check_in: Uuid,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub size: usize,
 }
 
 /// The whole run.
@@ -88,6 +133,7 @@ pub struct Report {
     pub month: String,
     pub seed: u64,
     pub drop_rate: f64,
+    pub photos: f64,
     pub devices: Vec<DeviceReport>,
 }
 
@@ -105,6 +151,11 @@ impl Report {
         self.devices.iter().flat_map(|d| d.sent.iter().copied()).collect()
     }
 
+    /// The photos declared (and accepted) by every device.
+    pub fn declared_photos(&self) -> Vec<&DeclaredPhoto> {
+        self.devices.iter().flat_map(|d| &d.photos).collect()
+    }
+
     pub fn verdicts(&self) -> BTreeMap<String, usize> {
         let mut all = BTreeMap::new();
         for (v, n) in self.devices.iter().flat_map(|d| d.verdicts.iter()) {
@@ -119,6 +170,7 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<Report> {
     let month = plan::parse_month(&args.month).with_context(|| format!("--month {:?} is not YYYY-MM", args.month))?;
     anyhow::ensure!((1..=999).contains(&args.devices), "--devices must be between 1 and 999");
     anyhow::ensure!((0.0..1.0).contains(&args.drop_rate), "--drop-rate must be at least 0 and below 1");
+    anyhow::ensure!((0.0..=1.0).contains(&args.photos), "--photos must be between 0 and 1");
     let mut jobs = JoinSet::new();
     for n in 1..=args.devices {
         let args = args.clone();
@@ -133,7 +185,7 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<Report> {
         devices.push(d.context("a device task panicked")?);
     }
     devices.sort_by(|a, b| a.username.cmp(&b.username));
-    Ok(Report { server: args.server.clone(), month: args.month.clone(), seed: args.seed, drop_rate: args.drop_rate, devices })
+    Ok(Report { server: args.server.clone(), month: args.month.clone(), seed: args.seed, drop_rate: args.drop_rate, photos: args.photos, devices })
 }
 
 /// Some clocks run hours ahead, some days behind, the rest within seconds.
@@ -151,6 +203,7 @@ async fn run_device(args: &SimulateArgs, username: &str, month: NaiveDate, seed:
     let skew = clock_skew(number, &mut rng);
     let mut conn = Connection::new(&args.server, username, &args.password, seed);
     conn.faults.drop_response_rate = args.drop_rate;
+    conn.faults.cut_upload_rate = args.drop_rate;
     // Short waits: the simulator's "network" fails on purpose and often.
     conn.retry = RetryPolicy { max_attempts: 12, base: StdDuration::from_millis(20), max_delay: StdDuration::from_secs(1), max_elapsed: StdDuration::from_mins(1) };
     let settings = DeviceSettings { clock_skew: skew, forget_ack_rate: args.drop_rate / 2.0, seed, ..DeviceSettings::default() };
@@ -168,6 +221,12 @@ async fn run_device(args: &SimulateArgs, username: &str, month: NaiveDate, seed:
         outcome_applied: 0,
         outcome_rejected: 0,
         records: 0,
+        photos: Vec::new(),
+        photos_rejected: 0,
+        photo_stats: PhotoStats::default(),
+        photos_verified: 0,
+        photo_mismatches: 0,
+        photos_flagged: 0,
         differences: Vec::new(),
         error: None,
     };
@@ -176,6 +235,7 @@ async fn run_device(args: &SimulateArgs, username: &str, month: NaiveDate, seed:
     }
     (report.outcome_applied, report.outcome_rejected) = device.outcomes();
     report.stats = device.stats;
+    report.photo_stats = device.photo_stats;
     report.connection = device.conn.stats;
     report.records = device.store.records.values().map(BTreeMap::len).sum();
     report
@@ -208,9 +268,21 @@ async fn work(args: &SimulateArgs, device: &mut Device, month: NaiveDate, rng: &
     // when faults are on, so a short run still exercises them.
     let faulty = args.drop_rate > 0.0 && !stretches.is_empty();
     let (drop_at, forget_at) = if faulty { (rng.gen_range(0..stretches.len()), rng.gen_range(0..stretches.len())) } else { (usize::MAX, usize::MAX) };
+    if faulty && args.photos > 0.0 {
+        device.conn.faults.cut_next_uploads = 1;
+    }
+    // Photos draw from their own generator, so a run without them plans,
+    // clocks and faults exactly as before.
+    let mut photo_rng = StdRng::seed_from_u64(device.settings.seed ^ 0x9407_0000_0000_0001);
+    let mut pending = Vec::new();
     for (i, stretch) in stretches.into_iter().enumerate() {
         for v in stretch {
             device.queue_check_in(v);
+            if args.photos > 0.0 && photo_rng.gen_bool(args.photos) {
+                let photo = take_photo(v, device.settings.clock_skew, &mut photo_rng).await?;
+                let mutation = device.queue_photo(photo.declared.id, &photo.bytes, "image/jpeg", PhotoTarget::CheckIn(v.id));
+                pending.push(PendingPhoto { mutation, ..photo });
+            }
         }
         if rng.gen_bool(0.1) {
             // The access token runs out while the phone was offline.
@@ -223,17 +295,30 @@ async fn work(args: &SimulateArgs, device: &mut Device, month: NaiveDate, rng: &
             device.forget_next_acks = 1;
         }
         device.push().await.context("push")?;
+        upload_declared(device, &mut pending, report).await?;
         if rng.gen_bool(0.3) {
             device.pull().await.context("pull")?;
         }
     }
-    device.sync().await.context("final sync")?;
+    device.push().await.context("final push")?;
+    upload_declared(device, &mut pending, report).await?;
+    let mut photo_differences: Vec<String> = pending.iter().map(|p| format!("photo {} was never declared to the server", p.declared.id)).collect();
+    photo_differences.extend(verify_photos(device, report).await?);
+    // After the uploads (and their thumbnails), so the device's copy holds
+    // the photos as the server has them.
+    device.pull().await.context("final pull")?;
 
     // A second install for the same person, bootstrapped from nothing, is
     // the server's view of what this person's phone should hold.
     let mut fresh = Device::install(Connection::new(&args.server, device.conn.username(), &args.password, rng.r#gen()), DeviceSettings::default());
     fresh.pull().await.context("fresh bootstrap")?;
     report.differences = compare(device, &fresh, &report.sent);
+    report.differences.extend(photo_differences);
+    if report.differences.len() > MAX_LISTED_DIFFERENCES {
+        let more = report.differences.len() - MAX_LISTED_DIFFERENCES;
+        report.differences.truncate(MAX_LISTED_DIFFERENCES);
+        report.differences.push(format!("and {more} more"));
+    }
     for id in &report.sent {
         if let Some(r) = fresh.store.records.get("check_in").and_then(|m| m.get(id)) {
             let verdict = r.data["verdict"].as_str().unwrap_or("?").to_owned();
@@ -289,12 +374,111 @@ fn compare(device: &Device, fresh: &Device, sent: &[Uuid]) -> Vec<String> {
             out.push(format!("check-in {id} was sent but is not on the server"));
         }
     }
-    if out.len() > MAX_LISTED_DIFFERENCES {
-        let more = out.len() - MAX_LISTED_DIFFERENCES;
-        out.truncate(MAX_LISTED_DIFFERENCES);
-        out.push(format!("and {more} more"));
-    }
     out
+}
+
+/// A photo taken on the device, its bytes kept until they are uploaded.
+struct PendingPhoto {
+    declared: DeclaredPhoto,
+    bytes: Vec<u8>,
+    /// The `photo.declare.v1` mutation; the upload waits for its answer.
+    mutation: i64,
+}
+
+/// A photo of the visit: a real JPEG whose EXIF puts it at the check-in's
+/// position (in WGS84, as cameras write it) and at the visit's true time.
+/// The phone's skew is taken off the time because the server judges EXIF
+/// time against the visit time it corrected for that skew; left on, every
+/// photo of a phone days behind would be flagged, which is not what this
+/// run is about.
+async fn take_photo(v: &CheckInCreateV1, skew: Duration, rng: &mut StdRng) -> anyhow::Result<PendingPhoto> {
+    let at = v.device_time - skew;
+    let wgs84 = v.position.crs.to_wgs84(geo::coord! { x: v.position.lon, y: v.position.lat });
+    let millis = u64::try_from(at.timestamp_millis()).context("a visit after 1970")?;
+    let id = uuid::Builder::from_unix_timestamp_millis(millis, &rng.r#gen()).into_uuid();
+    let target = rng.gen_range(PHOTO_BYTES);
+    let noise: u64 = rng.r#gen();
+    let taken_at = at.naive_local();
+    // Encoding takes a while in a debug build; off the async workers.
+    let bytes = tokio::task::spawn_blocking(move || {
+        let jpeg = crate::photos::media::jpeg_with_exif(PHOTO_WIDTH, PHOTO_HEIGHT, wgs84.y, wgs84.x, taken_at);
+        pad_jpeg(&jpeg, target, noise)
+    })
+    .await
+    .context("making a photo")?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(PendingPhoto { declared: DeclaredPhoto { id, check_in: v.id, sha256, size: bytes.len() }, bytes, mutation: 0 })
+}
+
+/// Grows a JPEG to about `target` bytes with comment (COM) segments of
+/// random bytes after its EXIF segment. A gradient picture compresses to
+/// ~80 KB where a phone's photo has megabytes; every decoder skips comment
+/// segments, so this gives uploads a realistic length without the cost of
+/// encoding (and the server's cost of decoding) a bigger picture.
+fn pad_jpeg(jpeg: &[u8], target: usize, seed: u64) -> Vec<u8> {
+    // SOI (2 bytes), then the APP1 marker (2) and its length, which counts
+    // itself but not the marker.
+    assert_eq!(jpeg[..4], [0xFF, 0xD8, 0xFF, 0xE1], "jpeg_with_exif puts its EXIF segment right after SOI");
+    let app1_end = 4 + usize::from(u16::from_be_bytes([jpeg[4], jpeg[5]]));
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(target.max(jpeg.len()) + 4);
+    out.extend_from_slice(&jpeg[..app1_end]);
+    let mut missing = target.saturating_sub(jpeg.len());
+    while missing > 4 {
+        let n = (missing - 4).min(usize::from(u16::MAX) - 2);
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&u16::try_from(n + 2).expect("at most u16::MAX").to_be_bytes());
+        let start = out.len();
+        out.resize(start + n, 0);
+        rng.fill(&mut out[start..]);
+        missing -= n + 4;
+    }
+    out.extend_from_slice(&jpeg[app1_end..]);
+    out
+}
+
+/// Uploads the photos whose declaration a push has got answered; a rejected
+/// declaration has nothing to upload to. The rest wait for the next push.
+async fn upload_declared(device: &mut Device, pending: &mut Vec<PendingPhoto>, report: &mut DeviceReport) -> anyhow::Result<()> {
+    for photo in std::mem::take(pending) {
+        let outcome = device.results.get(&photo.mutation).map(|r| if r.status == MutationStatus::Duplicate { r.original } else { Some(r.status) });
+        match outcome {
+            None => pending.push(photo),
+            Some(Some(MutationStatus::Applied)) => {
+                device.upload_photo(photo.declared.id, &photo.bytes).await.with_context(|| format!("uploading photo {}", photo.declared.id))?;
+                report.photos.push(photo.declared);
+            }
+            Some(_) => report.photos_rejected += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Reads every declared photo back from the server as the device's person:
+/// it must be uploaded, with the declared SHA-256, on its check-in. Waits
+/// for the thumbnails too (up to `THUMBNAIL_WAIT`), as they change the
+/// records the final pull and the fresh bootstrap compare.
+async fn verify_photos(device: &mut Device, report: &mut DeviceReport) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + THUMBNAIL_WAIT;
+    let mut out = Vec::new();
+    for p in &report.photos {
+        loop {
+            let record = device.photo(p.id).await.with_context(|| format!("reading photo {}", p.id))?;
+            let check_in = record["check_in_id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
+            if record["status"] != "uploaded" || record["sha256"].as_str() != Some(p.sha256.as_str()) || check_in != Some(p.check_in) {
+                report.photo_mismatches += 1;
+                out.push(format!("photo {} is not on the server as declared: {}", p.id, brief(&record)));
+                break;
+            }
+            if record["thumbnail_ready"] == true || Instant::now() > deadline {
+                report.photos_verified += 1;
+                report.photos_flagged += usize::from(record["exif_flags"].as_array().is_some_and(|f| !f.is_empty()));
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+    }
+    Ok(out)
 }
 
 /// The check-in id of a mutation, from the result the server sent back.
@@ -319,7 +503,16 @@ fn skew_label(d: Duration) -> String {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "simulated {} against {}: {} devices, seed {}, drop rate {:.2}", self.month, self.server, self.devices.len(), self.seed, self.drop_rate)?;
+        writeln!(
+            f,
+            "simulated {} against {}: {} devices, seed {}, drop rate {:.2}, photos {:.2}",
+            self.month,
+            self.server,
+            self.devices.len(),
+            self.seed,
+            self.drop_rate,
+            self.photos
+        )?;
         writeln!(f, "device  clock    places planned sent pushes applied dup rej retries dropped resent reauth")?;
         for d in &self.devices {
             writeln!(
@@ -372,6 +565,31 @@ impl fmt::Display for Report {
             self.total(|d| d.stats.pages),
             self.total(|d| d.stats.horizon_waits),
         )?;
+        if self.photos > 0.0 {
+            let sum = |f: fn(&DeviceReport) -> usize| self.devices.iter().map(f).sum::<usize>();
+            writeln!(
+                f,
+                "photos declared {}, uploaded {}, verified on the server (uploaded, same SHA-256) {}, mismatches {}, declarations rejected {}, EXIF-flagged {}",
+                self.total(|d| d.photo_stats.declared),
+                self.total(|d| d.photo_stats.uploaded),
+                sum(|d| d.photos_verified),
+                sum(|d| d.photo_mismatches),
+                sum(|d| d.photos_rejected),
+                sum(|d| d.photos_flagged),
+            )?;
+            writeln!(
+                f,
+                "photo uploads: {} PUTs ({} cut mid-body and retried, {} unanswered, {} refused), {} upload URLs; complete: {} answers dropped, {} not_uploaded, {} size/hash mismatches",
+                self.total(|d| d.photo_stats.puts),
+                self.total(|d| d.photo_stats.cut_uploads),
+                self.total(|d| d.photo_stats.unanswered_puts),
+                self.total(|d| d.photo_stats.refused_puts),
+                self.total(|d| d.photo_stats.upload_urls),
+                self.total(|d| d.photo_stats.dropped_completes),
+                self.total(|d| d.photo_stats.not_uploaded),
+                self.total(|d| d.photo_stats.mismatches),
+            )?;
+        }
         if self.converged() {
             let records: usize = self.devices.iter().map(|d| d.records).sum();
             writeln!(f, "CONVERGED: each device's copy ({records} records in all) equals a fresh bootstrap of the same person")
@@ -393,6 +611,19 @@ impl fmt::Display for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_photos_keep_their_exif_and_decode() {
+        let at = NaiveDate::from_ymd_opt(2026, 11, 3).unwrap().and_hms_opt(10, 30, 0).unwrap();
+        let jpeg = crate::photos::media::jpeg_with_exif(64, 48, 35.1, 112.1, at);
+        let padded = pad_jpeg(&jpeg, 200_000, 9);
+        assert!((199_990..=200_000).contains(&padded.len()), "{}", padded.len());
+        let exif = crate::photos::media::exif_evidence(&padded).expect("EXIF still found");
+        assert_eq!(exif.taken_at, Some(at));
+        assert!((exif.lat.unwrap() - 35.1).abs() < 1e-6);
+        let kind = crate::photos::media::sniff(&padded).expect("still a JPEG");
+        crate::photos::media::thumbnail(&padded, kind, 32).expect("still decodes");
+    }
 
     #[test]
     fn skews_read_well() {

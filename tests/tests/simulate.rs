@@ -2,6 +2,8 @@
 //! November 2026 against the real server while answers are dropped after
 //! the commit and batches are sent twice; every device must end up with the
 //! server's data, and every check-in must be on the server exactly once.
+//! With photos, uploads are also cut mid-body and `complete` answers lost;
+//! every photo declared must end up uploaded exactly once, byte for byte.
 
 use fieldvisit::simulate::{SimulateArgs, run};
 use fieldvisit_tests::Server;
@@ -17,6 +19,7 @@ async fn six_devices_converge_through_dropped_answers_and_repeated_sends(pool: P
         month: "2026-11".into(),
         seed: 7,
         drop_rate: 0.25,
+        photos: 0.0,
         password: "fieldvisit".into(),
     };
     let report = run(&args).await.expect("the simulation runs");
@@ -51,4 +54,81 @@ async fn six_devices_converge_through_dropped_answers_and_repeated_sends(pool: P
     // Fewer than one in five check-ins fails the geofence or is suspicious.
     let verdicts = report.verdicts();
     assert!(verdicts.get("verified").copied().unwrap_or(0) * 5 >= sent.len() * 3, "{text}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn every_declared_photo_is_uploaded_once_through_cut_uploads(pool: PgPool) {
+    // A photo store of its own: the default one is shared by every server
+    // started from this folder, and the simulator's photo ids and bytes
+    // repeat with the seed, so an earlier run's object would answer
+    // `complete` before any byte of this run moved.
+    let dir = PhotoDir::new();
+    let server = Server::demo_with(&pool, &[("FIELDVISIT_PHOTO_DIR", dir.0.to_str().expect("a UTF-8 temporary folder"))]).await;
+    let args = SimulateArgs {
+        server: server.base.clone(),
+        devices: 4,
+        month: "2026-11".into(),
+        seed: 1,
+        drop_rate: 0.25,
+        photos: 0.5,
+        password: "fieldvisit".into(),
+    };
+    let report = run(&args).await.expect("the simulation runs");
+    let text = report.to_string();
+    println!("{text}");
+    assert!(report.converged(), "{text}");
+
+    let declared = report.declared_photos();
+    assert!(declared.len() >= 4, "too few photos to mean anything: {text}");
+    let ids: Vec<Uuid> = declared.iter().map(|p| p.id).collect();
+    let hashes: Vec<String> = declared.iter().map(|p| p.sha256.clone()).collect();
+    let clients: Vec<Uuid> = report.devices.iter().map(|d| d.client_id).collect();
+    let n = i64::try_from(declared.len()).unwrap();
+    let count = |sql: &'static str| {
+        let (pool, ids, hashes, clients) = (&pool, &ids, &hashes, &clients);
+        async move { sqlx::query_scalar::<_, i64>(sql).bind(ids).bind(hashes).bind(clients).fetch_one(pool).await.unwrap() }
+    };
+    // Each photo declared is on the server, uploaded, with the bytes declared...
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM photos p JOIN unnest($1::uuid[], $2::text[]) AS d(id, sha256) ON d.id = p.id
+             WHERE p.status = 'uploaded' AND encode(p.sha256, 'hex') = d.sha256 AND $3::uuid[] IS NOT NULL"
+        )
+        .await,
+        n
+    );
+    // ...and the devices' check-ins carry no other photo row, however often
+    // the uploads were cut and repeated.
+    assert_eq!(
+        count("SELECT count(*) FROM photos p JOIN check_ins c ON c.id = p.check_in_id WHERE c.client_id = ANY($3) AND $1::uuid[] IS NOT NULL AND $2::text[] IS NOT NULL").await,
+        n
+    );
+    assert_eq!(report.total(|d| d.photo_stats.declared), declared.len() as u64, "no declaration was rejected: {text}");
+    assert_eq!(report.total(|d| d.photo_stats.uploaded), declared.len() as u64, "complete answered uploaded once per photo: {text}");
+    assert_eq!(report.devices.iter().map(|d| d.photos_verified).sum::<usize>(), declared.len(), "{text}");
+
+    // The faults happened: uploads were cut mid-body, `complete` then found
+    // nothing and the bytes went again.
+    assert!(report.total(|d| d.photo_stats.cut_uploads) > 0, "{text}");
+    assert!(report.total(|d| d.photo_stats.not_uploaded) > 0, "{text}");
+    assert!(report.total(|d| d.photo_stats.puts) > declared.len() as u64, "{text}");
+    // The EXIF sits at the check-in's position and time: nothing to flag.
+    assert_eq!(report.devices.iter().map(|d| d.photos_flagged).sum::<usize>(), 0, "{text}");
+}
+
+/// A temporary photo folder, removed when dropped.
+struct PhotoDir(std::path::PathBuf);
+
+impl PhotoDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("fieldvisit-simulate-photos-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("creating the photo folder");
+        Self(dir)
+    }
+}
+
+impl Drop for PhotoDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -422,6 +422,15 @@ impl BlobStore for LocalStore {
         tokio::fs::read(self.key_path(key)).await.map_err(io_store)
     }
 
+    async fn read_prefix(&self, key: &str, n: usize) -> Result<Vec<u8>, StoreError> {
+        use tokio::io::AsyncReadExt as _;
+        validate_key(key)?;
+        let file = tokio::fs::File::open(self.key_path(key)).await.map_err(io_store)?;
+        let mut out = Vec::with_capacity(n.min(1 << 20));
+        file.take(n as u64).read_to_end(&mut out).await.map_err(io_store)?;
+        Ok(out)
+    }
+
     /// `mime` is not kept: the download route sniffs or knows the type.
     async fn write(&self, key: &str, bytes: Vec<u8>, _mime: &str) -> Result<(), StoreError> {
         validate_key(key)?;

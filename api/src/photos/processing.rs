@@ -20,6 +20,9 @@ use crate::error::ApiError;
 
 /// The longer side of a thumbnail, in pixels.
 pub const THUMBNAIL_SIDE: u32 = 512;
+/// How much of a photo `complete` reads: the type's magic bytes and the EXIF
+/// segment (at most 64 KB in a JPEG) lie within it.
+const EXIF_PREFIX: usize = 256 * 1024;
 /// EXIF position further than this from the visit's own position is flagged.
 pub const EXIF_FAR_M: f64 = 1000.0;
 /// EXIF time further than this from the visit's own time is flagged.
@@ -79,7 +82,9 @@ pub async fn complete(db: &PgPool, photos: &Photos, person: Uuid, id: Uuid) -> R
             field: None,
         });
     }
-    let bytes = photos.store.read(&key).await?;
+    // The type and the EXIF are at the start of a photo: read only that, so
+    // memory stays flat however large the photo and however many arrive.
+    let bytes = photos.store.read_prefix(&key, EXIF_PREFIX).await?;
     let Some(kind) = media::sniff(&bytes) else {
         photos.store.delete(&key).await?;
         return Err(ApiError::UnsupportedMediaType("the bytes are not a JPEG, PNG, HEIC/HEIF or WebP photo; the upload was discarded".into()));
@@ -177,14 +182,15 @@ pub fn spawn_thumbnailer(db: PgPool, photos: Arc<Photos>) {
     });
 }
 
-/// Makes the thumbnails of a few uploaded photos, claimed with SKIP LOCKED
-/// so several API instances share the work; returns how many it handled.
+/// Makes the thumbnail of one uploaded photo, claimed with SKIP LOCKED so
+/// several API instances share the work; returns how many it handled. One at
+/// a time: decoding a 12-megapixel photo takes about 36 MB while it lasts.
 pub async fn thumbnail_pending(db: &PgPool, photos: &Photos) -> anyhow::Result<usize> {
     let mut tx = db.begin().await?;
     let claimed: Vec<(Uuid, String, String)> = sqlx::query_as(
         "SELECT id, object_key, mime FROM photos
          WHERE status = 'uploaded' AND thumbnail_key IS NULL AND thumbnail_error IS NULL
-         ORDER BY uploaded_at LIMIT 4 FOR UPDATE SKIP LOCKED",
+         ORDER BY uploaded_at LIMIT 1 FOR UPDATE SKIP LOCKED",
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -224,6 +224,31 @@ impl BlobStore for S3Store {
         Ok(bytes.into_bytes().to_vec())
     }
 
+    async fn read_prefix(&self, key: &str, n: usize) -> Result<Vec<u8>, StoreError> {
+        validate_key(key)?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", n - 1))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&e))?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
+        let mut bytes = bytes.into_bytes().to_vec();
+        // A server that ignores Range sends the whole object: keep the prefix.
+        bytes.truncate(n);
+        Ok(bytes)
+    }
+
     async fn write(&self, key: &str, bytes: Vec<u8>, mime: &str) -> Result<(), StoreError> {
         validate_key(key)?;
         // Sending our own SHA-256 makes S3 check it and keep it for `stat`.

@@ -85,6 +85,10 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// The whole object, for thumbnailing (objects are at most 25 MB).
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError>;
 
+    /// At most the first `n` bytes, for sniffing the type and reading EXIF
+    /// (which sits at the start of a photo) without holding the whole file.
+    async fn read_prefix(&self, key: &str, n: usize) -> Result<Vec<u8>, StoreError>;
+
     /// A server-side write (thumbnails), replacing what was there.
     async fn write(&self, key: &str, bytes: Vec<u8>, mime: &str) -> Result<(), StoreError>;
 

@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::photos::SignedUpload;
+
 /// Why a request failed for good.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -80,6 +82,11 @@ pub struct Faults {
     /// Drop the next this-many successful sync answers, whatever the rate:
     /// for tests and runs that must see the fault happen.
     pub drop_next_answers: u32,
+    /// Probability that a photo upload loses its connection part-way through
+    /// the body: the store sees a short body and keeps nothing.
+    pub cut_upload_rate: f64,
+    /// Cut the next this-many photo uploads, whatever the rate.
+    pub cut_next_uploads: u32,
 }
 
 /// What the connection did, for the simulator's report.
@@ -120,6 +127,18 @@ pub(crate) struct Request<'a> {
     pub path: &'a str,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Value>,
+}
+
+/// How one PUT of a photo's bytes to a signed URL went.
+#[derive(Debug)]
+pub(crate) enum PutOutcome {
+    /// The store answered 2xx: it has the bytes (`complete` checks them).
+    Stored,
+    /// The store answered with an error status.
+    Refused { status: u16, code: String, message: String },
+    /// No answer: the connection broke, or fault injection cut the body
+    /// (`cut`). The bytes may or may not have all arrived.
+    NoAnswer { cut: bool, why: String },
 }
 
 /// One try's result, before retrying is decided.
@@ -297,6 +316,87 @@ impl Connection {
         }
         Attempt::Refused(ClientError::Http { status: status.as_u16(), code, message })
     }
+}
+
+impl Connection {
+    /// PUTs `bytes` as a signed upload says, with every header it lists (on
+    /// S3 they are part of the signature). Never retried here: after a PUT
+    /// without an answer only `complete` can tell whether the bytes arrived.
+    pub(crate) async fn put_signed(&mut self, signed: &SignedUpload, bytes: &[u8]) -> PutOutcome {
+        self.stats.requests += 1;
+        let forced = self.faults.cut_next_uploads > 0;
+        let cut = bytes.len() > 1 && (forced || (self.faults.cut_upload_rate > 0.0 && self.rng.gen_bool(self.faults.cut_upload_rate.min(1.0))));
+        // A cut needs the raw connection, which plain HTTP gives; over HTTPS
+        // (S3 in production) the upload simply goes through.
+        if cut && signed.url.starts_with("http://") {
+            if forced {
+                self.faults.cut_next_uploads -= 1;
+            }
+            let keep = self.rng.gen_range(1..bytes.len());
+            let why = match cut_put(signed, &bytes[..keep], bytes.len()).await {
+                Ok(()) => format!("connection dropped after {keep} of {} bytes", bytes.len()),
+                Err(e) => format!("connection failed before the cut: {e}"),
+            };
+            return PutOutcome::NoAnswer { cut: true, why };
+        }
+        let method = Method::from_bytes(signed.method.as_bytes()).unwrap_or(Method::PUT);
+        let mut b = self.http.request(method, &signed.url);
+        for (k, v) in &signed.headers {
+            b = b.header(k, v);
+        }
+        let res = match b.body(bytes.to_vec()).send().await {
+            Ok(r) => r,
+            Err(e) => return PutOutcome::NoAnswer { cut: false, why: format!("transport: {e}") },
+        };
+        let status = res.status();
+        let body = match res.bytes().await {
+            Ok(b) => b,
+            Err(e) => return PutOutcome::NoAnswer { cut: false, why: format!("reading the answer: {e}") },
+        };
+        if status.is_success() {
+            return PutOutcome::Stored;
+        }
+        let (code, message) = error_of(&body);
+        PutOutcome::Refused { status: status.as_u16(), code, message }
+    }
+}
+
+/// Sends the request line, the signed headers and the first bytes (`sent`)
+/// of a `total`-byte body over a raw connection, then closes it: the store
+/// sees the line go dead mid-body, as on a phone that lost its signal.
+async fn cut_put(signed: &SignedUpload, sent: &[u8], total: usize) -> std::io::Result<()> {
+    let url = reqwest::Url::parse(&signed.url).map_err(std::io::Error::other)?;
+    let host = url.host_str().ok_or_else(|| std::io::Error::other("no host in the upload URL"))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let path_and_query = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let mut lines = vec![format!("{} {path_and_query} HTTP/1.1", signed.method), format!("host: {host}:{port}")];
+    lines.extend(signed.headers.iter().map(|(k, v)| format!("{k}: {v}")));
+    if !signed.headers.keys().any(|k| k.eq_ignore_ascii_case("content-length")) {
+        lines.push(format!("content-length: {total}"));
+    }
+    let head = format!("{}\r\n\r\n", lines.join("\r\n"));
+    let stream = tokio::net::TcpStream::connect((host, port)).await?;
+    write_all(&stream, head.as_bytes()).await?;
+    write_all(&stream, sent).await?;
+    // Dropping the stream closes the connection with the body unfinished.
+    drop(stream);
+    Ok(())
+}
+
+/// `write_all` with the `net` feature alone (no `io-util` in this crate).
+async fn write_all(stream: &tokio::net::TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The code and message of the server's error shape, or the raw body.

@@ -12,6 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::connection::{ClientError, Connection, Request};
+use super::photos::PhotoStats;
 use super::plan::SHANGHAI;
 use super::store::LocalStore;
 use crate::protocol::{CheckInCreateV1, MutationResult, MutationStatus, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION};
@@ -80,13 +81,15 @@ pub struct Device {
     /// Fault injection: forget the next this-many push acknowledgements,
     /// whatever `forget_ack_rate` says.
     pub forget_next_acks: u32,
+    /// What the photo uploads came to.
+    pub photo_stats: PhotoStats,
     rng: StdRng,
 }
 
 impl Device {
     pub fn new(conn: Connection, store: LocalStore, settings: DeviceSettings) -> Self {
         let rng = StdRng::seed_from_u64(settings.seed ^ 0x0de7_1ce0_5eed_0001);
-        Self { store, conn, settings, stats: DeviceStats::default(), results: BTreeMap::new(), forget_next_acks: 0, rng }
+        Self { store, conn, settings, stats: DeviceStats::default(), results: BTreeMap::new(), forget_next_acks: 0, photo_stats: PhotoStats::default(), rng }
     }
 
     /// A fresh install with a new random client id.
