@@ -116,9 +116,13 @@ impl Ctx {
         self.server.call(Method::POST, Some(&self.rep), &format!("/v1/photos/{id}/upload-url"), None).await
     }
 
-    /// PUTs `bytes` as the signed request says.
+    /// PUTs `bytes` as the signed request says, on a connection of its own:
+    /// a refused upload is answered before its body is read and the
+    /// connection closed, which a pooled connection would carry into the
+    /// next request.
     async fn put(&self, req: &Value, bytes: Vec<u8>) -> StatusCode {
-        let mut put = self.server.http.put(req["url"].as_str().unwrap());
+        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        let mut put = http.put(req["url"].as_str().unwrap());
         for (k, v) in req["headers"].as_object().unwrap() {
             if !k.eq_ignore_ascii_case("content-length") {
                 put = put.header(k, v.as_str().unwrap());

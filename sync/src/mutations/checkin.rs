@@ -18,109 +18,11 @@ use crate::push::as_seconds;
 /// Longest note kept with a check-in.
 pub const NOTE_MAX_CHARS: usize = 2000;
 
+/// Applies one `checkin.create.v1`: the run of one, so that a check-in is
+/// judged by exactly the same code whether it came alone or in a batch.
 pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'_>) -> Result<Outcome, sqlx::Error> {
-    let args: CheckInCreateV1 = match parse_args(args) {
-        Ok(v) => v,
-        Err(o) => return Ok(o),
-    };
-    if let Err(o) = check_args(&args) {
-        return Ok(o);
-    }
-    if !a.actor.representative {
-        return Ok(Outcome::rejected("not_a_representative", "only representatives check in"));
-    }
-    // The same payload under the same id is the same check-in, sent again
-    // under a new mutation id (a reinstalled queue): answer it as it was.
-    let hash = payload_hash(&args);
-    let existing: Option<(Vec<u8>, Value)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT payload_hash, {OUTCOME} FROM check_ins WHERE id = $1")))
-        .bind(args.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some((stored, outcome)) = existing {
-        return Ok(if stored == hash {
-            Outcome::Applied(outcome)
-        } else {
-            Outcome::rejected("id_conflict", format!("check-in {} already exists with other contents; a create never overwrites", args.id))
-        });
-    }
-
-    let place: Option<(String, Uuid, bool, Vec<u8>)> =
-        sqlx::query_as("SELECT kind::text, station_id, active, ST_AsBinary(geom) FROM places WHERE id = $1")
-            .bind(args.place_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((kind, station, active, geom)) = place else {
-        return Ok(Outcome::rejected("unknown_place", format!("no place {}", args.place_id)));
-    };
-    if !a.actor.may_visit(station) {
-        // Same words as an unknown place: scope leaks nothing.
-        return Ok(Outcome::rejected("unknown_place", format!("no place {}", args.place_id)));
-    }
-    if !active {
-        return Ok(Outcome::rejected("place_inactive", "this place is no longer active"));
-    }
-    let Ok(place_geom) = wkb::from_wkb(&geom) else {
-        return Ok(Outcome::rejected("invalid_data", "the place's geometry cannot be read"));
-    };
-
-    let received_at = a.ctx.received_at;
-    let device_time = args.device_time.with_timezone(&Utc);
-    let visited_at = visit_time(device_time, received_at, a.skew_s);
-    let position = Point::from(args.position.crs.to_wgs84(geo::Coord { x: args.position.lon, y: args.position.lat }));
-    let previous = nearest_in_time(tx, a.actor.person_id, visited_at).await?;
-    let fence = if kind == "grid_cell" { FenceKind::Cell } else { FenceKind::Site };
-    let evidence = Evidence {
-        position,
-        accuracy_m: args.accuracy_m,
-        mock_location: args.mock_location,
-        device_ahead_s: as_seconds(device_time) - as_seconds(received_at),
-        visited_at_s: as_seconds(visited_at),
-        previous,
-    };
-    let j = geofence::judge(&place_geom, fence, &evidence, &a.ctx.rules);
-    let reasons: Vec<&str> = j.reasons.iter().map(|r| r.as_str()).collect();
-
-    let month: String = sqlx::query_scalar(
-        "INSERT INTO check_ins (id, person_id, place_id, client_id, position, reported, accuracy_m, mock_location,
-             device_time, device_utc_offset_s, received_at, skew_s, visited_at, visit_month, note,
-             distance_m, geofence_m, speed_kmh, verdict, reasons, payload_hash)
-         VALUES ($1, $2, $3, $4, ST_GeomFromWKB($5, 4326), $6, $7, $8, $9, $10, $11, $12, $13,
-             date_trunc('month', $13 AT TIME ZONE 'Asia/Shanghai')::date, $14, $15, $16, $17, $18::check_in_verdict, $19, $20)
-         RETURNING to_char(visit_month, 'YYYY-MM')",
-    )
-    .bind(args.id)
-    .bind(a.actor.person_id)
-    .bind(args.place_id)
-    .bind(a.client_id)
-    .bind(wkb::to_wkb(&Geometry::Point(position)))
-    .bind(json!({ "lon": args.position.lon, "lat": args.position.lat, "crs": args.position.crs }))
-    .bind(args.accuracy_m)
-    .bind(args.mock_location)
-    .bind(device_time)
-    .bind(args.device_time.offset().local_minus_utc())
-    .bind(received_at)
-    .bind(a.skew_s)
-    .bind(visited_at)
-    .bind(args.note.as_deref().map(str::trim).filter(|n| !n.is_empty()))
-    .bind(finite_or(j.distance_m, -1.0))
-    .bind(j.geofence_m)
-    .bind(j.speed_kmh.filter(|s| s.is_finite()))
-    .bind(j.verdict.as_str())
-    .bind(&reasons)
-    .bind(&hash)
-    .fetch_one(&mut *tx)
-    .await?;
-
-    let outcome = CheckInOutcome {
-        id: args.id,
-        verdict: j.verdict.as_str().to_owned(),
-        reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
-        distance_m: round_cm(finite_or(j.distance_m, -1.0)),
-        geofence_m: round_cm(j.geofence_m),
-        visited_at,
-        month,
-    };
-    Ok(Outcome::Applied(serde_json::to_value(outcome).expect("an outcome serialises")))
+    let mut outcomes = create_batch(tx, &[args], a).await?;
+    Ok(outcomes.pop().unwrap_or_else(|| Outcome::rejected("invalid_args", "not applied")))
 }
 
 /// Applies a run of `checkin.create.v1` mutations with a handful of
@@ -388,26 +290,6 @@ pub fn visit_time(device_time: DateTime<Utc>, received_at: DateTime<Utc>, skew_s
         None => device_time,
     };
     corrected.min(received_at)
-}
-
-/// The same person's check-in nearest in time, on either side: devices sync
-/// out of order, so "previous" by arrival would compare the wrong pair.
-async fn nearest_in_time(tx: &mut sqlx::PgConnection, person: Uuid, at: DateTime<Utc>) -> Result<Option<PreviousCheckIn>, sqlx::Error> {
-    let rows: Vec<(f64, f64, DateTime<Utc>)> = sqlx::query_as(
-        "(SELECT ST_X(position), ST_Y(position), visited_at FROM check_ins WHERE person_id = $1 AND visited_at <= $2
-          ORDER BY visited_at DESC LIMIT 1)
-         UNION ALL
-         (SELECT ST_X(position), ST_Y(position), visited_at FROM check_ins WHERE person_id = $1 AND visited_at > $2
-          ORDER BY visited_at LIMIT 1)",
-    )
-    .bind(person)
-    .bind(at)
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .min_by_key(|(_, _, t)| (*t - at).num_milliseconds().abs())
-        .map(|(x, y, t)| PreviousCheckIn { position: Point::new(x, y), at_s: as_seconds(t) }))
 }
 
 fn payload_hash(args: &CheckInCreateV1) -> Vec<u8> {
