@@ -111,8 +111,10 @@ async fn rig(name: &str) -> anyhow::Result<Rig> {
     let config = Defaults::parse_from(["bench"]).config;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
+    // No thumbnail worker here: the photo benchmark runs its server as a
+    // separate process with its own, and two workers on two folders would
+    // fight over the same photos.
     let state = crate::server::app_state(&config, &pool, &base).await?;
-    crate::photos::processing::spawn_thumbnailer(state.db.clone(), state.photos.clone());
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     Ok(Rig { pool, base, http })
@@ -487,7 +489,18 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let db_url = std::env::var("DATABASE_URL")?;
     let (head, _) = db_url.rsplit_once('/').context("DATABASE_URL ends with /dbname")?;
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+    // FIELDVISIT_BENCH_WRAP runs the server under a profiler, e.g. "heaptrack -o /tmp/ht".
+    let wrap: Vec<String> = std::env::var("FIELDVISIT_BENCH_WRAP").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    let exe = std::env::current_exe()?;
+    let mut command = match wrap.split_first() {
+        Some((program, args)) => {
+            let mut c = tokio::process::Command::new(program);
+            c.args(args).arg(&exe);
+            c
+        }
+        None => tokio::process::Command::new(&exe),
+    };
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("DATABASE_URL", format!("{head}/fieldvisit_bench_photos"))
         .env("FIELDVISIT_PHOTO_DIR", &dir)

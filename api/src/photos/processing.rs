@@ -195,9 +195,16 @@ pub async fn thumbnail_pending(db: &PgPool, photos: &Photos) -> anyhow::Result<u
     .fetch_all(&mut *tx)
     .await?;
     for (id, key, mime) in &claimed {
-        let bytes = photos.store.read(key).await?;
+        let bytes = match photos.store.read(key).await {
+            Ok(b) => b,
+            // Bytes that are gone will not come back: record it, so that this
+            // photo does not hold up the ones behind it.
+            Err(StoreError::NotFound) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
         let kind = PhotoType::from_mime(mime).or_else(|| media::sniff(&bytes));
         let made = match kind {
+            _ if bytes.is_empty() => Err("the stored bytes are missing".to_owned()),
             Some(kind) => tokio::task::spawn_blocking(move || media::thumbnail(&bytes, kind, THUMBNAIL_SIDE)).await?.map_err(|e| e.to_string()),
             None => Err("unknown photo type".to_owned()),
         };
