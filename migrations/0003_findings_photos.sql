@@ -51,6 +51,9 @@ CREATE TABLE photos (
     thumbnail_key text,
     thumbnail_at  timestamptz,
     thumbnail_error text,
+    -- When a thumbnail worker took the photo; a claim older than a few
+    -- minutes is a crashed worker's and is taken again.
+    thumbnail_claimed_at timestamptz,
     -- EXIF evidence, next to the check-in's own: kept and flagged, never refused.
     exif_lat      double precision,
     exif_lon      double precision,
@@ -103,4 +106,5 @@ BEGIN
     PERFORM sync_log('rep:' || NEW.person_id, 'photo', NEW.id, 'upsert', NEW.version);
     RETURN NULL;
 END $$;
-CREATE TRIGGER sync_photos AFTER INSERT OR UPDATE ON photos FOR EACH ROW EXECUTE FUNCTION sync_photos();
+CREATE TRIGGER sync_photos AFTER INSERT OR UPDATE OF status, thumbnail_key, thumbnail_error, exif_flags, version ON photos
+    FOR EACH ROW EXECUTE FUNCTION sync_photos();

@@ -353,18 +353,28 @@ async fn a_paged_bootstrap_while_writes_continue_converges(pool: PgPool) {
     }
     let (status, _) = server.call(Method::DELETE, Some(&planner), &format!("/v1/places/{}", places[0]), None).await;
     assert_eq!(status, StatusCode::OK);
-    let (changes, events, _) = pull_all(&server, &r.token, client, cursor, 7).await;
-    apply(&mut store, &changes, &events);
-    // The device's places equal the server's active places of the station, names included.
-    let mut device: Vec<(String, String)> = store
-        .iter()
-        .filter(|(k, _)| k.1 == "place")
-        .map(|(k, v)| (k.2.clone(), v["properties"]["name"].as_str().unwrap().to_owned()))
-        .collect();
-    device.sort();
     let mut server_side: Vec<(String, String)> =
         sqlx::query_as("SELECT id::text, name FROM places WHERE station_id = $1 AND active ORDER BY id").bind(r.station).fetch_all(&pool).await.unwrap();
     server_side.sort();
+    // A write shows up once the pull horizon passes it, which a transaction
+    // open elsewhere in the cluster (another test's) may delay a little.
+    let mut device = Vec::new();
+    for _ in 0..100 {
+        let (changes, events, next) = pull_all(&server, &r.token, client, cursor, 7).await;
+        cursor = Some(next);
+        apply(&mut store, &changes, &events);
+        // The device's places equal the server's active places of the station, names included.
+        device = store
+            .iter()
+            .filter(|(k, _)| k.1 == "place")
+            .map(|(k, v)| (k.2.clone(), v["properties"]["name"].as_str().unwrap().to_owned()))
+            .collect();
+        device.sort();
+        if device == server_side {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(device, server_side);
 }
 
@@ -403,8 +413,19 @@ async fn a_transaction_that_commits_last_is_not_skipped_and_rollbacks_do_not_sta
     let cursor = page["cursor"].as_str().unwrap().to_owned();
     t1.commit().await.unwrap();
 
-    let (changes, _, _) = pull_all(&server, &r.token, client, Some(cursor), 500).await;
-    let got: Vec<String> = changes.iter().filter_map(|c| c["data"]["properties"]["name"].as_str().map(str::to_owned)).collect();
+    // Once T1 has committed the horizon passes both (after any transaction
+    // another test has open in the same cluster).
+    let mut cursor = Some(cursor);
+    let mut got: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        let (changes, _, next) = pull_all(&server, &r.token, client, cursor, 500).await;
+        cursor = Some(next);
+        got.extend(changes.iter().filter_map(|c| c["data"]["properties"]["name"].as_str().map(str::to_owned)));
+        if got.contains(&"先开始后提交".to_owned()) && got.contains(&"后开始先提交".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(got.contains(&"先开始后提交".to_owned()), "the late commit is delivered: {got:?}");
     assert!(got.contains(&"后开始先提交".to_owned()));
     assert!(!got.contains(&"回滚".to_owned()));

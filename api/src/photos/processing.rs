@@ -182,17 +182,22 @@ pub fn spawn_thumbnailer(db: PgPool, photos: Arc<Photos>) {
     });
 }
 
-/// Makes the thumbnail of one uploaded photo, claimed with SKIP LOCKED so
-/// several API instances share the work; returns how many it handled. One at
-/// a time: decoding a 12-megapixel photo takes about 36 MB while it lasts.
+/// Makes the thumbnail of one uploaded photo and returns how many it
+/// handled. The photo is claimed in a statement of its own (SKIP LOCKED, so
+/// several API instances share the work) and no transaction stays open while
+/// the image is decoded: an open transaction would hold back every device's
+/// pull horizon. One at a time: decoding a 12-megapixel photo takes about
+/// 36 MB while it lasts.
 pub async fn thumbnail_pending(db: &PgPool, photos: &Photos) -> anyhow::Result<usize> {
-    let mut tx = db.begin().await?;
     let claimed: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "SELECT id, object_key, mime FROM photos
-         WHERE status = 'uploaded' AND thumbnail_key IS NULL AND thumbnail_error IS NULL
-         ORDER BY uploaded_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+        "UPDATE photos SET thumbnail_claimed_at = now() WHERE id = (
+             SELECT id FROM photos
+             WHERE status = 'uploaded' AND thumbnail_key IS NULL AND thumbnail_error IS NULL
+               AND (thumbnail_claimed_at IS NULL OR thumbnail_claimed_at < now() - interval '5 minutes')
+             ORDER BY uploaded_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, object_key, mime",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(db)
     .await?;
     for (id, key, mime) in &claimed {
         let bytes = match photos.store.read(key).await {
@@ -215,16 +220,15 @@ pub async fn thumbnail_pending(db: &PgPool, photos: &Photos) -> anyhow::Result<u
                 sqlx::query("UPDATE photos SET thumbnail_key = $2, thumbnail_at = now(), version = version + 1 WHERE id = $1")
                     .bind(id)
                     .bind(thumb)
-                    .execute(&mut *tx)
+                    .execute(db)
                     .await?;
             }
             Err(reason) => {
                 // HEIF has no pure-Rust decoder: the photo stays, without a thumbnail.
                 tracing::info!(photo = %id, %reason, "no thumbnail");
-                sqlx::query("UPDATE photos SET thumbnail_error = $2, version = version + 1 WHERE id = $1").bind(id).bind(reason).execute(&mut *tx).await?;
+                sqlx::query("UPDATE photos SET thumbnail_error = $2, version = version + 1 WHERE id = $1").bind(id).bind(reason).execute(db).await?;
             }
         }
     }
-    tx.commit().await?;
     Ok(claimed.len())
 }
