@@ -75,6 +75,26 @@ impl fmt::Debug for S3Store {
 }
 
 impl S3Store {
+    /// GET an object, or the byte range `range` of it.
+    async fn get(&self, key: &str, range: Option<String>) -> Result<Vec<u8>, StoreError> {
+        validate_key(key)?;
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&e))?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
     /// Builds the client; no request is made until the store is used.
     pub fn new(settings: S3Settings) -> Self {
         let credentials = Credentials::new(
@@ -207,43 +227,14 @@ impl BlobStore for S3Store {
     }
 
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        validate_key(key)?;
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&e))?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
-        Ok(bytes.into_bytes().to_vec())
+        self.get(key, None).await
     }
 
     async fn read_prefix(&self, key: &str, n: usize) -> Result<Vec<u8>, StoreError> {
-        validate_key(key)?;
         if n == 0 {
             return Ok(Vec::new());
         }
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!("bytes=0-{}", n - 1))
-            .send()
-            .await
-            .map_err(|e| sdk_error(&e))?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
-        let mut bytes = bytes.into_bytes().to_vec();
+        let mut bytes = self.get(key, Some(format!("bytes=0-{}", n - 1))).await?;
         // A server that ignores Range sends the whole object: keep the prefix.
         bytes.truncate(n);
         Ok(bytes)

@@ -296,7 +296,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
         end_sign_ins(&mut tx, id).await?;
     }
     if p.active == Some(false) {
-        end_assignments(&mut tx, id).await?;
+        super::assignments::end_open(&mut tx, super::assignments::Ending::Person(id)).await?;
     }
     audit::record(&mut tx, caller.person_id, "update", "person", id, serde_json::json!({ "password_changed": hash.is_some() })).await?;
     tx.commit().await?;
@@ -311,18 +311,6 @@ async fn end_sign_ins(tx: &mut sqlx::PgConnection, person: Uuid) -> Result<(), s
         .map(drop)
 }
 
-/// Ends a leaver's open assignments today (Asia/Shanghai), keeping the history.
-async fn end_assignments(tx: &mut sqlx::PgConnection, person: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE assignments SET valid_to = greatest((now() AT TIME ZONE 'Asia/Shanghai')::date, valid_from + 1),
-             version = version + 1, updated_at = now()
-         WHERE person_id = $1 AND (valid_to IS NULL OR valid_to > (now() AT TIME ZONE 'Asia/Shanghai')::date)",
-    )
-    .bind(person)
-    .execute(tx)
-    .await
-    .map(drop)
-}
 
 /// Deactivate a person (admins): their sign-ins end and their open assignments
 /// end today; their records stay.
@@ -346,7 +334,7 @@ pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id):
         }
     }
     end_sign_ins(&mut tx, id).await?;
-    end_assignments(&mut tx, id).await?;
+    super::assignments::end_open(&mut tx, super::assignments::Ending::Person(id)).await?;
     audit::record(&mut tx, caller.person_id, "deactivate", "person", id, serde_json::json!({})).await?;
     tx.commit().await?;
     fetch(&state, &Scope::default(), id, Crs::Wgs84).await.map(Json)

@@ -389,7 +389,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
     .execute(&mut *tx)
     .await?;
     if props.active == Some(false) {
-        end_assignments(&mut tx, id).await?;
+        super::assignments::end_open(&mut tx, super::assignments::Ending::Place(id)).await?;
     }
     audit::record(&mut tx, caller.person_id, "update", "place", id, json!({ "geometry_changed": geom.is_some() })).await?;
     tx.commit().await?;
@@ -406,22 +406,10 @@ pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id):
     let found: Option<bool> = sqlx::query_scalar("SELECT active FROM places WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
     if found.ok_or(ApiError::NotFound("place"))? {
         sqlx::query("UPDATE places SET active = false, version = version + 1, updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        end_assignments(&mut tx, id).await?;
+        super::assignments::end_open(&mut tx, super::assignments::Ending::Place(id)).await?;
         audit::record(&mut tx, caller.person_id, "deactivate", "place", id, json!({})).await?;
     }
     tx.commit().await?;
     fetch(&state, &Scope::default(), id, Crs::Wgs84).await.map(Json)
 }
 
-/// Ends a deactivated place's open assignments today (Asia/Shanghai).
-async fn end_assignments(tx: &mut sqlx::PgConnection, place: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE assignments SET valid_to = greatest((now() AT TIME ZONE 'Asia/Shanghai')::date, valid_from + 1),
-             version = version + 1, updated_at = now()
-         WHERE place_id = $1 AND (valid_to IS NULL OR valid_to > (now() AT TIME ZONE 'Asia/Shanghai')::date)",
-    )
-    .bind(place)
-    .execute(tx)
-    .await
-    .map(drop)
-}
