@@ -46,6 +46,9 @@ pub struct SyncSettings {
 #[openapi(
     info(title = "fieldvisit", description = "Field visits of people's-congress representatives: stations, people, places, assignments."),
     modifiers(&BearerAuth),
+    // Routed outside the OpenApiRouter (their keys contain `/`, and their
+    // bodies bypass the JSON body limit), so listed here.
+    paths(routes::blobs::put, routes::blobs::get),
     tags(
         (name = "auth", description = "Sign in, refresh, sign out"),
         (name = "stations", description = "The liaison-station tree (1+5+N)"),
@@ -57,6 +60,7 @@ pub struct SyncSettings {
         (name = "visits", description = "The monthly visit rule"),
         (name = "findings", description = "What visits found"),
         (name = "photos", description = "Signed uploads, verification, thumbnails"),
+        (name = "blobs", description = "The local photo store's signed upload and download URLs"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -104,7 +108,9 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::photos::thumbnail))
         .split_for_parts();
 
-    let openapi_json = openapi.clone();
+    // Serialised once: a route handler is cloned per request, and cloning
+    // the document itself cost megabytes of allocation on every fetch.
+    let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&openapi).expect("the OpenAPI document serialises"));
     // The local store's signed URLs: bodies stream to disk and the store
     // enforces the signed size, so the JSON body limit does not apply.
     let blobs = Router::new()
@@ -112,7 +118,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable());
     router
         .merge(blobs)
-        .route("/openapi.json", axum::routing::get(move || async move { axum::Json(openapi_json) }))
+        .route("/openapi.json", axum::routing::get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json) }))
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

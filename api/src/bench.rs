@@ -460,6 +460,33 @@ async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
 }
 
 /// Peak and current resident memory of a process, in kB, from /proc.
+/// The process running `exe` among `root` and its descendants (`root` when
+/// none is found).
+fn server_pid(root: u32, exe: &std::path::Path) -> u32 {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name may hold spaces: the fields after it start at the last ')'.
+        stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    };
+    let descends = |mut pid: u32| {
+        while let Some(parent) = parent_of(pid) {
+            if parent == root {
+                return true;
+            }
+            if parent <= 1 {
+                return false;
+            }
+            pid = parent;
+        }
+        false
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else { return root };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|&pid| descends(pid) && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe))
+        .unwrap_or(root)
+}
+
 fn memory_kb(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
@@ -505,7 +532,6 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
         .env("DATABASE_URL", format!("{head}/fieldvisit_bench_photos"))
         .env("FIELDVISIT_PHOTO_DIR", &dir)
         .env("RUST_LOG", "warn")
-        .env("MALLOC_ARENA_MAX", std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "0".into()))
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
@@ -518,12 +544,16 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
         }
     };
     let rig = std::sync::Arc::new(Rig { pool: rig.pool.clone(), base, http: rig.http.clone() });
+    // Under a profiler the child is the profiler's launcher: measure and stop
+    // the server itself.
+    let pid = server_pid(pid, &exe);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (_, idle) = memory_kb(pid);
     println!("photos: {} photos of {} MB by {} devices through the local store", a.photos, a.mb, a.devices);
 
     let per_device = a.photos.div_ceil(a.devices);
-    let start = Instant::now();
+    // First the devices sign in and declare their photos (a device does so
+    // once, not per upload); then, with the high-water mark reset, the uploads.
     let mut tasks = Vec::new();
     for d in 0..a.devices {
         let rig = rig.clone();
@@ -546,6 +576,25 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
                 photos.push(id);
             }
             rig.push(&token, &json!({"client_id": client, "schema_version": 1, "mutations": mutations})).await?;
+            anyhow::Ok((d, token, photos))
+        }));
+    }
+    let mut devices = Vec::new();
+    for t in tasks {
+        devices.push(t.await??);
+    }
+    let (sign_in_peak, _) = memory_kb(pid);
+    // Writing 5 to clear_refs resets VmHWM to the current RSS.
+    let reset = std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, before_uploads) = memory_kb(pid);
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (d, token, photos) in devices {
+        let rig = rig.clone();
+        let mb = a.mb;
+        tasks.push(tokio::spawn(async move {
             let mut sent = 0usize;
             for (k, id) in photos.iter().enumerate() {
                 // Made again rather than kept: the devices' memory is not what is measured.
@@ -601,12 +650,18 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     let plain = start.elapsed();
     let plain_rate = mb_total / plain.as_secs_f64();
     println!("  plain file writes of the same bytes: {:.2} s, {plain_rate:.1} MB/s; upload / plain: {:.0}%", plain.as_secs_f64(), 100.0 * upload_rate / plain_rate);
+    let mb = |kb: u64| kb / 1024;
     println!(
-        "  server memory: idle {} MB, peak {} MB ({} MB above idle), {} MB right after the uploads",
-        idle / 1024,
-        peak / 1024,
-        peak.saturating_sub(idle) / 1024,
-        after_uploads / 1024
+        "  server memory: idle {} MB; {} devices signing in and declaring: peak {} MB above idle; \
+         uploads: peak {} MB above idle ({} MB above the {} MB before them{}), {} MB right after",
+        mb(idle),
+        a.devices,
+        mb(sign_in_peak.saturating_sub(idle)),
+        mb(peak.saturating_sub(idle)),
+        mb(peak.saturating_sub(before_uploads)),
+        mb(before_uploads),
+        if reset { "" } else { "; the high-water mark could not be reset, so this peak includes signing in" },
+        mb(after_uploads)
     );
 
     // Thumbnails: from `complete` (uploaded_at) to ready (thumbnail_at), by the server's clock.
@@ -625,7 +680,12 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
         .await?;
     let (p50, p99, max) = percentiles(delays.iter().map(|s| Duration::from_secs_f64(s.max(0.0))).collect());
     println!("  complete → thumbnail ready ({} photos): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms", delays.len());
-    child.kill().await?;
+    // SIGTERM, not SIGKILL: the server shuts down cleanly and a profiler
+    // wrapped around it (FIELDVISIT_BENCH_WRAP) writes its report.
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    if tokio::time::timeout(Duration::from_mins(1), child.wait()).await.is_err() {
+        child.kill().await?;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -97,6 +97,13 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_PHOTO_MAX_MB", default_value_t = 25)]
     pub photo_max_mb: u64,
 
+    /// The program that turns a HEIC/HEIF photo into a JPEG for its
+    /// thumbnail (libheif's `heif-convert`, Debian package
+    /// `libheif-examples`). Run as a separate process, so a C decoder fed a
+    /// crafted file cannot take the server down.
+    #[arg(long, env = "FIELDVISIT_HEIF_CONVERT", default_value = "heif-convert")]
+    pub heif_convert: std::path::PathBuf,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

@@ -4,6 +4,10 @@ use clap::{Parser, Subcommand};
 use fieldvisit::config::Config;
 use fieldvisit::{demo, server};
 
+/// jemalloc rather than glibc malloc: see the workspace Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "fieldvisit", version, about = "Field visits of people's-congress representatives: the server")]
 struct Cli {

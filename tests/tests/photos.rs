@@ -43,6 +43,11 @@ impl Drop for TempDir {
 }
 
 async fn ctx(pool: &PgPool, store: Store, username: &str) -> Ctx {
+    ctx_with(pool, store, username, &[]).await
+}
+
+/// `ctx` with more settings for the server.
+async fn ctx_with(pool: &PgPool, store: Store, username: &str, extra: &[(&str, &str)]) -> Ctx {
     let dir = std::env::temp_dir().join(format!("fieldvisit-photos-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let dir_s = dir.to_string_lossy().into_owned();
@@ -61,7 +66,8 @@ async fn ctx(pool: &PgPool, store: Store, username: &str) -> Ctx {
             ("FIELDVISIT_S3_REGION", "us-east-1".to_owned()),
         ]);
     }
-    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env_refs.extend_from_slice(extra);
     let server = Server::demo_with(pool, &env_refs).await;
     let rep = server.login(username).await;
     let (place, x, y): (Uuid, f64, f64) = sqlx::query_as(
@@ -176,6 +182,7 @@ both_stores!(
     another_stations_people_cannot_see_the_photo,
     findings_sync_and_lock_once_taken_into_an_issue,
     the_sweep_reports_and_removes_what_no_record_references,
+    heic_photos_get_exif_evidence_and_a_thumbnail,
 );
 
 async fn the_whole_flow_stores_the_photo_once_with_a_thumbnail(pool: PgPool, store: Store) {
@@ -451,4 +458,80 @@ async fn the_sweep_reports_and_removes_what_no_record_references(pool: PgPool, s
     // The photo with a record is untouched.
     let (status, _) = c.server.get(&c.rep, &format!("/v1/photos/{kept}")).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// A real HEIC photo, as iPhones take them: libheif's `heif-enc` (installed
+/// by `.ci/setup`) encodes a JPEG carrying EXIF GPS tags, which it keeps.
+fn heic_of(jpeg: &[u8]) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("fieldvisit-heic-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, output) = (dir.join("in.jpg"), dir.join("out.heic"));
+    std::fs::write(&input, jpeg).unwrap();
+    let done = std::process::Command::new("heif-enc").args(["-q", "60", "-o"]).arg(&output).arg(&input).output().expect("heif-enc (Debian package libheif-examples) is installed");
+    assert!(done.status.success(), "heif-enc: {}", String::from_utf8_lossy(&done.stderr));
+    let heic = std::fs::read(&output).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    heic
+}
+
+/// Waits for the thumbnail and answers its pixel size.
+async fn thumbnail_size(c: &Ctx, id: Uuid) -> (u32, u32) {
+    for _ in 0..150 {
+        let (status, t) = c.server.get(&c.rep, &format!("/v1/photos/{id}/thumbnail")).await;
+        if status == StatusCode::OK {
+            let jpeg = c.server.http.get(t["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+            assert_eq!(media::sniff(&jpeg), Some(PhotoType::Jpeg));
+            let img = image::load_from_memory(&jpeg).unwrap();
+            return (img.width(), img.height());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no thumbnail within 15 s");
+}
+
+async fn heic_photos_get_exif_evidence_and_a_thumbnail(pool: PgPool, store: Store) {
+    let c = ctx(&pool, store, "rep058").await;
+    // Portrait, taken 5 km north of the place: flagged, not refused.
+    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).naive_local();
+    let heic = heic_of(&media::jpeg_with_exif(900, 1200, c.position.1 + 0.045, c.position.0, now));
+    assert_eq!(media::sniff(&heic), Some(PhotoType::Heif));
+    let (id, res) = c.declare(&heic, "image/heic").await;
+    assert_eq!(res["status"], "applied", "{res}");
+    let (_, req) = c.upload_url(id).await;
+    assert_eq!(c.put(&req, heic.clone()).await, StatusCode::OK);
+    let (status, done) = c.complete(id).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["mime"], "image/heic");
+    assert_eq!(done["exif_flags"], json!(["exif_far"]), "{done}");
+    let distance = done["exif_distance_m"].as_f64().unwrap();
+    assert!((4900.0..5100.0).contains(&distance), "{distance}");
+    // The thumbnail keeps the portrait shape, 512 pixels high.
+    assert_eq!(thumbnail_size(&c, id).await, (384, 512));
+    // The original comes back byte for byte.
+    let (_, photo) = c.server.get(&c.rep, &format!("/v1/photos/{id}")).await;
+    let got = c.server.http.get(photo["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(got.as_ref(), heic.as_slice());
+}
+
+/// Without the HEIF converter the photo is kept, nothing is held against
+/// it, and the JPEGs behind it still get their thumbnails.
+#[sqlx::test(migrations = false)]
+async fn without_a_heif_converter_heic_waits_and_jpegs_go_on(pool: PgPool) {
+    let c = ctx_with(&pool, Store::Local, "rep059", &[("FIELDVISIT_HEIF_CONVERT", "/nonexistent/heif-convert")]).await;
+    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).naive_local();
+    let heic = heic_of(&media::jpeg_with_exif(640, 480, c.position.1, c.position.0, now));
+    let (heic_id, _) = c.declare(&heic, "image/heic").await;
+    let (_, req) = c.upload_url(heic_id).await;
+    assert_eq!(c.put(&req, heic).await, StatusCode::OK);
+    let (status, done) = c.complete(heic_id).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (jpeg_id, _) = c.upload(&photo_here(&c)).await;
+    assert_eq!(thumbnail_size(&c, jpeg_id).await, (512, 384));
+    let (tried, error): (bool, Option<String>) =
+        sqlx::query_as("SELECT thumbnail_claimed_at IS NOT NULL, thumbnail_error FROM photos WHERE id = $1").bind(heic_id).fetch_one(&pool).await.unwrap();
+    assert!(tried, "the worker took the HEIC photo before the JPEG");
+    assert_eq!(error, None, "a missing converter is not the photo's fault");
+    let (status, body) = c.server.get(&c.rep, &format!("/v1/photos/{heic_id}/thumbnail")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_code(&body), "not_ready");
 }

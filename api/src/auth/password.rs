@@ -1,18 +1,42 @@
-//! Password hashing with argon2id. Hashing costs tens of milliseconds of CPU,
-//! so it runs on the blocking pool, never on the async worker threads.
+//! Password hashing with argon2id. Hashing costs tens of milliseconds of CPU
+//! and 19 MiB of memory, so it runs on the blocking pool, never on the async
+//! worker threads, and no more hashes run at once than there are cores: a
+//! burst of logins (every device of a township after an outage) then queues
+//! instead of holding 19 MiB per login, and finishes no later, since the
+//! cores were the limit anyway.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash};
 
+use std::sync::LazyLock;
+
+use tokio::sync::Semaphore;
+
 use crate::error::ApiError;
+
+/// One permit per core for argon2 work.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)));
+
+/// Runs argon2 `work` on the blocking pool once a core is free for it.
+async fn with_a_core<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    let permit = HASHING.acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
+    // The permit goes with the work: a caller that hangs up does not free the
+    // core while the hash still runs.
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))
+}
 
 /// Shortest password accepted when an admin sets one.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
 pub async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+    with_a_core(move || hash_blocking(&password)).await?
 }
 
 pub fn hash_blocking(password: &str) -> Result<String, ApiError> {
@@ -26,13 +50,12 @@ pub fn hash_blocking(password: &str) -> Result<String, ApiError> {
 /// Verifies a password. With no stored hash (unknown user) it still does the
 /// work of a verification, so the answer time does not reveal which usernames exist.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || {
+    with_a_core(move || {
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let Ok(parsed) = PasswordHash::new(&stored) else { return false };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
     })
     .await
-    .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// A hash of a random string nobody knows, with the default parameters.

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use exif::{Field, In, Rational, Tag, Value};
 use image::codecs::{jpeg::JpegEncoder, png::PngEncoder, webp::WebPEncoder};
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb, RgbImage};
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Rgb, RgbImage};
 
 /// The photo types a device may upload, named by MIME type. Reading also
 /// takes the aliases phones send (`image/jpg`, `image/heif`).
@@ -99,11 +99,13 @@ fn is_heif(prefix: &[u8]) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    /// HEIF photos are stored and served but get no thumbnail: HEIC is HEVC
-    /// inside, there is no pure-Rust HEVC decoder, and linking libheif (and
-    /// its patent-encumbered codec) into the server is not worth a preview.
-    #[error("no thumbnail can be made of {}: the server has no decoder for it", .0.mime())]
+    /// A type this function does not decode itself (HEIF: see `heif`).
+    #[error("no thumbnail can be made of {} here", .0.mime())]
     Unsupported(PhotoType),
+    /// The external HEIF converter is missing or cannot run: the photo is
+    /// fine, the server is not set up for it.
+    #[error("{0}")]
+    Converter(String),
     #[error("the photo cannot be decoded: {0}")]
     Decode(String),
     #[error("the thumbnail cannot be encoded: {0}")]
@@ -115,26 +117,38 @@ const THUMBNAIL_QUALITY: u8 = 80;
 
 /// A JPEG thumbnail whose longer side is at most `max_side` (512 in
 /// production) pixels, quality ~80; never upscales; honours the EXIF
-/// orientation of JPEGs (and of PNGs and WebPs that carry one).
+/// orientation. JPEGs decode at a reduced scale (see [`decode_jpeg_scaled`]);
+/// HEIF is not decoded here but by [`heif_to_jpeg`] first.
 pub fn thumbnail(bytes: &[u8], kind: PhotoType, max_side: u32) -> Result<Vec<u8>, MediaError> {
-    let format = match kind {
-        PhotoType::Jpeg => ImageFormat::Jpeg,
-        PhotoType::Png => ImageFormat::Png,
-        PhotoType::Webp => ImageFormat::WebP,
+    let max_side = max_side.max(1);
+    let decode = |e: image::ImageError| MediaError::Decode(e.to_string());
+    let (mut img, orientation) = match kind {
+        PhotoType::Jpeg => (decode_jpeg_scaled(bytes, max_side)?, exif_orientation(bytes)),
+        PhotoType::Png | PhotoType::Webp => {
+            let format = if kind == PhotoType::Png { ImageFormat::Png } else { ImageFormat::WebP };
+            // The reader's default limits (512 MiB per allocation) refuse
+            // decompression bombs before allocating; real photos are far below them.
+            let mut decoder = ImageReader::with_format(Cursor::new(bytes), format).into_decoder().map_err(decode)?;
+            // A broken orientation tag is no reason to lose the thumbnail.
+            let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+            (DynamicImage::from_decoder(decoder).map_err(decode)?, orientation)
+        }
         PhotoType::Heif => return Err(MediaError::Unsupported(kind)),
     };
-    let decode = |e: image::ImageError| MediaError::Decode(e.to_string());
-    // The reader's default limits (512 MiB per allocation) refuse
-    // decompression bombs before allocating; real photos are far below them.
-    let reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut decoder = reader.into_decoder().map_err(decode)?;
     // Phones store portrait photos as landscape pixels plus an EXIF
     // orientation; a thumbnail lying on its side is no use to station staff.
-    // A broken orientation tag is no reason to lose the thumbnail.
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(decode)?;
     img.apply_orientation(orientation);
+    shrink_and_encode(img, max_side)
+}
+
+/// The thumbnail of a JPEG that libheif made of a HEIF photo: already upright
+/// (HEIF rotates by its own `irot` box; its EXIF orientation must be ignored).
+pub fn thumbnail_of_converted(jpeg: &[u8], max_side: u32) -> Result<Vec<u8>, MediaError> {
     let max_side = max_side.max(1);
+    shrink_and_encode(decode_jpeg_scaled(jpeg, max_side)?, max_side)
+}
+
+fn shrink_and_encode(mut img: DynamicImage, max_side: u32) -> Result<Vec<u8>, MediaError> {
     if img.width().max(img.height()) > max_side {
         img = img.thumbnail(max_side, max_side);
     }
@@ -143,6 +157,61 @@ pub fn thumbnail(bytes: &[u8], kind: PhotoType, max_side: u32) -> Result<Vec<u8>
         .write_with_encoder(JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY))
         .map_err(|e| MediaError::Encode(e.to_string()))?;
     Ok(out)
+}
+
+/// The most a JPEG decode may allocate: a 50-megapixel photo at full scale
+/// fits; a crafted header claiming 65535×65535 pixels is refused up front.
+const JPEG_DECODE_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Decodes a JPEG at the smallest of the scales 1/8, 1/4, 1/2 and 1 that
+/// still leaves the longer side at least `max_side`: the IDCT produces the
+/// smaller image directly. A 12-megapixel photo becomes 1000×750 pixels
+/// (2 MB) instead of 4000×3000 (36 MB), in a fraction of the time.
+fn decode_jpeg_scaled(bytes: &[u8], max_side: u32) -> Result<DynamicImage, MediaError> {
+    let broken = |e: jpeg_decoder::Error| MediaError::Decode(e.to_string());
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(JPEG_DECODE_LIMIT);
+    decoder.read_info().map_err(broken)?;
+    // The decoder picks a scale at which at least one side reaches the
+    // request; asking for max_side on both sides keeps the longer one there.
+    let side = u16::try_from(max_side).unwrap_or(u16::MAX);
+    let (width, height) = decoder.scale(side, side).map_err(broken)?;
+    let pixels = decoder.decode().map_err(broken)?;
+    let info = decoder.info().ok_or_else(|| MediaError::Decode("no JPEG header".into()))?;
+    let (width, height) = (u32::from(width), u32::from(height));
+    let short = || MediaError::Decode("the JPEG decoded to fewer pixels than its header promised".into());
+    let img = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, pixels).ok_or_else(short)?),
+        jpeg_decoder::PixelFormat::L8 => DynamicImage::ImageLuma8(GrayImage::from_raw(width, height, pixels).ok_or_else(short)?),
+        // Big-endian 16-bit grey (lossless JPEG): the high byte is enough for a preview.
+        jpeg_decoder::PixelFormat::L16 => {
+            let grey: Vec<u8> = pixels.chunks_exact(2).map(|p| p[0]).collect();
+            DynamicImage::ImageLuma8(GrayImage::from_raw(width, height, grey).ok_or_else(short)?)
+        }
+        // Print-shop CMYK; the plain conversion is close enough for a preview.
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            let rgb: Vec<u8> = pixels
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = u16::from(p[3]);
+                    let channel = |c: u8| u8::try_from((255 - u16::from(c)) * (255 - k) / 255).unwrap_or(0);
+                    [channel(p[0]), channel(p[1]), channel(p[2])]
+                })
+                .collect();
+            DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, rgb).ok_or_else(short)?)
+        }
+    };
+    Ok(img)
+}
+
+/// The EXIF orientation of a photo; none (or a broken tag) is upright.
+fn exif_orientation(bytes: &[u8]) -> Orientation {
+    exif::Reader::new()
+        .read_from_container(&mut Cursor::new(bytes))
+        .ok()
+        .and_then(|exif| exif.get_field(Tag::Orientation, In::PRIMARY)?.value.get_uint(0))
+        .and_then(|v| Orientation::from_exif(u8::try_from(v).ok()?))
+        .unwrap_or(Orientation::NoTransforms)
 }
 
 /// JPEG has no alpha: transparent pixels go onto white, not the black that
@@ -392,6 +461,28 @@ mod tests {
         let back: PhotoType = serde_json::from_str(r#""image/jpg""#).unwrap();
         assert_eq!(back, Jpeg);
         assert!(serde_json::from_str::<PhotoType>(r#""image/gif""#).is_err());
+    }
+
+    #[test]
+    fn jpegs_decode_at_the_smallest_scale_that_keeps_512_pixels() {
+        // 4000 wide: 1/4 gives 1000, 1/8 would give 500, under 512.
+        let img = decode_jpeg_scaled(&sample_image(Jpeg, 4000, 3000), 512).unwrap();
+        assert_eq!((img.width(), img.height()), (1000, 750));
+        // Portrait: the longer side is what counts.
+        let img = decode_jpeg_scaled(&sample_image(Jpeg, 3000, 4000), 512).unwrap();
+        assert_eq!((img.width(), img.height()), (750, 1000));
+        // Small photos decode whole.
+        let img = decode_jpeg_scaled(&sample_image(Jpeg, 300, 200), 512).unwrap();
+        assert_eq!((img.width(), img.height()), (300, 200));
+        // Greyscale JPEGs too.
+        let mut grey = Vec::new();
+        DynamicImage::ImageLuma8(GrayImage::from_fn(1024, 768, |x, _| image::Luma([u8::try_from(x % 256).unwrap()])))
+            .write_with_encoder(JpegEncoder::new_with_quality(&mut grey, 85))
+            .unwrap();
+        assert_eq!(thumb(&grey, Jpeg), (512, 384));
+        // A cut-off header is an error, not a panic.
+        let big = sample_image(Jpeg, 2000, 1500);
+        assert!(matches!(thumbnail(&big[..20], Jpeg, 512), Err(MediaError::Decode(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! S3, behind one trait), how they are checked, and the thumbnails and EXIF
 //! evidence made from them.
 
+pub mod heif;
 pub mod local;
 pub mod media;
 pub mod processing;
@@ -28,6 +29,8 @@ pub struct Photos {
     pub max_bytes: u64,
     /// Wakes the thumbnail worker after an upload completes.
     pub thumbnails: Arc<tokio::sync::Notify>,
+    /// Converts HEIC/HEIF photos for their thumbnails.
+    pub heif: heif::HeifConverter,
 }
 
 impl Photos {
@@ -50,7 +53,13 @@ impl Photos {
             let local = local::LocalStore::new(root, public_url.to_owned(), secret);
             (Arc::new(local.clone()), Some(local))
         };
-        Ok(Self { store, local, max_bytes: config.photo_max_mb * 1024 * 1024, thumbnails: Arc::new(tokio::sync::Notify::new()) })
+        Ok(Self {
+            store,
+            local,
+            max_bytes: config.photo_max_mb * 1024 * 1024,
+            thumbnails: Arc::new(tokio::sync::Notify::new()),
+            heif: heif::HeifConverter::new(config.heif_convert.clone()),
+        })
     }
 }
 

@@ -14,10 +14,16 @@ use crate::error::ApiError;
 use crate::input::{Path, Query};
 use crate::photos::local::UploadRefused;
 
-#[derive(Debug, Deserialize)]
+/// The signature a signed URL carries; the URLs come whole from
+/// `upload-url` and `GET /v1/photos/{id}`, never built by a client.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Signed {
+    /// Unix time after which the URL is refused.
     pub expires: i64,
+    /// The declared size in bytes (uploads only).
     pub size: Option<u64>,
+    /// HMAC-SHA256 of the key, expiry (and size), hex.
     pub sig: String,
 }
 
@@ -38,7 +44,15 @@ fn local(state: &AppState) -> Result<&crate::photos::local::LocalStore, ApiError
     state.photos.local.as_ref().ok_or(ApiError::NotFound("route"))
 }
 
-/// Receives the bytes of a signed upload.
+/// Receives the bytes of a signed upload (local store only; with S3 the
+/// device PUTs to S3). The key may contain `/`.
+#[utoipa::path(put, path = "/v1/blobs/{key}", tag = "blobs",
+    params(("key" = String, Path, description = "the object key, as in the signed URL"), Signed),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "exactly the declared number of bytes"),
+    responses((status = 200, description = "stored; now call complete"),
+        (status = 403, description = "tampered or expired URL", body = super::ErrorBody),
+        (status = 413, description = "more bytes than declared", body = super::ErrorBody),
+        (status = 422, description = "the body ended early (incomplete_upload); upload again", body = super::ErrorBody)))]
 pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>, req: Request) -> Result<StatusCode, ApiError> {
     let store = local(&state)?;
     let size = q.size.ok_or_else(|| ApiError::Forbidden("this upload URL is not valid: no size".into()))?;
@@ -52,7 +66,12 @@ pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q
     Ok(StatusCode::OK)
 }
 
-/// Streams the bytes of a signed download.
+/// Streams the bytes of a signed download (local store only).
+#[utoipa::path(get, path = "/v1/blobs/{key}", tag = "blobs",
+    params(("key" = String, Path, description = "the object key, as in the signed URL"), Signed),
+    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "tampered or expired URL", body = super::ErrorBody),
+        (status = 404, description = "nothing stored under this key", body = super::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>) -> Result<Response, ApiError> {
     let store = local(&state)?;
     store.check_download(&key, q.expires, &q.sig, Utc::now()).map_err(refused)?;
