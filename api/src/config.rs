@@ -97,6 +97,12 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_PHOTO_MAX_MB", default_value_t = 25)]
     pub photo_max_mb: u64,
 
+    /// How long a signed upload URL stays valid, in seconds: long enough for
+    /// a 25 MB photo over a weak rural link; a device asks for a new one
+    /// when it runs out.
+    #[arg(long, env = "FIELDVISIT_UPLOAD_URL_TTL_S", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
+    pub upload_url_ttl_s: u64,
+
     /// The program that turns a HEIC/HEIF photo into a JPEG for its
     /// thumbnail (libheif's `heif-convert`, Debian package
     /// `libheif-examples`). Run as a separate process, so a C decoder fed a

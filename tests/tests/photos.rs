@@ -177,6 +177,7 @@ both_stores!(
     a_hash_mismatch_is_refused_and_can_be_uploaded_again,
     a_wrong_length_and_an_interrupted_upload_leave_nothing,
     tampered_urls_are_refused,
+    expired_upload_urls_are_refused_and_a_new_one_works,
     oversize_and_non_photos_are_refused,
     exif_far_away_or_days_earlier_is_flagged,
     another_stations_people_cannot_see_the_photo,
@@ -290,6 +291,22 @@ async fn tampered_urls_are_refused(pool: PgPool, store: Store) {
     assert_eq!(c.put(&later, bytes.clone()).await, StatusCode::FORBIDDEN);
     let (status, _) = c.complete(id).await;
     assert_eq!(status, StatusCode::CONFLICT, "nothing was stored");
+}
+
+async fn expired_upload_urls_are_refused_and_a_new_one_works(pool: PgPool, store: Store) {
+    let c = ctx_with(&pool, store, "rep057", &[("FIELDVISIT_UPLOAD_URL_TTL_S", "2")]).await;
+    let bytes = photo_here(&c);
+    let (id, _) = c.declare(&bytes, "image/jpeg").await;
+    let (_, req) = c.upload_url(id).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(c.put(&req, bytes.clone()).await, StatusCode::FORBIDDEN);
+    let (status, body) = c.complete(id).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "not_uploaded"), "nothing was stored");
+    // The device asks for a new URL and uploads at once.
+    let (_, req) = c.upload_url(id).await;
+    assert_eq!(c.put(&req, bytes).await, StatusCode::OK);
+    let (status, done) = c.complete(id).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
 }
 
 async fn oversize_and_non_photos_are_refused(pool: PgPool, store: Store) {

@@ -27,6 +27,8 @@ pub struct Photos {
     pub store: Arc<dyn BlobStore>,
     pub local: Option<local::LocalStore>,
     pub max_bytes: u64,
+    /// How long a signed upload URL stays valid.
+    pub upload_ttl: std::time::Duration,
     /// Wakes the thumbnail worker after an upload completes.
     pub thumbnails: Arc<tokio::sync::Notify>,
     /// Converts HEIC/HEIF photos for their thumbnails.
@@ -57,6 +59,7 @@ impl Photos {
             store,
             local,
             max_bytes: config.photo_max_mb * 1024 * 1024,
+            upload_ttl: std::time::Duration::from_secs(config.upload_url_ttl_s),
             thumbnails: Arc::new(tokio::sync::Notify::new()),
             heif: heif::HeifConverter::new(config.heif_convert.clone()),
         })

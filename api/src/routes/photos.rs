@@ -18,8 +18,6 @@ use crate::input::Path;
 use crate::photos::processing::{self, Completed};
 use crate::photos::store::{Declared, SignedRequest};
 
-/// How long an upload URL stays valid: long enough for a slow field network.
-const UPLOAD_TTL: Duration = Duration::from_mins(30);
 /// How long a download URL stays valid.
 const DOWNLOAD_TTL: Duration = Duration::from_mins(5);
 
@@ -43,7 +41,7 @@ pub async fn upload_url(State(state): State<AppState>, caller: Caller, Path(id):
         sha256: sha.try_into().map_err(|_| ApiError::Internal(anyhow::anyhow!("stored hash is not 32 bytes")))?,
         mime,
     };
-    Ok(Json(state.photos.store.upload_request(&key, &declared, UPLOAD_TTL).await?))
+    Ok(Json(state.photos.store.upload_request(&key, &declared, state.photos.upload_ttl).await?))
 }
 
 /// Checks the uploaded bytes against the declaration and marks the photo
