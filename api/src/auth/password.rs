@@ -5,11 +5,10 @@
 //! instead of holding 19 MiB per login, and finishes no later, since the
 //! cores were the limit anyway.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::{Argon2, PasswordHash};
-
 use std::sync::LazyLock;
 
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordHash};
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
