@@ -91,7 +91,8 @@ async fn loading_the_demo_twice_changes_nothing(pool: PgPool) {
         sqlx::query_scalar::<_, String>(
             "SELECT md5(string_agg(t, ',' ORDER BY t)) FROM (
                  SELECT id::text || version AS t FROM stations UNION ALL SELECT id::text || version FROM people
-                 UNION ALL SELECT id::text || version FROM places UNION ALL SELECT id::text || version FROM assignments) x",
+                 UNION ALL SELECT id::text || version FROM places UNION ALL SELECT id::text || version FROM assignments
+                 UNION ALL SELECT id::text FROM check_ins UNION ALL SELECT id::text || version FROM findings) x",
         )
         .fetch_one(&pool)
         .await
@@ -100,4 +101,41 @@ async fn loading_the_demo_twice_changes_nothing(pool: PgPool) {
     let before = snapshot(pool.clone()).await;
     let _second = Server::demo(&pool).await;
     assert_eq!(snapshot(pool.clone()).await, before);
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_demo_has_findings_from_its_visits(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    // Each comes from one of its author's check-ins at the same place, filed
+    // the evening of the visit, within the three months of history.
+    let (total, consistent, months): (i64, i64, Vec<String>) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE c.person_id = f.person_id AND c.place_id = f.place_id
+                                            AND f.created_at >= c.visited_at AND f.created_at < c.visited_at + interval '1 day'),
+                array_agg(DISTINCT to_char(f.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'))
+         FROM findings f JOIN check_ins c ON c.id = f.check_in_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(total > 30, "{total} demo findings");
+    assert_eq!(consistent, total);
+    assert_eq!(months, ["2026-08", "2026-09", "2026-10"]);
+    let unlinked: i64 = sqlx::query_scalar("SELECT count(*) FROM findings WHERE check_in_id IS NULL").fetch_one(&pool).await.unwrap();
+    assert_eq!(unlinked, 0);
+    // Station staff see their station's findings of a month, and only those.
+    let token = server.login("staff02").await;
+    let (status, page) = server.get(&token, "/v1/findings?month=2026-09&limit=500").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    let station: uuid::Uuid = sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'staff02'").fetch_one(&pool).await.unwrap();
+    let theirs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM findings f JOIN places p ON p.id = f.place_id
+         WHERE p.station_id = $1 AND date_trunc('month', f.created_at AT TIME ZONE 'Asia/Shanghai') = '2026-09-01'",
+    )
+    .bind(station)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(theirs > 0, "the station has September findings");
+    assert_eq!(i64::try_from(items.len()).unwrap(), theirs);
 }

@@ -593,6 +593,8 @@ async fn every_verdict_with_real_coordinates(pool: PgPool) {
         assert_eq!(res["results"][0]["status"], "applied", "{name}: {res}");
         let data = &res["results"][0]["data"];
         // Clean each case's trace so the next one is judged on its own.
+        // (The demo's findings come from its check-ins.)
+        sqlx::query("DELETE FROM findings WHERE person_id = $1").bind(r.person).execute(&pool).await.unwrap();
         sqlx::query("DELETE FROM check_ins WHERE person_id = $1").bind(r.person).execute(&pool).await.unwrap();
         if *name == "10 km from the cell" {
             // Alone, far away is outside; suspicious only with a neighbour in time (below).
@@ -615,6 +617,7 @@ async fn months_are_asia_shanghai_calendar_months(pool: PgPool) {
     let server = Server::demo(&pool).await;
     let mut r = rep(&server, &pool, "rep041").await;
     r.cell = assigned(&pool, r.person).await;
+    sqlx::query("DELETE FROM findings").execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM check_ins").execute(&pool).await.unwrap();
     let at = inside(&pool, r.cell).await;
     let client = Uuid::now_v7();
@@ -645,6 +648,7 @@ async fn the_visit_status_follows_scope_and_review(pool: PgPool) {
     let server = Server::demo(&pool).await;
     let mut r = rep(&server, &pool, "rep042").await;
     r.cell = assigned(&pool, r.person).await;
+    sqlx::query("DELETE FROM findings").execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM check_ins").execute(&pool).await.unwrap();
     let client = Uuid::now_v7();
     let far = { let p = inside(&pool, r.cell).await; (p.0 + 0.02, p.1) };

@@ -2,6 +2,7 @@
 //! places and assignments, loaded into the database by `fieldvisit demo`.
 //! Loading is idempotent: ids are deterministic and existing rows are kept.
 
+pub mod findings;
 pub mod township;
 pub mod visits;
 
@@ -25,6 +26,7 @@ pub struct Loaded {
     pub assignments: usize,
     /// History check-ins applied by this start (0 when already there).
     pub check_ins: usize,
+    pub findings: usize,
 }
 
 /// Writes the demo township in one transaction; rows already present are kept.
@@ -102,8 +104,10 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
         .await?;
     }
     tx.commit().await?;
-    let check_ins = visits::load_history(db, &visits::history_months()).await.context("visit history")?;
-    Ok(Loaded { stations: t.stations.len(), people: t.people.len(), places: t.places.len(), assignments: t.assignments.len(), check_ins })
+    let months = visits::history_months();
+    let check_ins = visits::load_history(db, &months).await.context("visit history")?;
+    let findings = findings::load_findings(db, &months).await.context("demo findings")?;
+    Ok(Loaded { stations: t.stations.len(), people: t.people.len(), places: t.places.len(), assignments: t.assignments.len(), check_ins, findings })
 }
 
 /// What `fieldvisit demo` prints once it listens.
@@ -113,6 +117,9 @@ pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
         loaded.stations, loaded.people, loaded.places, loaded.assignments);
     if loaded.check_ins > 0 {
         println!("visit history 2026-08 … 2026-10: {} check-ins added", loaded.check_ins);
+    }
+    if loaded.findings > 0 {
+        println!("findings from those visits: {} added", loaded.findings);
     }
     println!("API docs:  http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("logins (password \"{DEMO_PASSWORD}\" for all):");

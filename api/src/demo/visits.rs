@@ -37,23 +37,48 @@ pub fn history_client(person: Uuid) -> Uuid {
 }
 
 /// One day's visits of one person, pushed together that evening.
-struct DayPush {
-    received_at: DateTime<Utc>,
-    mutations: Vec<Mutation>,
+pub(super) struct DayPush {
+    pub received_at: DateTime<Utc>,
+    pub mutations: Vec<Mutation>,
 }
 
-/// Applies generated check-ins of every demo representative for `months`
-/// and returns how many were applied now (0 when they were already there).
-/// Visits whose sync time is still in the future are left out.
-pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<usize> {
+/// A demo representative, their station and their assigned places.
+pub(super) struct Rep {
+    pub person: Uuid,
+    pub station: Uuid,
+    pub places: Vec<PlanPlace>,
+}
+
+/// Every demo representative with their places, in a fixed order.
+pub(super) fn representatives() -> Vec<Rep> {
     let t = township::township();
     let places: HashMap<Uuid, PlanPlace> = t
         .places
         .iter()
         .filter_map(|p| Some((p.id, PlanPlace { id: p.id, kind: PlaceKind::parse(p.kind)?, geometry: p.geometry.clone() })))
         .collect();
-    let reps: Vec<(Uuid, Uuid)> = t.people.iter().filter(|p| p.role == "representative").filter_map(|p| Some((p.id, p.station?))).collect();
-    let clients: Vec<Uuid> = reps.iter().map(|(person, _)| history_client(*person)).collect();
+    t.people
+        .iter()
+        .filter(|p| p.role == "representative")
+        .filter_map(|p| {
+            let mut theirs: Vec<PlanPlace> = t.assignments.iter().filter(|a| a.person == p.id).filter_map(|a| places.get(&a.place).cloned()).collect();
+            theirs.sort_by_key(|pl| pl.id);
+            Some(Rep { person: p.id, station: p.station?, places: theirs })
+        })
+        .collect()
+}
+
+/// The sync identity of a demo representative's phone.
+pub(super) fn actor(rep: &Rep) -> Actor {
+    Actor { person_id: rep.person, representative: true, place_stations: Some(vec![rep.station]), bucket_stations: vec![rep.station], own_bucket: true }
+}
+
+/// Applies generated check-ins of every demo representative for `months`
+/// and returns how many were applied now (0 when they were already there).
+/// Visits whose sync time is still in the future are left out.
+pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<usize> {
+    let reps = representatives();
+    let clients: Vec<Uuid> = reps.iter().map(|r| history_client(r.person)).collect();
     let taken: HashMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>("SELECT id, last_mutation_id FROM sync_clients WHERE id = ANY($1)")
         .bind(&clients)
         .fetch_all(db)
@@ -63,12 +88,12 @@ pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<u
 
     let now = Utc::now();
     let mut jobs = JoinSet::new();
-    for (person, station) in reps {
-        let mut theirs: Vec<PlanPlace> = t.assignments.iter().filter(|a| a.person == person).filter_map(|a| places.get(&a.place).cloned()).collect();
-        theirs.sort_by_key(|p| p.id);
+    for rep in reps {
+        let actor = actor(&rep);
+        let Rep { person, places, .. } = rep;
         let client = history_client(person);
         let last = taken.get(&client).copied().unwrap_or(0);
-        let days: Vec<DayPush> = days_of(person, client, &theirs, months)
+        let days: Vec<DayPush> = days_of(person, client, &places, months)
             .into_iter()
             .filter(|d| d.received_at <= now)
             .map(|mut d| {
@@ -81,7 +106,6 @@ pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<u
             continue;
         }
         let db = db.clone();
-        let actor = Actor { person_id: person, representative: true, place_stations: Some(vec![station]), bucket_stations: vec![station], own_bucket: true };
         jobs.spawn(async move {
             let mut applied = 0;
             for d in days {
@@ -102,7 +126,7 @@ pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<u
 
 /// A person's plan for `months`, grouped by day, with mutation ids counting
 /// from 1 across the months in the order given.
-fn days_of(person: Uuid, client: Uuid, places: &[PlanPlace], months: &[NaiveDate]) -> Vec<DayPush> {
+pub(super) fn days_of(person: Uuid, client: Uuid, places: &[PlanPlace], months: &[NaiveDate]) -> Vec<DayPush> {
     let mut out: Vec<DayPush> = Vec::new();
     let mut next_id = 1;
     let (hi, lo) = person.as_u64_pair();

@@ -82,8 +82,11 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
         return Ok(Outcome::rejected("unknown_category", format!("no finding category {:?}", args.category)));
     }
     sqlx::query(
-        "INSERT INTO findings (id, person_id, place_id, check_in_id, category, description, severity, position, reported, payload_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::finding_severity, ST_GeomFromWKB($8, 4326), $9, $10)",
+        // Filed when the server received it (the month of the township's
+        // issue list follows it); the same as now() for a live push.
+        "INSERT INTO findings (id, person_id, place_id, check_in_id, category, description, severity, position, reported, payload_hash,
+                               created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::finding_severity, ST_GeomFromWKB($8, 4326), $9, $10, $11, $11)",
     )
     .bind(args.id)
     .bind(a.actor.person_id)
@@ -95,6 +98,7 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
     .bind(pos.as_ref().map(|p| p.0.clone()))
     .bind(pos.map(|p| p.1))
     .bind(hash)
+    .bind(a.ctx.received_at)
     .execute(&mut *tx)
     .await?;
     Ok(Outcome::Applied(json!({ "id": args.id, "version": 1 })))
