@@ -84,9 +84,12 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let state = app_state(config, &db.pool, &public_url).await?;
     crate::photos::processing::spawn_thumbnailer(state.db.clone(), state.photos.clone());
+    // The handlers are in place before the banner says the server is up: a
+    // SIGTERM right after it must shut down cleanly, not kill the process.
+    let shutdown = shutdown_signal()?;
     banner(addr);
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await?;
     tracing::info!("shutting down");
     db.pool.close().await;
     if let Some(pg) = db.embedded.as_mut() {
@@ -95,17 +98,13 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+/// Registers the SIGTERM and SIGINT (Ctrl-C) handlers now and answers a
+/// future that completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! { _ = term.recv() => {}, _ = interrupt.recv() => {} }
+    })
 }

@@ -12,14 +12,11 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use fieldvisit_geodata::geofence::GeofenceRules;
-use fieldvisit_sync::client::plan::{PlaceKind, SHANGHAI};
-use fieldvisit_sync::protocol::{CheckInCreateV1, FindingCreateV1, Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
-use fieldvisit_sync::push::{PushContext, push};
+use fieldvisit_sync::client::plan::PlaceKind;
+use fieldvisit_sync::protocol::{CheckInCreateV1, FindingCreateV1, Mutation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
-use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::township::NAMESPACE;
@@ -61,49 +58,7 @@ pub fn findings_client(person: Uuid) -> Uuid {
 /// Files the demo findings for `months` (after `visits::load_history`,
 /// whose check-ins they come from) and answers how many were filed now.
 pub async fn load_findings(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<usize> {
-    let reps = visits::representatives();
-    let clients: Vec<Uuid> = reps.iter().map(|r| findings_client(r.person)).collect();
-    let taken: HashMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>("SELECT id, last_mutation_id FROM sync_clients WHERE id = ANY($1)")
-        .bind(&clients)
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let now = chrono::Utc::now();
-    let mut jobs = JoinSet::new();
-    for rep in reps {
-        let client = findings_client(rep.person);
-        let last = taken.get(&client).copied().unwrap_or(0);
-        let days: Vec<DayPush> = days_of(&rep, months)
-            .into_iter()
-            .filter(|d| d.received_at <= now)
-            .map(|mut d| {
-                d.mutations.retain(|m| m.id > last);
-                d
-            })
-            .filter(|d| !d.mutations.is_empty())
-            .collect();
-        if days.is_empty() {
-            continue;
-        }
-        let db = db.clone();
-        let actor = visits::actor(&rep);
-        jobs.spawn(async move {
-            let mut filed = 0;
-            for d in days {
-                let req = PushRequest { client_id: client, schema_version: SCHEMA_VERSION, client_time: Some(d.received_at.with_timezone(&SHANGHAI)), mutations: d.mutations };
-                let ctx = PushContext { rules: GeofenceRules::default(), received_at: d.received_at, photo_max_bytes: fieldvisit_sync::push::PHOTO_MAX_BYTES };
-                let answer = push(&db, &actor, &req, &ctx).await?;
-                filed += answer.results.iter().filter(|r| r.status == MutationStatus::Applied).count();
-            }
-            anyhow::Ok(filed)
-        });
-    }
-    let mut total = 0;
-    while let Some(done) = jobs.join_next().await {
-        total += done??;
-    }
-    Ok(total)
+    visits::push_history(db, findings_client, |rep| days_of(rep, months)).await
 }
 
 /// A representative's findings for `months`, grouped by the day of the

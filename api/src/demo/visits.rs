@@ -69,7 +69,7 @@ pub(super) fn representatives() -> Vec<Rep> {
 }
 
 /// The sync identity of a demo representative's phone.
-pub(super) fn actor(rep: &Rep) -> Actor {
+fn actor(rep: &Rep) -> Actor {
     Actor { person_id: rep.person, representative: true, place_stations: Some(vec![rep.station]), bucket_stations: vec![rep.station], own_bucket: true }
 }
 
@@ -77,8 +77,16 @@ pub(super) fn actor(rep: &Rep) -> Actor {
 /// and returns how many were applied now (0 when they were already there).
 /// Visits whose sync time is still in the future are left out.
 pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<usize> {
+    push_history(db, history_client, |rep| days_of(rep.person, history_client(rep.person), &rep.places, months)).await
+}
+
+/// Pushes every demo representative's `plan` through the dispatcher, a day
+/// at a time at that day's sync time, from the phone `client_of(person)`,
+/// and answers how many mutations were applied now. Days still in the
+/// future are left out, and mutations the server already took are not sent.
+pub(super) async fn push_history(db: &PgPool, client_of: fn(Uuid) -> Uuid, plan: impl Fn(&Rep) -> Vec<DayPush>) -> anyhow::Result<usize> {
     let reps = representatives();
-    let clients: Vec<Uuid> = reps.iter().map(|r| history_client(r.person)).collect();
+    let clients: Vec<Uuid> = reps.iter().map(|r| client_of(r.person)).collect();
     let taken: HashMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>("SELECT id, last_mutation_id FROM sync_clients WHERE id = ANY($1)")
         .bind(&clients)
         .fetch_all(db)
@@ -89,11 +97,9 @@ pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<u
     let now = Utc::now();
     let mut jobs = JoinSet::new();
     for rep in reps {
-        let actor = actor(&rep);
-        let Rep { person, places, .. } = rep;
-        let client = history_client(person);
+        let client = client_of(rep.person);
         let last = taken.get(&client).copied().unwrap_or(0);
-        let days: Vec<DayPush> = days_of(person, client, &places, months)
+        let days: Vec<DayPush> = plan(&rep)
             .into_iter()
             .filter(|d| d.received_at <= now)
             .map(|mut d| {
@@ -106,6 +112,7 @@ pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<u
             continue;
         }
         let db = db.clone();
+        let actor = actor(&rep);
         jobs.spawn(async move {
             let mut applied = 0;
             for d in days {
