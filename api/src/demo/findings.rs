@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use fieldvisit_sync::client::plan::PlaceKind;
-use fieldvisit_sync::protocol::{CheckInCreateV1, FindingCreateV1, Mutation};
+use fieldvisit_sync::protocol::{FindingCreateV1, Mutation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
@@ -67,10 +67,9 @@ fn days_of(rep: &Rep, months: &[NaiveDate]) -> Vec<DayPush> {
     let kinds: HashMap<Uuid, PlaceKind> = rep.places.iter().map(|p| (p.id, p.kind)).collect();
     let mut next_id = 1;
     let mut out = Vec::new();
-    for day in visits::days_of(rep.person, visits::history_client(rep.person), &rep.places, months) {
+    for day in visits::visit_days(rep.person, visits::history_client(rep.person), &rep.places, months) {
         let mut mutations = Vec::new();
-        for m in &day.mutations {
-            let Ok(visit) = serde_json::from_value::<CheckInCreateV1>(m.args.clone()) else { continue };
+        for visit in day.visits {
             let (hi, lo) = visit.id.as_u64_pair();
             let mut rng = StdRng::seed_from_u64(hi ^ lo);
             if rng.gen_range(0..ONE_IN) != 0 {

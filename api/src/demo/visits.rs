@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use fieldvisit_geodata::geofence::GeofenceRules;
 use fieldvisit_sync::client::plan::{self, PlaceKind, PlanPlace, SHANGHAI};
-use fieldvisit_sync::protocol::{Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
+use fieldvisit_sync::protocol::{CheckInCreateV1, Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
 use fieldvisit_sync::push::{PushContext, push};
 use fieldvisit_sync::Actor;
 use rand::rngs::StdRng;
@@ -131,11 +131,16 @@ pub(super) async fn push_history(db: &PgPool, client_of: fn(Uuid) -> Uuid, plan:
     Ok(total)
 }
 
-/// A person's plan for `months`, grouped by day, with mutation ids counting
-/// from 1 across the months in the order given.
-pub(super) fn days_of(person: Uuid, client: Uuid, places: &[PlanPlace], months: &[NaiveDate]) -> Vec<DayPush> {
-    let mut out: Vec<DayPush> = Vec::new();
-    let mut next_id = 1;
+/// One day's planned visits of one person and when they were synced.
+pub(super) struct VisitDay {
+    pub received_at: DateTime<Utc>,
+    pub visits: Vec<CheckInCreateV1>,
+}
+
+/// A person's planned visits for `months`, grouped by day, seeded from the
+/// person, the month and the client.
+pub(super) fn visit_days(person: Uuid, client: Uuid, places: &[PlanPlace], months: &[NaiveDate]) -> Vec<VisitDay> {
+    let mut out: Vec<VisitDay> = Vec::new();
     let (hi, lo) = person.as_u64_pair();
     for month in months {
         let ordinal = u64::try_from(month.year() * 12 + i32::try_from(month.month()).expect("1..=12")).expect("a year after 0");
@@ -146,16 +151,35 @@ pub(super) fn days_of(person: Uuid, client: Uuid, places: &[PlanPlace], months: 
             let date = v.device_time.date_naive();
             if day != Some(date) {
                 day = Some(date);
-                out.push(DayPush { received_at: DateTime::<Utc>::MIN_UTC, mutations: Vec::new() });
+                out.push(VisitDay { received_at: DateTime::<Utc>::MIN_UTC, visits: Vec::new() });
             }
             let current = out.last_mut().expect("pushed above");
             // Synced that evening, some minutes to a few hours after the last visit.
             current.received_at = v.device_time.with_timezone(&Utc) + Duration::minutes(rng.gen_range(5..=180));
-            current.mutations.push(Mutation { id: next_id, name: "checkin.create.v1".into(), args: serde_json::to_value(&v).expect("args serialise") });
-            next_id += 1;
+            current.visits.push(v);
         }
     }
     out
+}
+
+/// A person's check-in mutations for `months`, grouped by day, with ids
+/// counting from 1 across the months in the order given.
+pub(super) fn days_of(person: Uuid, client: Uuid, places: &[PlanPlace], months: &[NaiveDate]) -> Vec<DayPush> {
+    let mut next_id = 0;
+    visit_days(person, client, places, months)
+        .into_iter()
+        .map(|day| DayPush {
+            received_at: day.received_at,
+            mutations: day
+                .visits
+                .iter()
+                .map(|v| {
+                    next_id += 1;
+                    Mutation { id: next_id, name: "checkin.create.v1".into(), args: serde_json::to_value(v).expect("args serialise") }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
