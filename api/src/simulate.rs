@@ -39,6 +39,9 @@ use uuid::Uuid;
 
 /// The differences listed per device before "and N more".
 const MAX_LISTED_DIFFERENCES: usize = 10;
+/// How often the final comparison pulls again before it calls a
+/// difference a divergence (200 ms apart: 10 s in all).
+const CONVERGE_ATTEMPTS: usize = 50;
 
 /// The simulated camera's picture size: a real JPEG decode for the server's
 /// thumbnail worker, cheap enough to encode in a debug build.
@@ -304,15 +307,24 @@ async fn work(args: &SimulateArgs, device: &mut Device, month: NaiveDate, rng: &
     upload_declared(device, &mut pending, report).await?;
     let mut photo_differences: Vec<String> = pending.iter().map(|p| format!("photo {} was never declared to the server", p.declared.id)).collect();
     photo_differences.extend(verify_photos(device, report).await?);
-    // After the uploads (and their thumbnails), so the device's copy holds
-    // the photos as the server has them.
-    device.pull().await.context("final pull")?;
-
     // A second install for the same person, bootstrapped from nothing, is
     // the server's view of what this person's phone should hold.
     let mut fresh = Device::install(Connection::new(&args.server, device.conn.username(), &args.password, rng.r#gen()), DeviceSettings::default());
-    fresh.pull().await.context("fresh bootstrap")?;
-    report.differences = compare(device, &fresh, &report.sent);
+    // Converged means equal once both have pulled everything: the server
+    // keeps working after the last upload (thumbnails change photos), and a
+    // transaction open elsewhere in the cluster holds the pull horizon back
+    // for a moment. So both pull again until they agree, for a bounded time.
+    for attempt in 0..CONVERGE_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+        device.pull().await.context("final pull")?;
+        fresh.pull().await.context("fresh bootstrap")?;
+        report.differences = compare(device, &fresh, &report.sent);
+        if report.differences.is_empty() {
+            break;
+        }
+    }
     report.differences.extend(photo_differences);
     if report.differences.len() > MAX_LISTED_DIFFERENCES {
         let more = report.differences.len() - MAX_LISTED_DIFFERENCES;

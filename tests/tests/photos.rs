@@ -219,9 +219,19 @@ async fn the_whole_flow_stores_the_photo_once_with_a_thumbnail(pool: PgPool, sto
     assert_eq!(media::sniff(&jpeg), Some(PhotoType::Jpeg));
     let made: i64 = sqlx::query_scalar("SELECT count(*) FROM photos WHERE id = $1 AND thumbnail_key IS NOT NULL").bind(id).fetch_one(&pool).await.unwrap();
     assert_eq!(made, 1);
-    // The record travels back through pull.
-    let (_, page) = c.server.get(&c.rep, &format!("/v1/sync/pull?client_id={}&limit=1000", c.client)).await;
-    assert!(page["changes"].as_array().unwrap().iter().any(|ch| ch["entity"] == "photo" && ch["id"] == id.to_string()));
+    // The record travels back through pull, once the pull horizon passes
+    // it, which a transaction open elsewhere in the cluster (another
+    // test's) may delay a little.
+    let mut pulled = false;
+    for _ in 0..100 {
+        let (_, page) = c.server.get(&c.rep, &format!("/v1/sync/pull?client_id={}&limit=1000", c.client)).await;
+        pulled = page["changes"].as_array().unwrap().iter().any(|ch| ch["entity"] == "photo" && ch["id"] == id.to_string());
+        if pulled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(pulled, "the photo came back through pull");
 }
 
 async fn a_hash_mismatch_is_refused_and_can_be_uploaded_again(pool: PgPool, store: Store) {
