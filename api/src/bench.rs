@@ -449,6 +449,8 @@ async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
             device_ahead_s: 0.0,
             visited_at_s: 0.0,
             previous: None,
+            received_after_s: 0.0,
+            month_closed: false,
         };
         let j = fieldvisit_geodata::geofence::judge(&geom, fieldvisit_geodata::geofence::FenceKind::Cell, &ev, &rules);
         judge.push(t.elapsed());

@@ -56,6 +56,18 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_CLOCK_SKEW_ALLOWANCE_S", default_value_t = 300.0)]
     pub clock_skew_allowance_s: f64,
 
+    /// A check-in that reaches the server more than this many hours after
+    /// the visit is judged `suspicious` (reason `late`) and counts only once
+    /// staff accept it: phones push late after days offline, but a month's
+    /// coverage must not be rewritten weeks later on a device clock's word.
+    #[arg(long, env = "FIELDVISIT_LATE_GRACE_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u32).range(1..=24 * 366))]
+    pub late_grace_hours: u32,
+
+    /// A month closes this many days into the next one (Asia/Shanghai): a
+    /// check-in that credits a closed month is `late` whatever its delay.
+    #[arg(long, env = "FIELDVISIT_MONTH_GRACE_DAYS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=27))]
+    pub month_grace_days: u32,
+
     /// A device that has not pulled for this many days bootstraps again.
     #[arg(long, env = "FIELDVISIT_CURSOR_MAX_AGE_DAYS", default_value_t = 90)]
     pub cursor_max_age_days: i64,
@@ -123,6 +135,8 @@ impl Config {
             max_accuracy_m: self.max_accuracy_m,
             max_speed_kmh: self.max_speed_kmh,
             future_skew_allowance_s: self.clock_skew_allowance_s,
+            late_grace_s: f64::from(self.late_grace_hours) * 3600.0,
+            month_grace_days: self.month_grace_days,
             ..Default::default()
         }
     }

@@ -33,6 +33,11 @@ pub struct GeofenceRules {
     pub max_speed_kmh: f64,
     /// Below this gap, speed is computed over this floor instead.
     pub min_speed_interval_s: f64,
+    /// A check-in that reaches the server longer than this after the visit is `late`.
+    pub late_grace_s: f64,
+    /// Days into the next month (Asia/Shanghai) after which a month is closed: a check-in
+    /// crediting a closed month is `late`. Applied by the caller, which knows calendars.
+    pub month_grace_days: u32,
 }
 
 impl Default for GeofenceRules {
@@ -44,6 +49,8 @@ impl Default for GeofenceRules {
             future_skew_allowance_s: 300.0,
             max_speed_kmh: 150.0,
             min_speed_interval_s: 60.0,
+            late_grace_s: 72.0 * 3600.0,
+            month_grace_days: 5,
         }
     }
 }
@@ -80,6 +87,7 @@ pub enum Reason {
     MockLocation,
     DeviceTimeInFuture,
     ImpossibleSpeed,
+    Late,
 }
 
 impl Reason {
@@ -91,6 +99,7 @@ impl Reason {
             Self::MockLocation => "mock_location",
             Self::DeviceTimeInFuture => "device_time_in_future",
             Self::ImpossibleSpeed => "impossible_speed",
+            Self::Late => "late",
         }
     }
 }
@@ -114,6 +123,10 @@ pub struct Evidence {
     /// The server's best estimate of when the visit happened (unix seconds).
     pub visited_at_s: f64,
     pub previous: Option<PreviousCheckIn>,
+    /// Seconds from the visit (`visited_at_s`) to the server's receipt of the check-in.
+    pub received_after_s: f64,
+    /// The visit's month was already closed when the server received the check-in.
+    pub month_closed: bool,
 }
 
 /// The verdict and the evidence it rests on, kept with the check-in.
@@ -180,6 +193,12 @@ pub fn judge(
     });
     let too_fast = speed_kmh.is_some_and(|v| v > rules.max_speed_kmh);
 
+    // Late: phones push hours or days after an offline visit, legitimately, but a month's
+    // coverage must not be rewritten weeks later on the word of a device clock (set back to
+    // the 15th of a missed month, then pushed). Past the grace period, or into a month that
+    // is already closed, the check-in waits for a person to accept it.
+    let late = ev.received_after_s > rules.late_grace_s || ev.month_closed;
+
     // Mock location: the OS flags the fix as coming from a mocking app, not the receiver, so
     // the position is whatever someone typed. Reasons are listed in the enum's order.
     let found = [
@@ -188,6 +207,7 @@ pub fn judge(
         (ev.mock_location, Reason::MockLocation),
         (device_in_future, Reason::DeviceTimeInFuture),
         (too_fast, Reason::ImpossibleSpeed),
+        (late, Reason::Late),
     ];
     let reasons: Vec<Reason> = found
         .iter()
@@ -197,7 +217,7 @@ pub fn judge(
 
     // Precedence: signs of tampering outrank everything (the position itself is untrusted);
     // then vagueness (the distance cannot be trusted); then plain distance.
-    let verdict = if ev.mock_location || device_in_future || too_fast {
+    let verdict = if ev.mock_location || device_in_future || too_fast || late {
         Verdict::Suspicious
     } else if low_accuracy {
         Verdict::LowAccuracy
@@ -258,6 +278,8 @@ mod tests {
             device_ahead_s: 2.0,
             visited_at_s: VISITED_AT,
             previous: None,
+            received_after_s: 60.0,
+            month_closed: false,
         }
     }
 
@@ -366,6 +388,28 @@ mod tests {
         check(&mocked(INSIDE), V::Suspicious, &[R::MockLocation]);
         let both = [R::OutsideGeofence, R::MockLocation];
         check(&mocked(IN_NOTCH), V::Suspicious, &both);
+    }
+
+    #[test]
+    fn a_check_in_past_the_grace_period_or_into_a_closed_month_is_late() {
+        let arriving = |after_h: f64, month_closed: bool| {
+            in_cell(&Evidence {
+                received_after_s: after_h * 3600.0,
+                month_closed,
+                ..honest(INSIDE, 10.0)
+            })
+        };
+        // Days offline are normal; past the 72-hour grace it needs a review.
+        check(&arriving(71.0, false), V::Verified, &[]);
+        check(&arriving(73.0, false), V::Suspicious, &[R::Late]);
+        // Within the grace period, but crediting a month already closed.
+        check(&arriving(1.0, true), V::Suspicious, &[R::Late]);
+        // Late joins the other reasons rather than hiding them.
+        let far = in_cell(&Evidence {
+            received_after_s: 100.0 * 3600.0,
+            ..honest(IN_NOTCH, 10.0)
+        });
+        check(&far, V::Suspicious, &[R::OutsideGeofence, R::Late]);
     }
 
     #[test]

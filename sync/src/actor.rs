@@ -11,10 +11,9 @@ pub struct Actor {
     pub representative: bool,
     /// Stations whose places this person may visit and read (`None`: all).
     pub place_stations: Option<Vec<Uuid>>,
-    /// Stations whose buckets this person's devices carry.
-    pub bucket_stations: Vec<Uuid>,
-    /// Whether the person carries their own `rep:` bucket.
-    pub own_bucket: bool,
+    /// The buckets this person's devices carry, as the access policy derived
+    /// them (see [`crate::buckets`] for their names).
+    pub buckets: Vec<String>,
 }
 
 impl Actor {

@@ -21,7 +21,8 @@ SELECT 'check_in', c.id, json_build_object(
     'id', c.id, 'person_id', c.person_id, 'place_id', c.place_id,
     'position', json_build_object('lon', round(ST_X(c.position)::numeric, 7), 'lat', round(ST_Y(c.position)::numeric, 7)),
     'accuracy_m', c.accuracy_m, 'mock_location', c.mock_location, 'device_time', c.device_time,
-    'received_at', c.received_at, 'visited_at', c.visited_at, 'month', to_char(c.visit_month, 'YYYY-MM'),
+    'received_at', c.received_at, 'visited_at', c.visited_at,
+    'late_by_s', round(EXTRACT(EPOCH FROM c.received_at - c.visited_at))::bigint, 'month', to_char(c.visit_month, 'YYYY-MM'),
     'note', c.note, 'distance_m', c.distance_m, 'geofence_m', c.geofence_m, 'verdict', c.verdict, 'reasons', c.reasons,
     'review', c.review, 'review_note', c.review_note, 'version', c.version)
 FROM check_ins c WHERE c.id = ANY($4)

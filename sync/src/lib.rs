@@ -10,6 +10,7 @@ pub mod actor;
 pub mod buckets;
 pub mod cursor;
 mod error;
+pub mod month;
 pub mod mutations;
 pub mod protocol;
 pub mod pull;

@@ -195,6 +195,11 @@ pub struct CheckInOutcome {
     pub visited_at: DateTime<Utc>,
     /// The calendar month (Asia/Shanghai) the visit counts for, `YYYY-MM`.
     pub month: String,
+    /// Seconds from the visit to the server's receipt. Past the late grace
+    /// period (or into a closed month) the verdict is `suspicious` with the
+    /// reason `late`, and the visit counts only once staff accept it.
+    #[serde(default)]
+    pub late_by_s: i64,
 }
 
 /// `finding.create.v1`: what a visit found.

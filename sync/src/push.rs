@@ -71,6 +71,15 @@ pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushConte
     if let Some(w) = req.mutations.windows(2).find(|w| w[1].id <= w[0].id) {
         return Err(SyncError::invalid("mutations", format!("mutation ids must increase within a push ({} after {})", w[1].id, w[0].id)));
     }
+    // A device clock is evidence, but one that is not a plausible date (a
+    // year -262000 overflows the skew arithmetic, 9999 the database's range)
+    // would stop the device's whole outbox behind one field: refuse the push
+    // with a reason the app can show, before anything is applied.
+    if let Some(t) = req.client_time
+        && !plausible_device_time(t)
+    {
+        return Err(SyncError::invalid("client_time", "client_time is not a plausible date (years 2000 to 2100)"));
+    }
     if let Some(m) = req.mutations.iter().find(|m| m.id < 1) {
         return Err(SyncError::invalid("mutations", format!("mutation ids start at 1 (got {})", m.id)));
     }
@@ -219,6 +228,12 @@ async fn apply_push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushCon
     .await?;
     tx.commit().await?;
     Ok(PushResponse { last_mutation_id: last, results, checkpoint })
+}
+
+/// Whether a time a device sent can be a real moment of this product's use.
+/// Every device-sent time is checked with it before any arithmetic on it.
+pub fn plausible_device_time(t: DateTime<chrono::FixedOffset>) -> bool {
+    (2000..=2100).contains(&chrono::Datelike::year(&t.with_timezone(&Utc)))
 }
 
 fn seconds_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {

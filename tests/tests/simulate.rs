@@ -1,5 +1,5 @@
 //! The simulator end to end: devices of demo representatives work through
-//! November 2026 against the real server while answers are dropped after
+//! a month (the current one from its 15th, else the previous one) against the real server while answers are dropped after
 //! the commit and batches are sent twice; every device must end up with the
 //! server's data, and every check-in must be on the server exactly once.
 //! With photos, uploads are also cut mid-body and `complete` answers lost;
@@ -10,13 +10,29 @@ use fieldvisit_tests::Server;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// The simulator replays a month's visits in a minute, so its check-ins
+/// reach the server days or weeks after their device times: the server is
+/// given a grace period that covers the replay (the late rule itself is
+/// tested in late.rs).
+const REPLAY_GRACE: &[(&str, &str)] = &[("FIELDVISIT_LATE_GRACE_HOURS", "1500"), ("FIELDVISIT_MONTH_GRACE_DAYS", "27")];
+
+/// A month of which at least two weeks have passed and which is still open
+/// with 27 grace days: the current one from its 15th, else the previous one.
+fn month_to_replay() -> String {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive();
+    let month = if today.day() >= 15 { today } else { today.with_day(1).unwrap() - chrono::Duration::days(1) };
+    month.format("%Y-%m").to_string()
+}
+
 #[sqlx::test(migrations = false)]
 async fn six_devices_converge_through_dropped_answers_and_repeated_sends(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::demo_with(&pool, REPLAY_GRACE).await;
+    let month = month_to_replay();
     let args = SimulateArgs {
         server: server.base.clone(),
         devices: 6,
-        month: "2026-11".into(),
+        month: month.clone(),
         seed: 7,
         drop_rate: 0.25,
         photos: 0.0,
@@ -42,8 +58,14 @@ async fn six_devices_converge_through_dropped_answers_and_repeated_sends(pool: P
     // ...and the devices wrote nothing else, however often they repeated themselves.
     assert_eq!(count("SELECT count(*) FROM check_ins WHERE client_id = ANY($2) AND $1::uuid[] IS NOT NULL").await, n);
     assert_eq!(count("SELECT count(*) FROM sync_mutations WHERE client_id = ANY($2) AND status = 'applied' AND $1::uuid[] IS NOT NULL").await, n);
-    // Clocks hours ahead or days behind were corrected: every visit counts for November.
-    assert_eq!(count("SELECT count(*) FROM check_ins WHERE id = ANY($1) AND visit_month <> '2026-11-01' AND $2::uuid[] IS NOT NULL").await, 0);
+    // Clocks hours ahead or days behind were corrected: every visit counts for the month.
+    let elsewhere: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE id = ANY($1) AND to_char(visit_month, 'YYYY-MM') <> $2")
+        .bind(&sent)
+        .bind(&month)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(elsewhere, 0);
 
     assert!(report.total(|d| d.connection.dropped_responses) > 0, "{text}");
     assert!(report.total(|d| d.stats.duplicate) > 0, "retries after a dropped answer are answered as duplicates: {text}");
@@ -63,11 +85,13 @@ async fn every_declared_photo_is_uploaded_once_through_cut_uploads(pool: PgPool)
     // repeat with the seed, so an earlier run's object would answer
     // `complete` before any byte of this run moved.
     let dir = PhotoDir::new();
-    let server = Server::demo_with(&pool, &[("FIELDVISIT_PHOTO_DIR", dir.0.to_str().expect("a UTF-8 temporary folder"))]).await;
+    let mut env = vec![("FIELDVISIT_PHOTO_DIR", dir.0.to_str().expect("a UTF-8 temporary folder"))];
+    env.extend_from_slice(REPLAY_GRACE);
+    let server = Server::demo_with(&pool, &env).await;
     let args = SimulateArgs {
         server: server.base.clone(),
         devices: 4,
-        month: "2026-11".into(),
+        month: month_to_replay(),
         seed: 1,
         drop_rate: 0.25,
         photos: 0.5,

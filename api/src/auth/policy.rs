@@ -1,5 +1,7 @@
 //! The access policy: who may read what and who may change what. This is the
-//! only place that knows; handlers ask it and never decide for themselves.
+//! only place that knows; handlers ask it and never decide for themselves,
+//! and the sync buckets a device carries are derived from the same table, so
+//! what a role receives through sync is exactly what it may read through REST.
 //!
 //! | resource    | representative | station_staff | planner | presidium | admin |
 //! |-------------|----------------|---------------|---------|-----------|-------|
@@ -8,10 +10,18 @@
 //! | assignments | own            | subtree       | all, edit | all     | all   |
 //! | people      | self           | subtree       | all     | all       | all, edit |
 //! | check-ins   | own, create    | subtree, review | all, review | all   | all   |
+//! | findings    | own, create    | subtree       | all     | all       | all   |
+//! | photos      | own, create    | subtree       | all     | all       | all   |
 //!
 //! The station tree is reference data every device carries, so everybody reads
 //! it. A record outside the caller's scope answers 404, exactly like a record
 //! that does not exist, so that scope leaks nothing.
+//!
+//! Sync: every synced record is logged to its owner's `rep:{person}` bucket
+//! (when it has an owner) and to `{resource}:{station}` of its place's
+//! station. A caller carries `rep:{self}`, and `{resource}:{station}` for each
+//! station its reach of that resource covers; "own records" covers none, so a
+//! representative receives the station's places but only their own findings.
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -38,7 +48,19 @@ pub enum Resource {
     Assignments,
     People,
     CheckIns,
+    Findings,
+    Photos,
 }
+
+/// The resources devices replicate station by station, with the prefix of
+/// their per-station bucket (the database triggers write the same names).
+pub const SYNCED: [(Resource, &str); 5] = [
+    (Resource::Places, "places"),
+    (Resource::Assignments, "assignments"),
+    (Resource::CheckIns, "check_ins"),
+    (Resource::Findings, "findings"),
+    (Resource::Photos, "photos"),
+];
 
 /// A change a caller may be allowed to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +103,7 @@ fn reach(role: Role, resource: Resource) -> Reach {
         (_, R::Stations) | (P::Planner | P::Presidium | P::Admin, _) => Reach::Township,
         (P::StationStaff, _) => Reach::Subtree,
         (P::Representative, R::Places) => Reach::OwnStation,
-        (P::Representative, R::Assignments | R::People | R::CheckIns) => Reach::OwnRecords,
+        (P::Representative, R::Assignments | R::People | R::CheckIns | R::Findings | R::Photos) => Reach::OwnRecords,
     }
 }
 
@@ -127,19 +149,33 @@ impl Caller {
 
 impl Caller {
     /// The sync view of this caller: which places they may visit and which
-    /// station buckets their devices carry, read from the database now.
+    /// buckets their devices carry, derived from the policy table above and
+    /// read from the database now (a moved representative is seen at once).
     pub async fn sync_actor(&self, db: &PgPool) -> ApiResult<fieldvisit_sync::Actor> {
-        let places = self.scope(db, Resource::Places).await?.stations;
-        let bucket_stations = match &places {
-            Some(s) => s.clone(),
-            None => sqlx::query_scalar("SELECT id FROM stations WHERE active").fetch_all(db).await?,
-        };
+        let mut all_stations: Option<Vec<Uuid>> = None;
+        let mut buckets = vec![fieldvisit_sync::buckets::REF.to_owned(), fieldvisit_sync::buckets::own(self.person_id)];
+        for (resource, prefix) in SYNCED {
+            let scope = self.scope(db, resource).await?;
+            let stations = match (scope.person, scope.stations) {
+                // Own records come through the caller's own bucket only.
+                (Some(_), _) => Vec::new(),
+                (None, Some(stations)) => stations,
+                (None, None) => match &all_stations {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM stations WHERE active").fetch_all(db).await?;
+                        all_stations = Some(s.clone());
+                        s
+                    }
+                },
+            };
+            buckets.extend(stations.into_iter().map(|s| fieldvisit_sync::buckets::of_station(prefix, s)));
+        }
         Ok(fieldvisit_sync::Actor {
             person_id: self.person_id,
             representative: self.role == Role::Representative,
-            place_stations: places,
-            bucket_stations,
-            own_bucket: true,
+            place_stations: self.scope(db, Resource::Places).await?.stations,
+            buckets,
         })
     }
 }
@@ -147,6 +183,20 @@ impl Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_role_reads_others_records_of_a_kind_it_may_only_read_for_itself() {
+        // A representative's reach: their station's places, their own everything else.
+        for (resource, _) in SYNCED {
+            let own = matches!(reach(Role::Representative, resource), Reach::OwnRecords);
+            assert_eq!(own, resource != Resource::Places, "{resource:?}");
+        }
+        for role in [Role::StationStaff, Role::Planner, Role::Presidium, Role::Admin] {
+            for (resource, _) in SYNCED {
+                assert!(!matches!(reach(role, resource), Reach::OwnRecords), "{role:?} {resource:?}");
+            }
+        }
+    }
 
     #[test]
     fn only_planners_edit_the_map_and_only_admins_manage_people() {

@@ -70,7 +70,7 @@ pub(super) fn representatives() -> Vec<Rep> {
 
 /// The sync identity of a demo representative's phone.
 fn actor(rep: &Rep) -> Actor {
-    Actor { person_id: rep.person, representative: true, place_stations: Some(vec![rep.station]), bucket_stations: vec![rep.station], own_bucket: true }
+    Actor { person_id: rep.person, representative: true, place_stations: Some(vec![rep.station]), buckets: Vec::new() }
 }
 
 /// Applies generated check-ins of every demo representative for `months`

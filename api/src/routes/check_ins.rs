@@ -39,6 +39,9 @@ pub struct CheckIn {
     /// Device clock minus server clock at push time, in seconds, when known.
     pub skew_s: Option<f64>,
     pub visited_at: DateTime<Utc>,
+    /// Seconds from the visit to the server's receipt: the evidence of the
+    /// reason `late` (past the late grace period, or into a closed month).
+    pub late_by_s: i64,
     /// `YYYY-MM`, Asia/Shanghai.
     pub month: String,
     pub note: Option<String>,
@@ -47,6 +50,8 @@ pub struct CheckIn {
     pub speed_kmh: Option<f64>,
     /// verified, outside_geofence, low_accuracy or suspicious.
     pub verdict: String,
+    /// outside_geofence, low_accuracy, mock_location, device_time_in_future,
+    /// impossible_speed, late.
     pub reasons: Vec<String>,
     /// accepted or rejected, once reviewed.
     pub review: Option<String>,
@@ -58,7 +63,8 @@ pub struct CheckIn {
 
 const SELECT: &str = "SELECT c.id, c.person_id, pe.name AS person_name, c.place_id, pl.name AS place_name, pl.station_id,
     ST_X(c.position) AS lon, ST_Y(c.position) AS lat, c.reported, c.accuracy_m, c.mock_location, c.device_time,
-    c.received_at, c.skew_s, c.visited_at, to_char(c.visit_month, 'YYYY-MM') AS month, c.note, c.distance_m,
+    c.received_at, c.skew_s, c.visited_at,
+    round(EXTRACT(EPOCH FROM c.received_at - c.visited_at))::bigint AS late_by_s, to_char(c.visit_month, 'YYYY-MM') AS month, c.note, c.distance_m,
     c.geofence_m, c.speed_kmh, c.verdict::text AS verdict, c.reasons, c.review::text AS review, c.review_note,
     c.reviewed_by, c.reviewed_at, c.version
     FROM check_ins c JOIN people pe ON pe.id = c.person_id JOIN places pl ON pl.id = c.place_id";

@@ -56,7 +56,7 @@ pub struct FindingFilter {
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query<FindingFilter>) -> ApiResult<Json<Page<Finding>>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
     let month = f.month.as_deref().map(super::visits::parse_month).transpose()?;
-    let scope = caller.scope(&state.db, Resource::CheckIns).await?;
+    let scope = caller.scope(&state.db, Resource::Findings).await?;
     let rows: Vec<Finding> = sqlx::query_as(
         "SELECT f.id, f.person_id, pe.name AS person_name, f.place_id, pl.name AS place_name, pl.station_id, f.check_in_id,
                 f.category, c.label_zh AS category_zh, c.label_en AS category_en, f.description, f.severity::text AS severity,

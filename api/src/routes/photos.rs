@@ -85,7 +85,7 @@ pub struct Photo {
 /// A photo within the caller's scope: its owner, the staff of its place's
 /// station subtree, and the township roles.
 async fn fetch(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Photo> {
-    let scope = caller.scope(&state.db, Resource::CheckIns).await?;
+    let scope = caller.scope(&state.db, Resource::Photos).await?;
     sqlx::query_as(
         "SELECT p.id, p.person_id, p.check_in_id, p.finding_id, p.status, p.mime, p.size, encode(p.sha256, 'hex') AS sha256,
                 p.uploaded_at, p.thumbnail_key IS NOT NULL AS thumbnail_ready, p.exif_lat, p.exif_lon, p.exif_distance_m,

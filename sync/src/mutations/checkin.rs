@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Applying, Outcome, parse_args};
+use crate::month::Month;
 use crate::protocol::{CheckInCreateV1, CheckInOutcome};
 use crate::push::as_seconds;
 
@@ -122,6 +123,8 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
             device_ahead_s: as_seconds(device_time) - as_seconds(received_at),
             visited_at_s: as_seconds(visited_at),
             previous,
+            received_after_s: as_seconds(received_at) - as_seconds(visited_at),
+            month_closed: Month::of(visited_at).is_closed_at(a.ctx.rules.month_grace_days, received_at),
         };
         let j = geofence::judge(geom, fence, &evidence, &a.ctx.rules);
         let reasons: Vec<String> = j.reasons.iter().map(|r| r.as_str().to_owned()).collect();
@@ -134,6 +137,7 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
                 geofence_m: round_cm(j.geofence_m),
                 visited_at,
                 month: String::new(),
+                late_by_s: late_by_s(visited_at, received_at),
             })
             .expect("an outcome serialises"),
         ));
@@ -262,7 +266,8 @@ impl NewRows {
 /// The stored outcome of a check-in, as JSON, for a repeated create.
 const OUTCOME: &str = "json_build_object('id', id, 'verdict', verdict, 'reasons', reasons,
     'distance_m', round(distance_m::numeric, 2), 'geofence_m', round(geofence_m::numeric, 2),
-    'visited_at', visited_at, 'month', to_char(visit_month, 'YYYY-MM'))";
+    'visited_at', visited_at, 'month', to_char(visit_month, 'YYYY-MM'),
+    'late_by_s', round(EXTRACT(EPOCH FROM received_at - visited_at))::bigint)";
 
 fn check_args(args: &CheckInCreateV1) -> Result<(), Outcome> {
     let g = Geometry::Point(Point::new(args.position.lon, args.position.lat));
@@ -273,8 +278,7 @@ fn check_args(args: &CheckInCreateV1) -> Result<(), Outcome> {
     if args.note.as_deref().is_some_and(|n| n.chars().count() > NOTE_MAX_CHARS) {
         return Err(Outcome::rejected("invalid_note", format!("note is longer than {NOTE_MAX_CHARS} characters")));
     }
-    let year = chrono::Datelike::year(&args.device_time);
-    if !(2000..=2100).contains(&year) {
+    if !crate::push::plausible_device_time(args.device_time) {
         return Err(Outcome::rejected("invalid_device_time", "device_time is not a plausible date"));
     }
     Ok(())
@@ -290,6 +294,13 @@ pub fn visit_time(device_time: DateTime<Utc>, received_at: DateTime<Utc>, skew_s
         None => device_time,
     };
     corrected.min(received_at)
+}
+
+/// Whole seconds from the visit to its arrival at the server, rounded as
+/// PostgreSQL rounds them (the stored outcome is recomputed there).
+fn late_by_s(visited_at: DateTime<Utc>, received_at: DateTime<Utc>) -> i64 {
+    let ms = (received_at - visited_at).num_milliseconds().max(0);
+    (ms + 500) / 1000
 }
 
 fn payload_hash(args: &CheckInCreateV1) -> Vec<u8> {
