@@ -30,6 +30,8 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     pub sync: Arc<SyncSettings>,
     pub photos: Arc<crate::photos::Photos>,
+    /// Take the client's address from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// The sync protocol's settings and secret.

@@ -122,6 +122,12 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_HEIF_CONVERT", default_value = "heif-convert")]
     pub heif_convert: std::path::PathBuf,
 
+    /// Behind a reverse proxy: take the client's address from the first entry
+    /// of `X-Forwarded-For` (the login throttle counts failures per address).
+    /// Only set it when the proxy overwrites that header.
+    #[arg(long, env = "FIELDVISIT_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

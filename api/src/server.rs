@@ -73,7 +73,7 @@ pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow
         photo_max_bytes: config.photo_max_mb * 1024 * 1024,
     });
     let photos = Arc::new(crate::photos::Photos::from_config(config, db, public_url).await?);
-    Ok(AppState { db: db.clone(), keys, sync, photos })
+    Ok(AppState { db: db.clone(), keys, sync, photos, trust_forwarded_for: config.trust_forwarded_for })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then stops the private cluster if any.
@@ -89,7 +89,9 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     let shutdown = shutdown_signal()?;
     banner(addr);
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await?;
+    // The peer address reaches handlers (the login throttle counts by it).
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
     tracing::info!("shutting down");
     db.pool.close().await;
     if let Some(pg) = db.embedded.as_mut() {

@@ -103,13 +103,55 @@ async fn logout_ends_the_sign_in(pool: PgPool) {
     let server = Server::demo(&pool).await;
     let (_, body) = server.login_full("rep004", "fieldvisit").await;
     let refresh = body["refresh_token"].clone();
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let (_, other) = server.login_full("rep004", "fieldvisit").await;
     let (status, _) = server.call(Method::POST, None, "/v1/auth/logout", Some(&json!({"refresh_token": refresh}))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": refresh}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The access token of that sign-in stops at once, not when it expires…
+    let (status, body) = server.get(&access, "/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // …while the person's other sign-in goes on.
+    let (status, _) = server.get(other["access_token"].as_str().unwrap(), "/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
     // A repeated sign-out is harmless.
     let (status, _) = server.call(Method::POST, None, "/v1/auth/logout", Some(&json!({"refresh_token": refresh}))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_password_change_or_a_reused_refresh_token_ends_access_at_once(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let (_, rep) = server.login_full("rep008", "fieldvisit").await;
+    let admin = server.login("admin").await;
+    let id = rep["user"]["id"].as_str().unwrap();
+    let (status, body) =
+        server.call(Method::PATCH, Some(&admin), &format!("/v1/people/{id}"), Some(&json!({"password": "a-new-secret-2026"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = server.get(rep["access_token"].as_str().unwrap(), "/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password's sign-in is over");
+
+    // A stolen refresh token replayed: the whole family ends, its access tokens too.
+    let (_, first) = server.login_full("rep009", "fieldvisit").await;
+    let r1 = first["refresh_token"].clone();
+    let (_, second) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": r1}))).await;
+    let (status, _) = server.get(second["access_token"].as_str().unwrap(), "/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": r1}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = server.get(second["access_token"].as_str().unwrap(), "/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// A client whose connections come from `address` (any 127.x address reaches
+/// a server bound to 127.0.0.1), as another device on the network would.
+fn from_address(address: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(address.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+async fn login_from(server: &Server, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+    client.post(format!("{}/v1/auth/login", server.base)).json(&json!({"username": username, "password": password})).send().await.unwrap()
 }
 
 #[sqlx::test(migrations = false)]
@@ -119,17 +161,10 @@ async fn repeated_failures_slow_a_username_down(pool: PgPool) {
         let (status, _) = server.login_full("rep005", "wrong-password").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
     }
-    // The sixth failure blocks the username for a while…
-    let (status, _) = server.login_full("rep005", "wrong-password").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let res = server
-        .http
-        .post(format!("{}/v1/auth/login", server.base))
-        .json(&json!({"username": "rep005", "password": "fieldvisit"}))
-        .send()
-        .await
-        .unwrap();
-    // …even for the right password, and the client is told how long to wait.
+    // Five failures block the username at this address: a sixth password is
+    // not even checked, the right one included, and the client is told how
+    // long to wait.
+    let res = login_from(&server, &server.http, "rep005", "fieldvisit").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=30).contains(&wait), "retry after {wait}");
@@ -138,6 +173,38 @@ async fn repeated_failures_slow_a_username_down(pool: PgPool) {
     // Other usernames are not affected.
     let (status, _) = server.login_full("rep006", "fieldvisit").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_stranger_guessing_cannot_lock_the_owner_out(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let stranger = from_address("127.0.0.2");
+    for _ in 0..5 {
+        assert_eq!(login_from(&server, &stranger, "admin", "guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login_from(&server, &stranger, "admin", "guess").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The admin, at their own address, signs in as usual.
+    let owner = from_address("127.0.0.3");
+    let res = login_from(&server, &owner, "admin", "fieldvisit").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // And the stranger is still waiting.
+    assert_eq!(login_from(&server, &stranger, "admin", "fieldvisit").await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_guess_spread_over_many_addresses_meets_the_username_ceiling(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    // 25 addresses × 4 failures = 100, the per-username ceiling in 15 minutes.
+    for i in 0..25 {
+        let client = from_address(&format!("127.0.1.{}", i + 1));
+        for _ in 0..4 {
+            assert_eq!(login_from(&server, &client, "rep007", "guess").await.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+    let fresh = from_address("127.0.2.1");
+    let res = login_from(&server, &fresh, "rep007", "fieldvisit").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "the ceiling holds for every address");
+    assert!(res.headers().contains_key("retry-after"));
 }
 
 #[sqlx::test(migrations = false)]

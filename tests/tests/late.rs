@@ -29,7 +29,7 @@ async fn cast(server: &Server, pool: &PgPool, username: &str) -> Cast {
         sqlx::query_as("SELECT id, station_id FROM people WHERE username = $1").bind(username).fetch_one(pool).await.unwrap();
     let place: Uuid = sqlx::query_scalar(
         "SELECT a.place_id FROM assignments a JOIN places p ON p.id = a.place_id
-         WHERE a.person_id = $1 AND p.kind = 'grid_cell' ORDER BY a.place_id LIMIT 1",
+         WHERE a.person_id = $1 ORDER BY p.kind = 'grid_cell' DESC, a.place_id LIMIT 1",
     )
     .bind(person)
     .fetch_one(pool)

@@ -60,7 +60,9 @@ async fn listed(server: &Server, token: &str, path: &str) -> BTreeSet<Uuid> {
         }
         let (status, page) = server.get(token, &url).await;
         assert_eq!(status, StatusCode::OK, "{url}: {page}");
-        for item in page["items"].as_array().unwrap() {
+        // Places come as a GeoJSON FeatureCollection, the rest as pages of items.
+        let items = page.get("features").unwrap_or(&page["items"]);
+        for item in items.as_array().unwrap() {
             ids.insert(item["id"].as_str().unwrap().parse().unwrap());
         }
         match page["next_after"].as_str() {

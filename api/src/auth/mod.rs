@@ -25,14 +25,45 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .ok_or_else(|| ApiError::Unauthorized("sign in first: send Authorization: Bearer <access_token>".into()))?;
         let claims = state.keys.verify_access(token.trim())?;
-        let row: Option<(String, Role, Option<Uuid>)> =
-            sqlx::query_as("SELECT username, role, station_id FROM people WHERE id = $1 AND active")
-                .bind(claims.sub)
-                .fetch_optional(&state.db)
-                .await?;
-        let (username, role, station_id) =
+        // The person and their sign-in, read now in one look-up: a sign-in is
+        // live while its refresh family has a token that is not revoked, so
+        // logout, a password change and reuse detection end access at once.
+        let row: Option<(String, Role, Option<Uuid>, bool)> = sqlx::query_as(
+            "SELECT username, role, station_id,
+                    EXISTS (SELECT FROM refresh_tokens WHERE family_id = $2 AND person_id = $1 AND revoked_at IS NULL)
+             FROM people WHERE id = $1 AND active",
+        )
+        .bind(claims.sub)
+        .bind(claims.sid)
+        .fetch_optional(&state.db)
+        .await?;
+        let (username, role, station_id, signed_in) =
             row.ok_or_else(|| ApiError::Unauthorized("this account is no longer active".into()))?;
+        if !signed_in {
+            return Err(ApiError::Unauthorized("this sign-in has ended; sign in again".into()));
+        }
         tracing::Span::current().record("user.id", tracing::field::display(claims.sub));
         Ok(Caller { person_id: claims.sub, username, role, station_id })
+    }
+}
+
+/// The client's IP address, for the login throttle: the connection's peer,
+/// or, when the server is configured to trust a proxy in front of it, the
+/// first address of `X-Forwarded-For`.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .trust_forwarded_for
+            .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+            .flatten()
+            .and_then(|v| v.split(',').next())
+            .and_then(|a| a.trim().parse::<std::net::IpAddr>().ok());
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(Self(forwarded.or(peer).map_or_else(|| "unknown".to_owned(), |a| a.to_string())))
     }
 }

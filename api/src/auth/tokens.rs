@@ -15,11 +15,14 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-/// Claims of an access token. The role is carried for clients; the server
-/// re-reads the person on every request, so a deactivation takes effect at once.
+/// Claims of an access token. The server re-reads the person and the sign-in
+/// on every request, so a deactivation, a sign-out, a password change or a
+/// revoked refresh family ends access at once, not when the token expires.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,
+    /// The sign-in (the refresh-token family) this token belongs to.
+    pub sid: Uuid,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -72,10 +75,11 @@ impl TokenKeys {
         Ok(sqlx::query_scalar("SELECT private_pem FROM signing_keys WHERE id = 'jwt'").fetch_one(db).await?)
     }
 
-    pub fn issue_access(&self, person: Uuid) -> Result<String, ApiError> {
+    pub fn issue_access(&self, person: Uuid, sign_in: Uuid) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: person,
+            sid: sign_in,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,

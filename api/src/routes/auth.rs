@@ -10,14 +10,21 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::tokens::{RefreshRow, new_refresh_token, refresh_hash};
-use crate::auth::{Caller, Role, password};
+use crate::auth::{Caller, ClientAddress, Role, password};
 use crate::error::{ApiError, ApiResult};
 use crate::input::Body;
 
-/// Failures within this window count towards slowing a username down.
-const FAILURE_WINDOW_MIN: i64 = 15;
-/// Failures allowed before each further attempt must wait.
+/// Failures within this window count towards slowing a sign-in down.
+const FAILURE_WINDOW_MIN: i32 = 15;
+/// Attempts one address has for one username before it must wait: the fifth
+/// failure blocks, so no sixth password is checked.
 const FREE_FAILURES: i32 = 5;
+/// Failures of one username from all addresses together before every
+/// address must wait: a guess spread over many addresses stops here, while a
+/// stranger at one address cannot lock the account's owner out.
+const USERNAME_CEILING: i32 = 100;
+/// How long the ceiling makes everyone wait, in seconds.
+const CEILING_WAIT_S: u64 = 60;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,19 +83,22 @@ async fn issue_pair(state: &AppState, tx: &mut sqlx::PgConnection, person: Uuid,
         .bind(Utc::now() + Duration::days(state.keys.refresh_ttl_days))
         .execute(&mut *tx)
         .await?;
-    Ok((state.keys.issue_access(person)?, refresh))
+    Ok((state.keys.issue_access(person, family)?, refresh))
 }
 
 /// Sign in with a username and password.
 ///
-/// Repeated failures for one username make it wait (429 with `Retry-After`),
-/// whether or not the username exists.
+/// Repeated failures for one username from one address make that address
+/// wait (429 with `Retry-After`), whether or not the username exists: five
+/// attempts in 15 minutes, then 30 s, doubling up to 15 minutes. Other
+/// addresses are not affected until the username has failed 100 times in
+/// 15 minutes from all addresses together.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair),
     (status = 401, description = "wrong username or password", body = super::ErrorBody),
     (status = 429, description = "too many failures; wait", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, err(level = "warn"))]
-pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>) -> ApiResult<Json<TokenPair>> {
+pub async fn login(State(state): State<AppState>, client: ClientAddress, Body(req): Body<LoginRequest>) -> ApiResult<Json<TokenPair>> {
     let username = req.username.trim().to_lowercase();
     if username.is_empty() || username.chars().count() > 64 {
         return Err(ApiError::invalid("username", "username must have 1 to 64 characters"));
@@ -99,20 +109,27 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
     // Reserve the attempt before checking the password, atomically: parallel
     // guesses each take a turn, and once the free ones are used up the rest
     // are refused here without any password work.
+    let address = client.0;
     let turn: Option<i32> = sqlx::query_scalar(include_str!("login_attempt.sql"))
         .bind(&username)
-        .bind(i32::try_from(FAILURE_WINDOW_MIN).unwrap_or(15))
+        .bind(&address)
+        .bind(FAILURE_WINDOW_MIN)
         .bind(FREE_FAILURES)
+        .bind(USERNAME_CEILING)
         .fetch_optional(&state.db)
         .await?;
     if turn.is_none() {
-        let wait: f64 = sqlx::query_scalar(
-            "SELECT coalesce(EXTRACT(EPOCH FROM blocked_until - now())::float8, 1) FROM login_throttle WHERE username = $1",
+        let wait: Option<f64> = sqlx::query_scalar(
+            "SELECT EXTRACT(EPOCH FROM blocked_until - now())::float8 FROM login_throttle
+             WHERE username = $1 AND address = $2 AND blocked_until > now()",
         )
         .bind(&username)
-        .fetch_one(&state.db)
-        .await?;
-        return Err(ApiError::TooManyAttempts(seconds(wait)));
+        .bind(&address)
+        .fetch_optional(&state.db)
+        .await?
+        .flatten();
+        tracing::warn!(%address, "sign-in throttled");
+        return Err(ApiError::TooManyAttempts(wait.map_or(CEILING_WAIT_S, seconds)));
     }
 
     let person: Option<(Uuid, String)> =
@@ -129,9 +146,12 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<LoginRequest>)
     let mut tx = state.db.begin().await?;
     // A success clears the count; stale counts of other names go too, so
     // made-up usernames do not pile up.
-    sqlx::query("DELETE FROM login_throttle WHERE username = $1 OR last_failure_at < now() - interval '1 day'")
-        .bind(&username)
-        .execute(&mut *tx)
+    sqlx::query(
+        "DELETE FROM login_throttle WHERE (username = $1 AND address = $2) OR last_failure_at < now() - interval '1 day'",
+    )
+    .bind(&username)
+    .bind(&address)
+    .execute(&mut *tx)
         .await?;
     let (access, refresh) = issue_pair(&state, &mut tx, person_id, Uuid::now_v7()).await?;
     tx.commit().await?;
