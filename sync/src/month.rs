@@ -29,6 +29,7 @@ impl Month {
     }
 
     /// The month after this one.
+    #[must_use]
     pub fn next(self) -> Self {
         Self { first: self.first.checked_add_months(chrono::Months::new(1)).unwrap_or(NaiveDate::MAX) }
     }

@@ -160,14 +160,12 @@ impl Caller {
                 // Own records come through the caller's own bucket only.
                 (Some(_), _) => Vec::new(),
                 (None, Some(stations)) => stations,
-                (None, None) => match &all_stations {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM stations WHERE active").fetch_all(db).await?;
-                        all_stations = Some(s.clone());
-                        s
+                (None, None) => {
+                    if all_stations.is_none() {
+                        all_stations = Some(sqlx::query_scalar("SELECT id FROM stations WHERE active").fetch_all(db).await?);
                     }
-                },
+                    all_stations.clone().unwrap_or_default()
+                }
             };
             buckets.extend(stations.into_iter().map(|s| fieldvisit_sync::buckets::of_station(prefix, s)));
         }
