@@ -110,9 +110,13 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::photos::thumbnail))
         .split_for_parts();
 
-    // Serialised once: a route handler is cloned per request, and cloning
-    // the document itself cost megabytes of allocation on every fetch.
-    let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&openapi).expect("the OpenAPI document serialises"));
+    // Completed with what every operation shares, and serialised once: a
+    // route handler is cloned per request, and cloning the document itself
+    // cost megabytes of allocation on every fetch.
+    let mut document = serde_json::to_value(&openapi).expect("the OpenAPI document serialises");
+    crate::openapi::complete(&mut document);
+    let query_rules = Arc::new(crate::openapi::QueryRules::from_document(&document));
+    let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&document).expect("the OpenAPI document serialises"));
     // The local store's signed URLs: bodies stream to disk and the store
     // enforces the signed size, so the JSON body limit does not apply.
     let blobs = Router::new()
@@ -124,6 +128,7 @@ pub fn app(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(move |req, next| crate::openapi::refuse_unknown_query(query_rules.clone(), req, next)))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))

@@ -132,8 +132,9 @@ impl From<sqlx::Error> for ApiError {
                 }
                 Some("23503") => return Self::invalid(constraint, "refers to a record that does not exist"),
                 // Data exceptions (a NUL byte, a date or number out of range): the value is unusable.
+                // Said in our words: the database's text names its internals, not the request.
                 Some(code) if code.starts_with("22") => {
-                    return Self::Invalid { code: "validation_failed", message: format!("a value cannot be stored: {message}"), field: None };
+                    return Self::Invalid { code: "validation_failed", message: data_exception_message(code).into(), field: None };
                 }
                 Some("23514" | "23P01" | "22023" | "XX000") if !constraint.is_empty() => {
                     return Self::invalid(constraint, message);
@@ -145,6 +146,18 @@ impl From<sqlx::Error> for ApiError {
             return Self::Unavailable(e);
         }
         Self::Internal(e.into())
+    }
+}
+
+/// What a data exception (SQLSTATE class 22) means for the client.
+fn data_exception_message(sqlstate: &str) -> &'static str {
+    match sqlstate {
+        "22001" => "a text value is too long to be stored",
+        "22003" => "a number is out of the range that can be stored",
+        "22007" | "22008" | "22009" => "a date or time is out of the range that can be stored",
+        "22021" | "22P05" => "a text value contains a character that cannot be stored (such as NUL, \\u0000)",
+        "22P02" => "a value does not have the form its field needs",
+        _ => "a value cannot be stored: check the fields' ranges and forms",
     }
 }
 
@@ -178,6 +191,7 @@ impl From<fieldvisit_sync::SyncError> for ApiError {
         use fieldvisit_sync::SyncError as S;
         match e {
             S::Invalid { field, message } => Self::invalid(field, message),
+            S::BadParameter { field, message } => Self::Invalid { code: "invalid_parameter", message, field: Some(field.into()) },
             S::ForeignClient(_) => Self::Forbidden(e.to_string()),
             S::BadCursor(_) => Self::Invalid { code: "invalid_cursor", message: e.to_string(), field: Some("cursor".into()) },
             S::UpgradeRequired { .. } => Self::UpgradeRequired(e.to_string()),

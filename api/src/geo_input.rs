@@ -76,7 +76,6 @@ fn round7(v: f64) -> f64 {
 pub struct OutputCrs {
     /// wgs84 (default), gcj02 or bd09.
     #[serde(default)]
-    #[param(value_type = Option<String>)]
     pub crs: Crs,
 }
 

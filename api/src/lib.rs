@@ -13,6 +13,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod geo_input;
 pub mod input;
+pub mod openapi;
 pub mod photos;
 pub mod routes;
 pub mod server;

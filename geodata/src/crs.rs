@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// The coordinate system a client's coordinates are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Crs {
     /// WGS84 (EPSG:4326), what GPS reports and what we store.

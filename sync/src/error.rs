@@ -9,6 +9,10 @@ pub enum SyncError {
     /// The request itself is malformed (e.g. mutation ids not increasing).
     #[error("{message}")]
     Invalid { field: &'static str, message: String },
+    /// A query parameter has a value outside what it takes (e.g. `limit=0`):
+    /// the same 400 as any other bad query value.
+    #[error("{message}")]
+    BadParameter { field: &'static str, message: String },
     /// The client id is registered to another person.
     #[error("client {0} belongs to another person; use this install's own client id")]
     ForeignClient(Uuid),

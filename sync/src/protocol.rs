@@ -84,13 +84,18 @@ pub struct PushResponse {
 
 /// `GET /v1/sync/pull` parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PullQuery {
+    /// The install of the app (as in its pushes).
     pub client_id: Uuid,
+    /// The `cursor` of the previous answer; absent: bootstrap.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Changes per page, 1 to 1000 (default 200).
     #[serde(default)]
     pub limit: Option<i64>,
+    /// The app's schema; below the minimum the answer is 426.
     #[serde(default)]
     pub schema_version: Option<i32>,
 }
@@ -160,7 +165,6 @@ pub struct ReportedPosition {
     pub lon: f64,
     pub lat: f64,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub crs: fieldvisit_geodata::crs::Crs,
 }
 

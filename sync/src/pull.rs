@@ -82,7 +82,7 @@ pub async fn pull(db: &PgPool, key: &CursorKey, actor: &Actor, q: &PullQuery, ru
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(SyncError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(SyncError::BadParameter { field: "limit", message: format!("limit must be between 1 and {MAX_LIMIT}") });
     }
     // Check the cursor before touching the database: a forged one costs nothing.
     let sent = q.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| key.verify(c, actor.person_id)).transpose()?;

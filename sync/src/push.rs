@@ -248,10 +248,14 @@ fn seconds_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
 fn rejection_from_database(e: &sqlx::Error) -> Option<Outcome> {
     let sqlx::Error::Database(db) = e else { return None };
     let class = db.code().map(|c| c.chars().take(2).collect::<String>());
-    matches!(class.as_deref(), Some("22" | "23")).then(|| Outcome::Rejected {
-        code: "invalid_data",
-        reason: format!("the database refused the record: {}", db.message()),
-    })
+    // Said in our words: the database's text names its internals, not the mutation.
+    let reason = match (class.as_deref(), db.constraint()) {
+        (Some("22"), _) => "a value cannot be stored: a text holds a NUL character, or a number, date or time is out of range".to_owned(),
+        (Some("23"), Some(rule)) => format!("the record breaks the rule {rule}"),
+        (Some("23"), None) => "the record breaks a rule of the store".to_owned(),
+        _ => return None,
+    };
+    Some(Outcome::Rejected { code: "invalid_data", reason })
 }
 
 pub(crate) fn as_seconds(d: DateTime<Utc>) -> f64 {

@@ -24,7 +24,7 @@ pub struct Declared {
 }
 
 /// Where and how the device sends the bytes.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SignedRequest {
     pub url: String,
     pub method: &'static str,

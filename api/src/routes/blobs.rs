@@ -27,6 +27,11 @@ pub struct Signed {
     pub sig: String,
 }
 
+/// Raw bytes, for the OpenAPI document (a binary string, not an array of numbers).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct RawBytes(#[allow(dead_code, reason = "a schema only")] Vec<u8>);
+
 fn refused(e: UploadRefused) -> ApiError {
     refused_sized(e, 0)
 }
@@ -48,7 +53,7 @@ fn local(state: &AppState) -> Result<&crate::photos::local::LocalStore, ApiError
 /// device PUTs to S3). The key may contain `/`.
 #[utoipa::path(put, path = "/v1/blobs/{key}", tag = "blobs",
     params(("key" = String, Path, description = "the object key, as in the signed URL"), Signed),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "exactly the declared number of bytes"),
+    request_body(content = RawBytes, content_type = "application/octet-stream", description = "exactly the declared number of bytes"),
     responses((status = 200, description = "stored; now call complete"),
         (status = 403, description = "tampered or expired URL", body = super::ErrorBody),
         (status = 413, description = "more bytes than declared", body = super::ErrorBody),
@@ -69,7 +74,7 @@ pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q
 /// Streams the bytes of a signed download (local store only).
 #[utoipa::path(get, path = "/v1/blobs/{key}", tag = "blobs",
     params(("key" = String, Path, description = "the object key, as in the signed URL"), Signed),
-    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = Vec<u8>),
+    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = RawBytes),
         (status = 403, description = "tampered or expired URL", body = super::ErrorBody),
         (status = 404, description = "nothing stored under this key", body = super::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>) -> Result<Response, ApiError> {

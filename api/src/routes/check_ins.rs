@@ -153,7 +153,6 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<U
 #[serde(deny_unknown_fields)]
 pub struct Review {
     /// accepted: counts as a visit whatever the verdict; rejected: never counts.
-    #[schema(value_type = String)]
     pub decision: ReviewDecision,
     pub note: Option<String>,
 }

@@ -86,7 +86,6 @@ pub struct PersonFilter {
     /// Part of the name, username or phone.
     pub q: Option<String>,
     #[serde(default)]
-    #[param(value_type = Option<String>)]
     pub crs: Crs,
     pub limit: Option<i64>,
     pub after: Option<Uuid>,
@@ -152,7 +151,6 @@ pub struct NewPerson {
     pub anchor: Option<Position>,
     pub visit_capacity: Option<i32>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub crs: Crs,
 }
 
@@ -236,7 +234,6 @@ pub struct PersonPatch {
     pub visit_capacity: Option<i32>,
     pub active: Option<bool>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub crs: Crs,
 }
 

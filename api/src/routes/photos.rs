@@ -23,7 +23,7 @@ const DOWNLOAD_TTL: Duration = Duration::from_mins(5);
 
 /// Where to PUT the bytes of a declared photo (the owner only).
 #[utoipa::path(post, path = "/v1/photos/{id}/upload-url", tag = "photos", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Object, description = "{url, method, headers, expires_at}"), (status = 404, body = super::ErrorBody),
+    responses((status = 200, body = SignedRequest, description = "PUT the bytes to `url` with exactly these `headers` before `expires_at`"), (status = 404, body = super::ErrorBody),
         (status = 409, description = "already uploaded", body = super::ErrorBody)))]
 pub async fn upload_url(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<SignedRequest>> {
     let row: Option<(String, Vec<u8>, i64, String, String)> =

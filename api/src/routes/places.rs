@@ -127,7 +127,6 @@ pub struct PlaceFilter {
     pub bbox: Option<String>,
     /// The system of `bbox` and of the answer's coordinates.
     #[serde(default)]
-    #[param(value_type = Option<String>)]
     pub crs: Crs,
     pub limit: Option<i64>,
     pub after: Option<Uuid>,
@@ -210,7 +209,6 @@ enum FeatureTag {
 #[serde(deny_unknown_fields)]
 pub struct NewPlace {
     #[serde(rename = "type")]
-    #[schema(value_type = String)]
     #[allow(dead_code, reason = "checked by deserialisation")]
     kind_of_object: FeatureTag,
     /// Client-made id; the server makes one when absent.
@@ -223,7 +221,6 @@ pub struct NewPlace {
     #[allow(dead_code, reason = "accepted for GeoJSON compatibility")]
     bbox: Option<Value>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub crs: Crs,
 }
 
@@ -310,7 +307,6 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(p): Body
 #[serde(deny_unknown_fields)]
 pub struct PlacePatch {
     #[serde(rename = "type")]
-    #[schema(value_type = Option<String>)]
     #[allow(dead_code, reason = "checked by deserialisation")]
     kind_of_object: Option<FeatureTag>,
     /// When given, the change applies only if the place is still at this version.
@@ -320,7 +316,6 @@ pub struct PlacePatch {
     #[serde(default)]
     pub properties: PlacePatchProperties,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub crs: Crs,
 }
 

@@ -86,7 +86,6 @@ pub struct StationFilter {
     /// Part of the name or code.
     pub q: Option<String>,
     #[serde(default)]
-    #[param(value_type = Option<String>)]
     pub crs: Crs,
     pub limit: Option<i64>,
     pub after: Option<Uuid>,
@@ -142,7 +141,6 @@ pub struct NewStation {
     pub service_area: Option<serde_json::Value>,
     /// The system of every coordinate in this body.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub crs: Crs,
 }
 
@@ -209,7 +207,6 @@ pub struct StationPatch {
     pub service_area: Option<Option<serde_json::Value>>,
     pub active: Option<bool>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub crs: Crs,
 }
 

@@ -9,7 +9,7 @@ use fieldvisit_sync::{pull, push};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::input::{Body, Query};
+use crate::input::{PushBody, Query};
 
 /// Push a device's queued mutations. Each is applied once, in order; a
 /// repeated one answers its stored result; a rejected one is acknowledged
@@ -18,16 +18,14 @@ use crate::input::{Body, Query};
     responses((status = 200, body = PushResponse), (status = 403, description = "another person's client id", body = super::ErrorBody),
         (status = 422, body = super::ErrorBody), (status = 503, description = "database unavailable; nothing applied, retry", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client = %req.client_id, n = req.mutations.len()), err(level = "warn"))]
-pub async fn push(State(state): State<AppState>, caller: Caller, Body(req): Body<PushRequest>) -> ApiResult<Json<PushResponse>> {
+pub async fn push(State(state): State<AppState>, caller: Caller, PushBody(req): PushBody<PushRequest>) -> ApiResult<Json<PushResponse>> {
     let actor = caller.sync_actor(&state.db).await?;
     let ctx = push::PushContext { rules: state.sync.rules, received_at: Utc::now(), photo_max_bytes: state.sync.photo_max_bytes };
     Ok(Json(push::push(&state.db, &actor, &req, &ctx).await?))
 }
 
 /// Pull the changes after `cursor` (none: bootstrap), in pages.
-#[utoipa::path(get, path = "/v1/sync/pull", tag = "sync", params(
-        ("client_id" = uuid::Uuid, Query), ("cursor" = Option<String>, Query), ("limit" = Option<i64>, Query),
-        ("schema_version" = Option<i32>, Query)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/sync/pull", tag = "sync", params(PullQuery), security(("bearer" = [])),
     responses((status = 200, body = PullResponse), (status = 400, description = "tampered or foreign cursor", body = super::ErrorBody),
         (status = 426, description = "the app is too old to pull", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client = %q.client_id), err(level = "warn"))]

@@ -319,6 +319,7 @@ fn round_cm(v: f64) -> f64 {
 
 /// A staff decision on a judged check-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewDecision {
     Accepted,
