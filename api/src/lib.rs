@@ -12,6 +12,7 @@ pub mod demo;
 pub mod embedded_pg;
 pub mod error;
 pub mod geo_input;
+pub mod head_errors;
 pub mod input;
 pub mod openapi;
 pub mod photos;

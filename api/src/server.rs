@@ -91,6 +91,10 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     tracing::info!(%addr, "listening");
     // The peer address reaches handlers (the login throttle counts by it).
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // hyper's own answers to heads it cannot parse get the JSON error body
+    // too. (The no-op tap is what lets axum hand out the peer address of a
+    // listener other than its own TcpListener.)
+    let listener = axum::serve::ListenerExt::tap_io(crate::head_errors::WithJsonHeadErrors(listener), |_| {});
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
     tracing::info!("shutting down");
     db.pool.close().await;
