@@ -80,21 +80,23 @@ fn nul_in_json(bytes: &[u8], unchecked: &dyn Fn(&str) -> bool) -> Option<String>
     if !escaped_nul {
         return None;
     }
-    fn walk(v: &serde_json::Value, path: &str, unchecked: &dyn Fn(&str) -> bool) -> Option<String> {
-        if unchecked(path) {
-            return None;
-        }
-        let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
-        match v {
-            serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() { ".".into() } else { path.to_owned() }),
-            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| walk(x, &format!("{path}[{i}]"), unchecked)),
-            serde_json::Value::Object(map) => {
-                map.iter().find_map(|(k, x)| if k.contains('\0') { Some(join(&k.replace('\0', "\\u0000"))) } else { walk(x, &join(k), unchecked) })
-            }
-            _ => None,
-        }
+    first_nul(&serde_json::from_slice(bytes).ok()?, "", unchecked)
+}
+
+/// The path of the first string or key holding NUL in `v`, outside the `unchecked` subtrees.
+fn first_nul(v: &serde_json::Value, path: &str, unchecked: &dyn Fn(&str) -> bool) -> Option<String> {
+    if unchecked(path) {
+        return None;
     }
-    walk(&serde_json::from_slice(bytes).ok()?, "", unchecked)
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() { ".".into() } else { path.to_owned() }),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| first_nul(x, &format!("{path}[{i}]"), unchecked)),
+        serde_json::Value::Object(map) => {
+            map.iter().find_map(|(k, x)| if k.contains('\0') { Some(join(&k.replace('\0', "\\u0000"))) } else { first_nul(x, &join(k), unchecked) })
+        }
+        _ => None,
+    }
 }
 
 /// Parses JSON, telling syntax errors (400) from shape errors (422 with the

@@ -112,7 +112,12 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
             ("a JSON array".into(), b"[]".to_vec(), "application/json", &[422], None),
             ("wrong type".into(), with(&e.valid, e.text, json!(12345)).to_string().into_bytes(), "application/json", &[422], Some(e.text)),
             ("unknown field".into(), with(&e.valid, "/surprise", json!(1)).to_string().into_bytes(), "application/json", &[422], Some("/surprise")),
+            // PostgreSQL cannot store NUL; the edge says so, by field, in its own words.
+            ("NUL character".into(), with(&e.valid, e.text, json!("x\u{0}y")).to_string().into_bytes(), "application/json", &[422], Some(e.text)),
         ];
+        if e.text.starts_with("/properties/") {
+            cases.push(("unknown nested field".into(), with(&e.valid, "/properties/colour", json!("red")).to_string().into_bytes(), "application/json", &[422], Some("/properties/colour")));
+        }
         if e.text == "/refresh_token" {
             // Any string is a well-formed token; only its shape can be wrong.
         } else if e.text != "/valid_from" && e.text != "/valid_to" && e.text != "/username" {
@@ -159,7 +164,10 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
                 let want = f.trim_start_matches('/').replace('/', ".");
                 answer["error"]["details"]["field"].as_str().is_some_and(|got| got.starts_with(&want) || want.starts_with(got))
             });
-            if !statuses.contains(&status.as_u16()) || !shape_ok || !field_ok {
+            // An unknown field is named once, not as `surprise.surprise`.
+            let unknown_named_once = !name.starts_with("unknown") || field.is_some_and(|f| answer["error"]["details"]["field"] == f.trim_start_matches('/').replace('/', "."));
+            let own_words = !answer["error"]["message"].as_str().unwrap_or_default().contains("invalid byte sequence");
+            if !statuses.contains(&status.as_u16()) || !shape_ok || !field_ok || !unknown_named_once || !own_words {
                 failures.push(format!("{} {} — {name}: {status} {answer}", e.method, e.path));
             }
         }
@@ -253,5 +261,175 @@ async fn bad_query_parameters_are_400s(pool: PgPool) {
         if status == StatusCode::BAD_REQUEST {
             error_code(&body);
         }
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn query_parameters_an_endpoint_does_not_take_are_refused(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let place = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [112.30, 35.10]},
+        "properties": {"kind": "enterprise", "name": "火星坐标厂", "station_id": station}});
+    let before = footprint(&pool).await;
+    // Written the way reads take `crs`: ignored, it stored GCJ-02 as WGS84, about 560 m off.
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places?crs=gcj02", Some(&place)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_code(&body), "invalid_parameter");
+    assert_eq!(body["error"]["details"]["field"], "crs");
+    assert!(body["error"]["message"].as_str().unwrap().contains("crs"), "{body}");
+    assert_eq!(footprint(&pool).await, before, "the refused write wrote nothing");
+
+    // On a list, next to parameters it does take: the unknown ones are named.
+    let (status, body) = server.get(&planner, "/v1/places?limit=2&colour=red&crs=gcj02&size=9").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_code(&body), "invalid_parameter");
+    assert_eq!(body["error"]["details"]["field"], "colour");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("colour") && message.contains("size") && message.contains("takes: "), "{message}");
+    let (status, body) = server.get(&planner, &format!("/v1/stations/{station}?verbose=1")).await;
+    assert_eq!((status, body["error"]["details"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("verbose")), "{body}");
+
+    // The parameters each endpoint takes still work.
+    let (status, body) = server.get(&planner, "/v1/places?crs=gcj02&limit=2&kind=enterprise").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["features"].as_array().unwrap().len(), 2);
+    let (status, body) = server.get(&planner, &format!("/v1/stations/{station}?crs=bd09")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // And the body's own `crs` is how a write names its system.
+    let mut gcj = place.clone();
+    gcj["crs"] = json!("gcj02");
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&gcj)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn text_the_database_cannot_store_is_refused_at_the_edge_in_our_words(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let database_words = ["invalid byte sequence", "UTF8", "0x00", "unsupported Unicode", "cannot be converted"];
+    let ours = |body: &Value| {
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        !message.is_empty() && !database_words.iter().any(|w| message.contains(w))
+    };
+    // Query and path: NUL, another control character, and bytes that are not UTF-8.
+    for (path, field) in [("/v1/people?q=%00x", "q"), ("/v1/people?q=a%07b", "q"), ("/v1/people?q=%FFx", "q"), ("/v1/places?q=%C3%28", "q"),
+        ("/v1/places/%00", "id"), ("/v1/check-ins/%FF", "id")] {
+        let (status, body) = server.get(&planner, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(error_code(&body), "invalid_parameter", "{path}");
+        assert_eq!(body["error"]["details"]["field"], field, "{path}: {body}");
+        assert!(ours(&body), "{path}: {body}");
+    }
+    // A NUL deep in a JSON body (attributes are stored as jsonb, which refuses it).
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let before = footprint(&pool).await;
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&json!({"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [112.1, 35.1]},
+        "properties": {"kind": "enterprise", "name": "零字节", "station_id": station, "attributes": {"notes": ["fine", "x\u{0}y"]}}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "properties.attributes.notes[1]");
+    assert!(ours(&body), "{body}");
+    // An escaped backslash before `u0000` is plain text, and stored.
+    let (status, body) = server.call_raw(Method::POST, Some(&planner), "/v1/places", "application/json", format!(
+        r#"{{"type": "Feature", "geometry": {{"type": "Point", "coordinates": [112.1, 35.1]}}, "properties": {{"kind": "enterprise", "name": "反斜杠\\u0000", "station_id": "{station}"}}}}"#
+    ).into_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["properties"]["name"], "反斜杠\\u0000");
+    let mut after = footprint(&pool).await;
+    // The one valid place: a row, its audit event, its version 1.
+    for i in [2, 4, 6] {
+        after[i] -= 1;
+    }
+    assert_eq!(after, before, "only the valid place was written");
+
+    // In a push, a NUL in a mutation's args rejects that mutation alone, in our words; the batch goes on.
+    let (rep, place): (String, Uuid) = sqlx::query_as(
+        "SELECT p.username, a.place_id FROM people p JOIN assignments a ON a.person_id = p.id WHERE p.username = 'rep003' ORDER BY a.place_id LIMIT 1",
+    ).fetch_one(&pool).await.unwrap();
+    let (lon, lat): (f64, f64) = sqlx::query_as("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = $1")
+        .bind(place).fetch_one(&pool).await.unwrap();
+    let token = server.login(&rep).await;
+    let device_time = chrono::Utc::now().to_rfc3339();
+    let checkin = |note: &str| json!({"id": Uuid::now_v7(), "place_id": place, "position": {"lon": lon, "lat": lat, "crs": "wgs84"},
+        "accuracy_m": 10.0, "device_time": device_time, "note": note});
+    let push = json!({"client_id": Uuid::now_v7(), "schema_version": 1, "mutations": [
+        {"id": 1, "name": "checkin.create.v1", "args": checkin("门口\u{0}")},
+        {"id": 2, "name": "checkin.create.v1", "args": checkin("门口")}]});
+    let (status, body) = server.call(Method::POST, Some(&token), "/v1/sync/push", Some(&push)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["status"], "rejected", "{body}");
+    let reason = body["results"][0]["reason"].as_str().unwrap();
+    assert!(!database_words.iter().any(|w| reason.contains(w)) && reason.contains("NUL"), "{reason}");
+    assert_eq!(body["results"][1]["status"], "applied", "{body}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_bad_limit_is_the_same_400_everywhere(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let client = Uuid::now_v7();
+    for path in [format!("/v1/sync/pull?client_id={client}&limit=0"), format!("/v1/sync/pull?client_id={client}&limit=1001"),
+        "/v1/places?limit=0".into(), "/v1/people?limit=501".into(), "/v1/check-ins?limit=-1".into(), "/v1/findings?limit=0".into()] {
+        let (status, body) = server.get(&planner, &path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(error_code(&body), "invalid_parameter", "{path}");
+        assert_eq!(body["error"]["details"]["field"], "limit", "{path}");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn heads_too_large_for_the_server_get_the_json_error_body(pool: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::demo(&pool).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let raw = |head: Vec<u8>| {
+        let addr = addr.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            stream.write_all(&head).await.unwrap();
+            let mut answer = Vec::new();
+            tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut answer)).await.expect("an answer").unwrap();
+            let answer = String::from_utf8(answer).unwrap();
+            let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head: {answer}"));
+            (head.to_owned(), serde_json::from_str::<Value>(body).unwrap_or_else(|_| panic!("not JSON: {answer}")))
+        }
+    };
+    // Over the 64 KB the `http` crate allows in a URI: hyper answers before any route.
+    let long = format!("GET /v1/places?q={} HTTP/1.1\r\nhost: {addr}\r\n\r\n", "a".repeat(70_000));
+    let (head, body) = raw(long.into_bytes()).await;
+    assert!(head.starts_with("HTTP/1.1 414 "), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert_eq!(error_code(&body), "uri_too_long");
+    // Headers beyond the read buffer, and a request line that is not HTTP.
+    let (head, body) = raw(format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nx-filler: {}\r\n\r\n", "a".repeat(500_000)).into_bytes()).await;
+    assert!(head.starts_with("HTTP/1.1 431 "), "{head}");
+    assert_eq!(error_code(&body), "headers_too_large");
+    let (head, body) = raw(b"GE T /healthz HTTP/1.1\r\n\r\n".to_vec()).await;
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert_eq!(error_code(&body), "bad_request");
+    // A long URL under the limit reaches the router as usual.
+    let planner = server.login("planner").await;
+    let (status, body) = server.get(&planner, &format!("/v1/places?q={}", "x".repeat(20_000))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn database_data_exceptions_are_told_in_our_words(pool: PgPool) {
+    use fieldvisit::error::ApiError;
+    // What still reaches the database's data checks: each is a 422 without the database's text.
+    for (sql, database_text) in [
+        ("SELECT 2147483647::int4 + 1", "integer out of range"),
+        ("SELECT '294277-01-02'::date::timestamptz", "out of range"),
+        ("SELECT convert_from('\\x00'::bytea, 'UTF8')", "invalid byte sequence"),
+        ("SELECT 'abc'::int4", "invalid input syntax"),
+        ("SELECT 1 / 0", "division by zero"),
+    ] {
+        let e = sqlx::query(sql).execute(&pool).await.expect_err(sql);
+        assert!(e.to_string().contains(database_text), "{sql}: {e}");
+        let answer = ApiError::from(e);
+        assert_eq!(answer.status_code(), StatusCode::UNPROCESSABLE_ENTITY, "{sql}");
+        let message = answer.to_string();
+        assert!(!message.contains(database_text) && !message.is_empty(), "{sql}: {message}");
     }
 }
