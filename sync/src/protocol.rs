@@ -94,6 +94,7 @@ pub struct PullQuery {
     pub cursor: Option<String>,
     /// Changes per page, 1 to 1000 (default 200).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
     pub limit: Option<i64>,
     /// The app's schema; below the minimum the answer is 426.
     #[serde(default)]

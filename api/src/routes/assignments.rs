@@ -65,7 +65,10 @@ pub struct AssignmentFilter {
     pub source: Option<AssignmentSource>,
     /// true: only assignments in force today; false: only ended or future ones.
     pub current: Option<bool>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
 }
 

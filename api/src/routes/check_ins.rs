@@ -82,8 +82,12 @@ pub struct CheckInFilter {
     pub person_id: Option<Uuid>,
     pub place_id: Option<Uuid>,
     /// `YYYY-MM` (Asia/Shanghai).
+    #[param(pattern = r"^\d{4}-\d{2}$")]
     pub month: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
 }
 

@@ -44,9 +44,13 @@ pub struct FindingFilter {
     pub station_id: Option<Uuid>,
     pub category: Option<String>,
     /// `YYYY-MM` (Asia/Shanghai) of creation.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
     pub month: Option<String>,
     pub author_id: Option<Uuid>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
 }
 

@@ -128,7 +128,10 @@ pub struct PlaceFilter {
     /// The system of `bbox` and of the answer's coordinates.
     #[serde(default)]
     pub crs: Crs,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_after` of the previous page.
     pub after: Option<Uuid>,
 }
 

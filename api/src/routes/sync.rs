@@ -27,6 +27,7 @@ pub async fn push(State(state): State<AppState>, caller: Caller, PushBody(req): 
 /// Pull the changes after `cursor` (none: bootstrap), in pages.
 #[utoipa::path(get, path = "/v1/sync/pull", tag = "sync", params(PullQuery), security(("bearer" = [])),
     responses((status = 200, body = PullResponse), (status = 400, description = "tampered or foreign cursor", body = super::ErrorBody),
+        (status = 403, description = "another person's client id", body = super::ErrorBody),
         (status = 426, description = "the app is too old to pull", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client = %q.client_id), err(level = "warn"))]
 pub async fn pull(State(state): State<AppState>, caller: Caller, Query(q): Query<PullQuery>) -> ApiResult<Json<PullResponse>> {

@@ -15,6 +15,7 @@ use crate::input::Query;
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct MonthQuery {
     /// `YYYY-MM`; default: this month in Asia/Shanghai.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
     pub month: Option<String>,
 }
 
