@@ -282,7 +282,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(p): Body
     let source = optional_text("properties.source", props.source.as_deref(), 100)?.unwrap_or_else(|| "manual".into());
     let external_id = optional_text("properties.external_id", props.external_id.as_deref(), 200)?;
     let attrs = attributes(props.attributes)?;
-    let geom = geo_input::geometry_in("geometry", &p.geometry, p.crs)?;
+    let geom = geo_input::geometry_in("geometry", p.geometry, p.crs).await?;
     shape_for_kind(props.kind, &geom)?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
@@ -351,7 +351,10 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
     let source = props.source.as_deref().map(|s| text("properties.source", s, 100)).transpose()?;
     let external_id = props.external_id.map(|e| optional_text("properties.external_id", e.as_deref(), 200)).transpose()?;
     let attrs = props.attributes.map(|a| attributes(Some(a))).transpose()?;
-    let geom = p.geometry.as_ref().map(|g| geo_input::geometry_in("geometry", g, p.crs)).transpose()?;
+    let geom = match p.geometry {
+        Some(g) => Some(geo_input::geometry_in("geometry", g, p.crs).await?),
+        None => None,
+    };
     let mut tx = state.db.begin().await?;
     let current: Option<(i64, PlaceKind, Vec<u8>)> =
         sqlx::query_as("SELECT version, kind, ST_AsBinary(geom) FROM places WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
