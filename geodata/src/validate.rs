@@ -375,15 +375,14 @@ fn parts_problem(mp: &MultiPolygon<f64>) -> Option<InvalidMultiPolygon> {
         let Some(search) = &shell.bbox else { continue };
         for j in touching(&tree, search, i) {
             let without_holes = mp.0[i].interiors().is_empty() && mp.0[j].interiors().is_empty();
-            let (overlap, touch) = match shell.nested(&shells[j]).filter(|_| without_holes) {
-                Some(nested) => (nested, false),
-                None => {
-                    let between = mp.0[i].relate(&mp.0[j]);
-                    (
-                        between.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional,
-                        between.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional,
-                    )
-                }
+            let (overlap, touch) = if let Some(nested) = shell.nested(&shells[j]).filter(|_| without_holes) {
+                (nested, false)
+            } else {
+                let between = mp.0[i].relate(&mp.0[j]);
+                (
+                    between.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional,
+                    between.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional,
+                )
             };
             if overlap {
                 return Some(InvalidMultiPolygon::ElementsOverlaps(GeometryIndex(i), GeometryIndex(j)));

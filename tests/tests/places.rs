@@ -211,7 +211,7 @@ fn surveyed_boundary(n: u32) -> Value {
     json!([ring])
 }
 
-fn grid_cell(station: Uuid, external_id: &str, coordinates: Value) -> Value {
+fn grid_cell(station: Uuid, external_id: &str, coordinates: &Value) -> Value {
     json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": coordinates},
         "properties": {"kind": "grid_cell", "name": "测绘网格", "station_id": station, "source": "survey-2026", "external_id": external_id}})
 }
@@ -227,7 +227,7 @@ async fn large_boundaries_do_not_hold_up_other_requests(pool: PgPool) {
     let imports: Vec<_> = ["B-1", "B-2"]
         .into_iter()
         .map(|external_id| {
-            let body = serde_json::to_vec(&grid_cell(station, external_id, surveyed_boundary(45_000))).unwrap();
+            let body = serde_json::to_vec(&grid_cell(station, external_id, &surveyed_boundary(45_000))).unwrap();
             assert!(body.len() < 2 * 1024 * 1024, "under the body limit: {} bytes", body.len());
             let request = server.http.post(format!("{}/v1/places", server.base)).bearer_auth(&planner).header("content-type", "application/json").body(body);
             tokio::spawn(async move {
@@ -267,7 +267,7 @@ async fn a_polygon_over_the_vertex_limit_is_refused(pool: PgPool) {
     // Short coordinates, so that 100,001 positions fit in the 2 MB body.
     let mut ring: Vec<Value> = (0..limit).map(|i| json!([112.1 + f64::from(u32::try_from(i % 9).unwrap()) / 10.0, 35.1])).collect();
     ring.push(ring[0].clone());
-    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-3", json!([ring])))).await;
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-3", &json!([ring])))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_code(&body), "too_many_vertices");
     assert_eq!(body["error"]["details"]["field"], "geometry");
@@ -276,7 +276,7 @@ async fn a_polygon_over_the_vertex_limit_is_refused(pool: PgPool) {
     // runs back and forth along one line).
     ring.truncate(limit - 1);
     ring.push(ring[0].clone());
-    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-4", json!([ring])))).await;
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-4", &json!([ring])))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_code(&body), "validation_failed", "{body}");
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE source = 'survey-2026'").fetch_one(&pool).await.unwrap();

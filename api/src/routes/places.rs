@@ -272,7 +272,8 @@ fn attributes(v: Option<Value>) -> ApiResult<Value> {
 
 /// Create a place (planners).
 #[utoipa::path(post, path = "/v1/places", tag = "places", request_body = NewPlace, security(("bearer" = [])),
-    responses((status = 201, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 201, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a geometry of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(p): Body<NewPlace>) -> ApiResult<(StatusCode, Json<PlaceFeature>)> {
     caller.require(Permission::EditPlaces)?;
     let props = p.properties;
@@ -342,7 +343,8 @@ pub struct PlacePatchProperties {
 
 /// Change a place (planners). Only what is sent changes.
 #[utoipa::path(patch, path = "/v1/places/{id}", tag = "places", params(("id" = Uuid, Path)), request_body = PlacePatch, security(("bearer" = [])),
-    responses((status = 200, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a geometry of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<PlacePatch>) -> ApiResult<Json<PlaceFeature>> {
     caller.require(Permission::EditPlaces)?;
     let props = p.properties;

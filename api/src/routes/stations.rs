@@ -166,7 +166,8 @@ fn code(v: &str) -> ApiResult<String> {
 
 /// Create a station (planners).
 #[utoipa::path(post, path = "/v1/stations", tag = "stations", request_body = NewStation, security(("bearer" = [])),
-    responses((status = 201, body = Station), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 201, body = Station), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a service_area of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(s): Body<NewStation>) -> ApiResult<(axum::http::StatusCode, Json<Station>)> {
     caller.require(Permission::EditStations)?;
     let id = s.id.unwrap_or_else(Uuid::now_v7);
@@ -215,7 +216,8 @@ pub struct StationPatch {
 
 /// Change a station (planners). Only the fields sent change.
 #[utoipa::path(patch, path = "/v1/stations/{id}", tag = "stations", params(("id" = Uuid, Path)), request_body = StationPatch, security(("bearer" = [])),
-    responses((status = 200, body = Station), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = Station), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a service_area of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<StationPatch>) -> ApiResult<Json<Station>> {
     caller.require(Permission::EditStations)?;
     let name = p.name.as_deref().map(|n| text("name", n, 200)).transpose()?;
