@@ -33,9 +33,22 @@ pub fn point_in(field: &str, p: Position, crs: Crs) -> Result<Point<f64>, ApiErr
     Ok(converted)
 }
 
-/// A GeoJSON geometry as sent, checked (ranges, validity) and converted to WGS84.
-pub fn geometry_in(field: &str, v: &serde_json::Value, crs: Crs) -> Result<Geometry<f64>, ApiError> {
+/// A GeoJSON geometry as sent, checked (size, ranges, validity) and converted to WGS84.
+///
+/// On a blocking thread: a surveyed boundary of tens of thousands of vertices takes a
+/// noticeable time to check (0.5 s for 45,000 in a debug build), and the async workers must
+/// go on answering everyone else meanwhile. More than [`validate::MAX_VERTICES`] positions is
+/// a 422 `too_many_vertices`, before any other check.
+pub async fn geometry_in(field: &'static str, v: serde_json::Value, crs: Crs) -> Result<Geometry<f64>, ApiError> {
+    tokio::task::spawn_blocking(move || geometry_in_now(field, &v, crs)).await.map_err(|e| ApiError::Internal(e.into()))?
+}
+
+fn geometry_in_now(field: &str, v: &serde_json::Value, crs: Crs) -> Result<Geometry<f64>, ApiError> {
     let mut g = geojson_io::geometry_from_geojson(v).map_err(|e| invalid(field, &e))?;
+    validate::check_size(&g).map_err(|e| match e {
+        GeoError::TooManyVertices { .. } => ApiError::Invalid { code: "too_many_vertices", message: format!("{field}: {e}"), field: Some(field.to_owned()) },
+        other => invalid(field, &other),
+    })?;
     validate::check_coordinates(&g).map_err(|e| invalid(field, &e))?;
     crs.geometry_to_wgs84(&mut g);
     validate::check_coordinates(&g).map_err(|e| invalid(field, &e))?;

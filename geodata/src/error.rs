@@ -32,6 +32,16 @@ pub enum GeoError {
     #[error("{0} is empty")]
     Empty(String),
 
+    /// The geometry has more positions than the server validates and stores
+    /// ([`crate::validate::MAX_VERTICES`]); simplify it or split it into parts.
+    #[error("the geometry has {count} positions; at most {max} are accepted (simplify the boundary or split it)")]
+    TooManyVertices { count: usize, max: usize },
+
+    /// A ring whose edges overlap one another's extent so often (long spikes radiating from
+    /// one spot) that checking it would take quadratic time; no surveyed boundary looks so.
+    #[error("{0} is too intricate to check (its edges cross one another's extent too often); simplify it")]
+    TooIntricate(String),
+
     /// The geometry breaks a structural rule (ring not closed, too few positions,
     /// self-intersection, hole outside its shell, overlapping parts …).
     #[error("invalid geometry: {0}")]

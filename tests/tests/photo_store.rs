@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use fieldvisit::photos::local::{LocalStore, UploadRefused};
 use fieldvisit::photos::s3::{S3Settings, S3Store};
-use fieldvisit::photos::store::{BlobStore, Declared, SignedRequest, StoreError, Stored};
+use fieldvisit::photos::store::{BlobStore, Declared, Presentation, SignedRequest, StoreError, Stored};
 use fieldvisit_tests::s3::S3Server;
 use sha2::{Digest as _, Sha256};
 
@@ -28,6 +28,9 @@ struct Subject {
     /// S3 refuses a body whose checksum differs from the signed one; the
     /// local store finds out only at `stat`.
     server_checks_hash: bool,
+    /// The local store keeps a sealed upload under its key and refuses
+    /// uploads to it (409); S3 moves it out of the URL's reach.
+    sealed_in_place: bool,
     _server: Box<dyn Send>,
 }
 
@@ -58,6 +61,7 @@ async fn local() -> Subject {
     Subject {
         store: Arc::new(store),
         server_checks_hash: false,
+        sealed_in_place: true,
         _server: Box::new(LocalServer { root, task }),
     }
 }
@@ -68,6 +72,7 @@ async fn s3() -> Subject {
     Subject {
         store: Arc::new(store),
         server_checks_hash: true,
+        sealed_in_place: false,
         _server: Box::new(server),
     }
 }
@@ -88,6 +93,7 @@ fn refused(e: &UploadRefused) -> StatusCode {
         UploadRefused::Forbidden(_) => StatusCode::FORBIDDEN,
         UploadRefused::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UploadRefused::ShortBody => StatusCode::BAD_REQUEST,
+        UploadRefused::Sealed => StatusCode::CONFLICT,
         UploadRefused::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -121,14 +127,23 @@ async fn send(
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (Some(expires), Some(sig)) = (param(&q, "expires"), q.get("sig")) else {
+    let (Some(expires), Some(sig), Some(content_type), Some(name)) =
+        (param(&q, "expires"), q.get("sig"), q.get("type"), q.get("name"))
+    else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    if let Err(e) = store.check_download(&key, expires, sig, chrono::Utc::now()) {
+    let Ok(shown) = Presentation::new(content_type, name) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    if let Err(e) = store.check_download(&key, expires, &shown, sig, chrono::Utc::now()) {
         return refused(&e).into_response();
     }
     match store.path_of(&key) {
-        Some(path) => tokio::fs::read(path).await.unwrap().into_response(),
+        Some(path) => (
+            [("content-type", shown.content_type.clone()), ("content-disposition", shown.disposition())],
+            tokio::fs::read(path).await.unwrap(),
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -179,6 +194,19 @@ async fn get(url: &str) -> (StatusCode, Vec<u8>) {
     (resp.status(), resp.bytes().await.unwrap().to_vec())
 }
 
+/// A download's `Content-Type` and `Content-Disposition`, and the SHA-256 of its body.
+async fn download(url: &str) -> (String, String, [u8; 32]) {
+    let resp = reqwest::get(url).await.expect("download request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+    (content_type, disposition, Sha256::digest(resp.bytes().await.unwrap()).into())
+}
+
+fn shown() -> Presentation {
+    Presentation::new("image/jpeg", "one.jpg").unwrap()
+}
+
 /// Changes the last character of a hex signature at the end of `url`.
 fn flip_last(url: &str) -> String {
     let mut url = url.to_owned();
@@ -214,8 +242,42 @@ async fn suite(subject: Subject) {
         }
     );
     assert_eq!(store.read("photos/one").await.unwrap(), bytes);
-    let url = store.download_url("photos/one", TTL).await.unwrap();
+    let url = store.download_url("photos/one", TTL, &shown()).await.unwrap();
     assert_eq!(get(&url).await, (StatusCode::OK, bytes.clone()));
+    // The download says what it is: the photo's type and a file name.
+    let (content_type, disposition, _) = download(&url).await;
+    assert_eq!(content_type, "image/jpeg");
+    assert_eq!(disposition, "inline; filename=\"one.jpg\"");
+    // The type is part of the signature: a URL cannot be turned into an HTML page.
+    let as_html = url.replace("image%2Fjpeg", "text%2Fhtml").replace("image/jpeg", "text/html");
+    assert_ne!(as_html, url);
+    assert_eq!(get(&as_html).await.0, StatusCode::FORBIDDEN, "download URL with another type");
+
+    // Sealing (what `complete` does first) puts the bytes beyond the upload
+    // URL's reach, though the URL has not expired: replaying it, with other
+    // bytes or the same, changes nothing the sealed key holds.
+    let sealed = store.seal("photos/one").await.unwrap();
+    assert_eq!(store.seal("photos/one").await.unwrap(), sealed, "a retried seal answers the same key");
+    assert_eq!(sealed == "photos/one", subject.sealed_in_place, "{sealed}");
+    let mut forged = bytes.clone();
+    forged[99] ^= 0xff;
+    let status = upload(&req, forged, true).await;
+    if subject.sealed_in_place {
+        assert_eq!(status, StatusCode::CONFLICT, "a sealed key refuses uploads");
+    } else {
+        assert!(status.is_client_error(), "S3 refuses bytes that fail the signed checksum: {status}");
+    }
+    let status = upload(&req, bytes.clone(), true).await;
+    if subject.sealed_in_place {
+        assert_eq!(status, StatusCode::CONFLICT, "even the same bytes");
+    }
+    assert_eq!(store.stat(&sealed).await.unwrap(), Stored { size: d.size, sha256: d.sha256 });
+    let url = store.download_url(&sealed, TTL, &shown()).await.unwrap();
+    let (content_type, disposition, sha256) = download(&url).await;
+    assert_eq!(sha256, d.sha256, "the sealed bytes hash to the declared SHA-256");
+    assert_eq!((content_type.as_str(), disposition.as_str()), ("image/jpeg", "inline; filename=\"one.jpg\""));
+    assert!(matches!(store.seal("photos/never").await, Err(StoreError::NotFound)));
+    let url = store.download_url(&sealed, TTL, &shown()).await.unwrap();
     assert_eq!(
         get(&flip_last(&url)).await.0,
         StatusCode::FORBIDDEN,
@@ -295,7 +357,7 @@ async fn suite(subject: Subject) {
         .await
         .unwrap();
     let url = store
-        .download_url("photos/one", Duration::from_secs(1))
+        .download_url(&sealed, Duration::from_secs(1), &shown())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -332,7 +394,7 @@ async fn suite(subject: Subject) {
     );
     let photos = store.list("photos/").await.unwrap();
     assert!(
-        photos.contains(&"photos/one".to_owned()) && photos.contains(&"photos/length".to_owned()),
+        photos.contains(&sealed) && photos.contains(&"photos/length".to_owned()),
         "{photos:?}"
     );
     assert!(photos.iter().all(|k| k.starts_with("photos/")));

@@ -137,6 +137,30 @@ impl Ctx {
         put.body(bytes).send().await.map_or(StatusCode::BAD_GATEWAY, |r| r.status())
     }
 
+    /// `put`, answering the body too.
+    async fn put_answer(&self, req: &Value, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        let mut put = http.put(req["url"].as_str().unwrap());
+        for (k, v) in req["headers"].as_object().unwrap() {
+            if !k.eq_ignore_ascii_case("content-length") {
+                put = put.header(k, v.as_str().unwrap());
+            }
+        }
+        let res = put.body(bytes).send().await.expect("upload");
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Downloads what `url` serves: its `Content-Type`, `Content-Disposition` and bytes.
+    async fn download(&self, url: &Value) -> (String, String, Vec<u8>) {
+        let res = self.server.http.get(url.as_str().expect("a download URL")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+        (content_type, disposition, res.bytes().await.unwrap().to_vec())
+    }
+
     async fn complete(&self, id: Uuid) -> (StatusCode, Value) {
         self.server.call(Method::POST, Some(&self.rep), &format!("/v1/photos/{id}/complete"), None).await
     }
@@ -184,6 +208,8 @@ both_stores!(
     findings_sync_and_lock_once_taken_into_an_issue,
     the_sweep_reports_and_removes_what_no_record_references,
     heic_photos_get_exif_evidence_and_a_thumbnail,
+    a_replayed_upload_url_cannot_replace_a_completed_photo,
+    downloads_carry_the_photo_type_and_a_file_name,
 );
 
 async fn the_whole_flow_stores_the_photo_once_with_a_thumbnail(pool: PgPool, store: Store) {
@@ -561,4 +587,89 @@ async fn without_a_heif_converter_heic_waits_and_jpegs_go_on(pool: PgPool) {
     let (status, body) = c.server.get(&c.rep, &format!("/v1/photos/{heic_id}/thumbnail")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_code(&body), "not_ready");
+}
+
+/// Evidence is immutable once verified. The upload URL is still valid after
+/// `complete` (it lives for 30 minutes); replaying it, with other bytes or the
+/// same, changes nothing: the local store answers 409 `already_uploaded`, and
+/// on S3 the record names a copy the URL cannot reach. The photo still
+/// downloads as the bytes whose SHA-256 was declared.
+async fn a_replayed_upload_url_cannot_replace_a_completed_photo(pool: PgPool, store: Store) {
+    let c = ctx(&pool, store, "rep060").await;
+    let bytes = photo_here(&c);
+    let (id, res) = c.declare(&bytes, "image/jpeg").await;
+    assert_eq!(res["status"], "applied", "{res}");
+    let (_, req) = c.upload_url(id).await;
+    assert_eq!(c.put(&req, bytes.clone()).await, StatusCode::OK);
+    let (status, done) = c.complete(id).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+
+    // Other bytes of the same length (the local URL binds the length only).
+    let mut forged = bytes.clone();
+    let at = forged.len() - 3;
+    forged[at] ^= 0xff;
+    let (status, body) = c.put_answer(&req, forged).await;
+    match store {
+        Store::Local => {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(error_code(&body), "already_uploaded");
+        }
+        // S3 refuses bytes that fail the checksum the URL signs.
+        Store::S3 => assert!(status.is_client_error(), "{status} {body}"),
+    }
+    // The same bytes again: refused on the local store; on S3 they land on
+    // the upload key, which the record no longer names.
+    let (status, body) = c.put_answer(&req, bytes.clone()).await;
+    if matches!(store, Store::Local) {
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    }
+    // Not every S3-compatible service checks the signed checksum: play one
+    // that does not, and let the replay write other bytes to the upload key.
+    if let Some(s3) = &c.s3 {
+        let mut forged = bytes.clone();
+        forged[at] ^= 0xff;
+        std::fs::write(s3.object_path(&format!("photos/{id}")), forged).unwrap();
+    }
+
+    let (status, again) = c.complete(id).await;
+    assert_eq!((status, &again), (StatusCode::OK, &done));
+    let (status, photo) = c.server.get(&c.rep, &format!("/v1/photos/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{photo}");
+    assert_eq!(photo["sha256"], hex::encode(Sha256::digest(&bytes)));
+    let (_, _, got) = c.download(&photo["url"]).await;
+    assert_eq!(hex::encode(Sha256::digest(&got)), photo["sha256"], "the bytes hash to the recorded SHA-256");
+    assert_eq!(got, bytes);
+}
+
+/// A download carries the photo's real type, from the record (the type
+/// `complete` sniffed, here a PNG declared as a JPEG), and a file name, not
+/// an anonymous `application/octet-stream`; the thumbnail is a JPEG named
+/// after the photo.
+async fn downloads_carry_the_photo_type_and_a_file_name(pool: PgPool, store: Store) {
+    let c = ctx(&pool, store, "rep061").await;
+    let png = media::sample_image(PhotoType::Png, 64, 48);
+    let (id, done) = c.upload(&png).await;
+    assert_eq!(done["mime"], "image/png", "{done}");
+    let (_, photo) = c.server.get(&c.rep, &format!("/v1/photos/{id}")).await;
+    let (content_type, disposition, got) = c.download(&photo["url"]).await;
+    assert_eq!(content_type, "image/png");
+    assert_eq!(disposition, format!("inline; filename=\"{id}.png\""));
+    assert_eq!(got, png);
+
+    let (id, _) = c.upload(&photo_here(&c)).await;
+    let (_, photo) = c.server.get(&c.rep, &format!("/v1/photos/{id}")).await;
+    let (content_type, disposition, _) = c.download(&photo["url"]).await;
+    assert_eq!((content_type.as_str(), disposition), ("image/jpeg", format!("inline; filename=\"{id}.jpg\"")));
+    let mut thumb = Value::Null;
+    for _ in 0..100 {
+        let (status, t) = c.server.get(&c.rep, &format!("/v1/photos/{id}/thumbnail")).await;
+        if status == StatusCode::OK {
+            thumb = t;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (content_type, disposition, jpeg) = c.download(&thumb["url"]).await;
+    assert_eq!((content_type.as_str(), disposition), ("image/jpeg", format!("inline; filename=\"{id}-thumbnail.jpg\"")));
+    assert_eq!(media::sniff(&jpeg), Some(PhotoType::Jpeg));
 }

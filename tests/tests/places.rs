@@ -194,3 +194,91 @@ async fn deactivating_a_place_ends_its_assignments(pool: PgPool) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(&body), "validation_failed");
 }
+
+/// A surveyed boundary of `n` vertices around 邵原镇, as GeoJSON polygon coordinates (7
+/// decimals, as a GIS exports them): valid, the radius a function of the angle, wiggling so
+/// that no two neighbouring edges are collinear.
+fn surveyed_boundary(n: u32) -> Value {
+    let mut ring: Vec<Value> = (0..n)
+        .map(|i| {
+            let angle = std::f64::consts::TAU * f64::from(i) / f64::from(n);
+            let radius = 0.05 * (1.0 + 0.05 * (37.0 * angle).sin() + 0.01 * (501.0 * angle).cos());
+            let round = |v: f64| (v * 1e7).round() / 1e7;
+            json!([round(112.15 + radius * angle.cos()), round(35.15 + radius * angle.sin())])
+        })
+        .collect();
+    ring.push(ring[0].clone());
+    json!([ring])
+}
+
+fn grid_cell(station: Uuid, external_id: &str, coordinates: &Value) -> Value {
+    json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": coordinates},
+        "properties": {"kind": "grid_cell", "name": "测绘网格", "station_id": station, "source": "survey-2026", "external_id": external_id}})
+}
+
+/// Imports of real boundaries send polygons of tens of thousands of vertices every day. Their
+/// validation must not hold up the server: while two 45,000-vertex polygons (1.1 MB each) are
+/// checked, `/healthz` keeps answering within a second, and both are stored.
+#[sqlx::test(migrations = false)]
+async fn large_boundaries_do_not_hold_up_other_requests(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let station = regional_station(&pool).await;
+    let imports: Vec<_> = ["B-1", "B-2"]
+        .into_iter()
+        .map(|external_id| {
+            let body = serde_json::to_vec(&grid_cell(station, external_id, &surveyed_boundary(45_000))).unwrap();
+            assert!(body.len() < 2 * 1024 * 1024, "under the body limit: {} bytes", body.len());
+            let request = server.http.post(format!("{}/v1/places", server.base)).bearer_auth(&planner).header("content-type", "application/json").body(body);
+            tokio::spawn(async move {
+                let res = request.send().await.expect("import");
+                (res.status(), res.text().await.unwrap_or_default())
+            })
+        })
+        .collect();
+    let probe = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    let mut probes = 0;
+    while imports.iter().any(|import| !import.is_finished()) {
+        let started = std::time::Instant::now();
+        let status = probe.get(format!("{}/healthz", server.base)).send().await.map(|r| r.status());
+        let took = started.elapsed();
+        assert!(matches!(status, Ok(StatusCode::OK)), "{status:?}");
+        assert!(took < std::time::Duration::from_secs(1), "/healthz took {took:?} while boundaries were validated");
+        probes += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(probes > 0, "the probe ran while the imports did");
+    for import in imports {
+        let (status, body) = import.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let stored: i32 = sqlx::query_scalar("SELECT max(ST_NPoints(geom)) FROM places WHERE source = 'survey-2026'").fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 45_001);
+}
+
+/// More positions than the server validates is a clear 422 naming the limit, before any other
+/// check, and nothing is stored.
+#[sqlx::test(migrations = false)]
+async fn a_polygon_over_the_vertex_limit_is_refused(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let planner = server.login("planner").await;
+    let station = regional_station(&pool).await;
+    let limit = fieldvisit_geodata::validate::MAX_VERTICES;
+    // Short coordinates, so that 100,001 positions fit in the 2 MB body.
+    let mut ring: Vec<Value> = (0..limit).map(|i| json!([112.1 + f64::from(u32::try_from(i % 9).unwrap()) / 10.0, 35.1])).collect();
+    ring.push(ring[0].clone());
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-3", &json!([ring])))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_code(&body), "too_many_vertices");
+    assert_eq!(body["error"]["details"]["field"], "geometry");
+    assert!(body["error"]["message"].as_str().unwrap().contains("100001 positions; at most 100000"), "{body}");
+    // At the limit, the count is no reason to refuse: this ring is refused for what it is (it
+    // runs back and forth along one line).
+    ring.truncate(limit - 1);
+    ring.push(ring[0].clone());
+    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-4", &json!([ring])))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_code(&body), "validation_failed", "{body}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE source = 'survey-2026'").fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 0);
+}

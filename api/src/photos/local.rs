@@ -10,6 +10,10 @@
 //! - `refs/<key>`: a hard link to the same object, so the object's link
 //!   count says how many keys still use it: the last `delete` (or a key
 //!   replaced by other bytes) removes the object.
+//! - `sealed/<key>`: an empty file once `complete` has sealed the key (see
+//!   [`BlobStore::seal`]): every later upload or write to it is refused, so a
+//!   signed URL replayed after `complete` cannot replace verified evidence.
+//!   Only `delete` removes it (with the key).
 //!
 //! Uploads stream into `objects/.tmp-<uuid>`, hashing as they go, are
 //! fsynced, then renamed to their hash; only then does the key's link
@@ -20,9 +24,10 @@
 //!
 //! Upload and download URLs point back at the server (`/v1/blobs/{key}`) and
 //! carry an expiry and an HMAC-SHA256 signature made with the server's
-//! secret; the HTTP route checks them with [`LocalStore::check_upload`] and
-//! [`LocalStore::check_download`] and hands the body to
-//! [`LocalStore::receive`].
+//! secret (a download URL also signs the content type and file name it is
+//! answered with); the HTTP route checks them with
+//! [`LocalStore::check_upload`] and [`LocalStore::check_download`] and hands
+//! the body to [`LocalStore::receive`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,7 +44,7 @@ use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
-use super::store::{BlobStore, Declared, SignedRequest, StoreError, Stored, expiry, validate_key};
+use super::store::{BlobStore, Declared, Presentation, SignedRequest, StoreError, Stored, expiry, validate_key};
 
 /// Why an upload (or a download URL) was refused.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +58,10 @@ pub enum UploadRefused {
     /// The body ended (or the connection broke) before the signed size. HTTP 400.
     #[error("body shorter than the declared size, or interrupted")]
     ShortBody,
+    /// The key is sealed: its bytes were verified by `complete` and may not
+    /// be replaced. HTTP 409. Nothing was read or changed.
+    #[error("the object under this key is sealed")]
+    Sealed,
     /// The server's disk failed. HTTP 500.
     #[error("storage I/O: {0}")]
     Io(String),
@@ -116,15 +125,17 @@ impl LocalStore {
         self.check(&upload_message(key, expires, size), key, expires, sig, now)
     }
 
-    /// Checks a download URL's signature and expiry.
+    /// Checks a download URL's signature and expiry, including the way the
+    /// URL says the download is to be presented.
     pub fn check_download(
         &self,
         key: &str,
         expires: i64,
+        shown: &Presentation,
         sig: &str,
         now: DateTime<Utc>,
     ) -> Result<(), UploadRefused> {
-        self.check(&download_message(key, expires), key, expires, sig, now)
+        self.check(&download_message(key, expires, shown), key, expires, sig, now)
     }
 
     fn check(
@@ -161,6 +172,11 @@ impl LocalStore {
         mut body: impl Stream<Item = Result<Bytes, E>> + Unpin,
     ) -> Result<Stored, UploadRefused> {
         validate_key(key).map_err(|e| UploadRefused::Forbidden(e.to_string()))?;
+        // Refused before a byte is read; checked again under the link lock
+        // when the upload commits, in case `complete` sealed it meanwhile.
+        if self.is_sealed(key) {
+            return Err(UploadRefused::Sealed);
+        }
         let objects = self.inner.root.join("objects");
         tokio::fs::create_dir_all(&objects)
             .await
@@ -190,10 +206,13 @@ impl LocalStore {
         let sha256: [u8; 32] = hasher.finalize().into();
         let this = self.clone();
         let key = key.to_owned();
-        tokio::task::spawn_blocking(move || this.commit(temp, &sha256, &key))
+        let committed = tokio::task::spawn_blocking(move || this.commit(temp, &sha256, &key))
             .await
             .map_err(|e| UploadRefused::Io(e.to_string()))?
             .map_err(io_refused)?;
+        if !committed {
+            return Err(UploadRefused::Sealed);
+        }
         Ok(Stored { size, sha256 })
     }
 
@@ -228,14 +247,28 @@ impl LocalStore {
         self.inner.root.join("objects").join(sha256_hex)
     }
 
+    fn seal_path(&self, key: &str) -> PathBuf {
+        self.inner.root.join("sealed").join(key)
+    }
+
+    fn is_sealed(&self, key: &str) -> bool {
+        self.seal_path(key).exists()
+    }
+
     /// Moves a complete, fsynced temporary file to its hash and points `key`
-    /// at it. Blocking: run it off the async workers.
-    fn commit(&self, temp: TempFile, sha256: &[u8; 32], key: &str) -> io::Result<()> {
+    /// at it; `false` (and nothing changed) when the key is sealed.
+    /// Blocking: run it off the async workers.
+    fn commit(&self, temp: TempFile, sha256: &[u8; 32], key: &str) -> io::Result<bool> {
         let _links = self
             .inner
             .links
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // Under the lock `seal` takes too: an upload that was under way when
+        // the key was sealed ends here, its temporary file removed on drop.
+        if self.is_sealed(key) {
+            return Ok(false);
+        }
         let hash = hex::encode(sha256);
         let object = self.object_path(&hash);
         if object.exists() {
@@ -259,7 +292,24 @@ impl LocalStore {
         if let Some(previous) = previous.filter(|p| *p != hash) {
             self.collect(&previous)?;
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Marks `key` sealed, durably; `NotFound` when nothing is stored.
+    fn seal_blocking(&self, key: &str) -> io::Result<()> {
+        let _links = self
+            .inner
+            .links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.linked_hash(key)?.is_none() {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        let seal = self.seal_path(key);
+        let parent = seal.parent().expect("key has a parent folder");
+        std::fs::create_dir_all(parent)?;
+        std::fs::File::create(&seal)?.sync_all()?;
+        sync_dir(parent)
     }
 
     /// The hash `key` points at, `None` when nothing is stored.
@@ -301,15 +351,18 @@ impl LocalStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let Some(hash) = self.linked_hash(key)? else {
-            // Nothing visible; a stray ref from a crash between the two links goes too.
+            // Nothing visible; a stray ref (or seal) from a crash between the links goes too.
+            ignore_missing(std::fs::remove_file(self.seal_path(key)))?;
             return ignore_missing(std::fs::remove_file(self.ref_path(key)));
         };
         std::fs::remove_file(self.key_path(key))?;
         ignore_missing(std::fs::remove_file(self.ref_path(key)))?;
+        // Last, so that a crash before it leaves the key unwritable, not the bytes unsealed.
+        ignore_missing(std::fs::remove_file(self.seal_path(key)))?;
         self.collect(&hash)
     }
 
-    fn write_blocking(&self, key: &str, bytes: &[u8]) -> io::Result<()> {
+    fn write_blocking(&self, key: &str, bytes: &[u8]) -> io::Result<bool> {
         let objects = self.inner.root.join("objects");
         std::fs::create_dir_all(&objects)?;
         let temp = TempFile(objects.join(format!(".tmp-{}", uuid::Uuid::new_v4())));
@@ -407,14 +460,23 @@ impl BlobStore for LocalStore {
         .await
     }
 
-    async fn download_url(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
+    async fn download_url(&self, key: &str, ttl: Duration, shown: &Presentation) -> Result<String, StoreError> {
         validate_key(key)?;
         let expires = expiry(Utc::now(), ttl)?.timestamp();
-        let sig = self.sign(&download_message(key, expires));
+        let sig = self.sign(&download_message(key, expires, shown));
+        // Both were checked by `Presentation::new`; only the `+` a type may hold needs escaping.
+        let content_type = shown.content_type.replace('+', "%2B");
         Ok(format!(
-            "{}/v1/blobs/{key}?expires={expires}&sig={sig}",
-            self.inner.public_base_url
+            "{}/v1/blobs/{key}?expires={expires}&type={content_type}&name={}&sig={sig}",
+            self.inner.public_base_url, shown.filename
         ))
+    }
+
+    async fn seal(&self, key: &str) -> Result<String, StoreError> {
+        validate_key(key)?;
+        let owned = key.to_owned();
+        self.blocking(move |this| this.seal_blocking(&owned)).await?;
+        Ok(key.to_owned())
     }
 
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
@@ -431,12 +493,15 @@ impl BlobStore for LocalStore {
         Ok(out)
     }
 
-    /// `mime` is not kept: the download route sniffs or knows the type.
+    /// `mime` is not kept: the download URL carries the type.
     async fn write(&self, key: &str, bytes: Vec<u8>, _mime: &str) -> Result<(), StoreError> {
         validate_key(key)?;
         let key = key.to_owned();
-        self.blocking(move |this| this.write_blocking(&key, &bytes))
-            .await
+        if self.blocking(move |this| this.write_blocking(&key, &bytes)).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Sealed)
+        }
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -457,8 +522,9 @@ fn upload_message(key: &str, expires: i64, size: u64) -> String {
     format!("PUT|{key}|{expires}|{size}")
 }
 
-fn download_message(key: &str, expires: i64) -> String {
-    format!("GET|{key}|{expires}")
+/// The content type and file name cannot contain `|` (see `Presentation::new`).
+fn download_message(key: &str, expires: i64, shown: &Presentation) -> String {
+    format!("GET|{key}|{expires}|{}|{}", shown.content_type, shown.filename)
 }
 
 /// A temporary file removed when dropped, unless it was renamed away first.
@@ -630,25 +696,34 @@ mod tests {
             "expired"
         );
         // A download signature is not an upload signature, and vice versa.
+        let shown = Presentation::new("image/jpeg", "a.jpg").unwrap();
         let url = store
-            .download_url(key, Duration::from_mins(1))
+            .download_url(key, Duration::from_mins(1), &shown)
             .await
             .unwrap();
         let d = query(&url);
+        assert_eq!((d["type"].as_str(), d["name"].as_str()), ("image/jpeg", "a.jpg"));
         let d_expires: i64 = d["expires"].parse().unwrap();
         store
-            .check_download(key, d_expires, &d["sig"], now)
+            .check_download(key, d_expires, &shown, &d["sig"], now)
             .unwrap();
         assert!(forbidden(
             store.check_upload(key, d_expires, 5, &d["sig"], now)
         ));
-        assert!(forbidden(store.check_download(key, expires, sig, now)));
+        assert!(forbidden(store.check_download(key, expires, &shown, sig, now)));
         assert!(forbidden(store.check_download(
             "photos/other",
             d_expires,
+            &shown,
             &d["sig"],
             now
         )));
+        // The type and the name are signed: a URL cannot be made to serve the
+        // bytes as another type (HTML, say) or under another name.
+        let html = Presentation::new("text/html", "a.jpg").unwrap();
+        assert!(forbidden(store.check_download(key, d_expires, &html, &d["sig"], now)));
+        let renamed = Presentation::new("image/jpeg", "a.exe").unwrap();
+        assert!(forbidden(store.check_download(key, d_expires, &renamed, &d["sig"], now)));
         let other = LocalStore::new(
             scratch.0.clone(),
             "http://files.test".into(),
@@ -769,6 +844,68 @@ mod tests {
         store.delete("thumbnails/b.jpg").await.unwrap();
         assert!(objects(&scratch).is_empty());
         assert!(store.list("").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_sealed_key_refuses_every_upload_and_write_until_deleted() {
+        let scratch = Scratch::new();
+        let store = scratch.store();
+        assert!(matches!(store.seal("photos/a").await, Err(StoreError::NotFound)), "nothing to seal");
+        store
+            .receive("photos/a", 5, chunks(vec![Ok(b"first")]))
+            .await
+            .unwrap();
+        assert_eq!(store.seal("photos/a").await.unwrap(), "photos/a", "the key stays");
+        assert_eq!(store.seal("photos/a").await.unwrap(), "photos/a", "idempotent");
+        let replay = chunks(vec![Ok(b"other")]);
+        assert!(matches!(
+            store.receive("photos/a", 5, replay).await,
+            Err(UploadRefused::Sealed)
+        ));
+        assert!(matches!(
+            store.write("photos/a", b"other".to_vec(), "image/jpeg").await,
+            Err(StoreError::Sealed)
+        ));
+        assert_eq!(store.read("photos/a").await.unwrap(), b"first");
+        assert_eq!(objects(&scratch), vec![hex::encode(Sha256::digest(b"first"))], "no temporary file left");
+        // Other keys are not affected; a delete ends the seal with the bytes.
+        store
+            .receive("photos/b", 5, chunks(vec![Ok(b"other")]))
+            .await
+            .unwrap();
+        store.delete("photos/a").await.unwrap();
+        store
+            .receive("photos/a", 6, chunks(vec![Ok(b"second")]))
+            .await
+            .unwrap();
+        assert_eq!(store.read("photos/a").await.unwrap(), b"second");
+    }
+
+    /// An upload that was streaming when `complete` sealed the key does not
+    /// land: the seal is checked again under the lock the commit takes.
+    #[tokio::test]
+    async fn an_upload_under_way_when_the_key_is_sealed_does_not_land() {
+        let scratch = Scratch::new();
+        let store = scratch.store();
+        store
+            .receive("photos/a", 5, chunks(vec![Ok(b"first")]))
+            .await
+            .unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, &'static str>>();
+        let body = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|part| (part, rx)) }));
+        tx.send(Ok(Bytes::from_static(b"oth"))).unwrap();
+        let uploading = tokio::spawn({
+            let store = store.clone();
+            async move { store.receive("photos/a", 5, body).await }
+        });
+        // Let the upload start streaming, then seal, then finish the body.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        store.seal("photos/a").await.unwrap();
+        tx.send(Ok(Bytes::from_static(b"er"))).unwrap();
+        drop(tx);
+        assert!(matches!(uploading.await.unwrap(), Err(UploadRefused::Sealed)));
+        assert_eq!(store.read("photos/a").await.unwrap(), b"first");
+        assert_eq!(objects(&scratch).len(), 1, "{:?}", objects(&scratch));
     }
 
     #[tokio::test]

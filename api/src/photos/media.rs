@@ -37,6 +37,16 @@ impl PhotoType {
         }
     }
 
+    /// The usual file extension, for download file names.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Heif => "heic",
+            Self::Webp => "webp",
+        }
+    }
+
     /// Case-insensitive; accepts the common aliases `image/jpg` and `image/heif`.
     pub fn from_mime(m: &str) -> Option<Self> {
         match m.trim().to_ascii_lowercase().as_str() {

@@ -48,6 +48,11 @@ impl From<StoreError> for ApiError {
 
 /// Checks the stored bytes of photo `id` (owned by `person`) and marks it
 /// uploaded. Idempotent: a completed photo answers as it is.
+///
+/// The upload is sealed first and the sealed bytes checked after: once
+/// sealed, no signed URL (which stays valid until it expires) can change
+/// them, so what the record names always hashes to its SHA-256. An upload
+/// that lands between the device's PUT and the seal is caught by the check.
 pub async fn complete(db: &PgPool, photos: &Photos, person: Uuid, id: Uuid) -> Result<Completed, ApiError> {
     let row: Option<(String, Vec<u8>, i64, String, String)> =
         sqlx::query_as("SELECT status, sha256, size, mime, object_key FROM photos WHERE id = $1 AND person_id = $2")
@@ -59,15 +64,20 @@ pub async fn complete(db: &PgPool, photos: &Photos, person: Uuid, id: Uuid) -> R
     if status == "uploaded" {
         return current(db, id).await;
     }
-    let stored = match photos.store.stat(&key).await {
-        Ok(s) => s,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::Conflict { code: "not_uploaded", message: "no bytes have arrived for this photo yet; upload them first".into(), field: None });
-        }
+    let not_uploaded = || ApiError::Conflict { code: "not_uploaded", message: "no bytes have arrived for this photo yet; upload them first".into(), field: None };
+    let sealed = match photos.store.seal(&key).await {
+        Ok(k) => k,
+        Err(StoreError::NotFound) => return Err(not_uploaded()),
         Err(e) => return Err(e.into()),
     };
+    let stored = match photos.store.stat(&sealed).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => return Err(not_uploaded()),
+        Err(e) => return Err(e.into()),
+    };
+    // A refused upload is deleted, seal and all, so that the device can upload again.
     if i64::try_from(stored.size).ok() != Some(size) {
-        photos.store.delete(&key).await?;
+        photos.store.delete(&sealed).await?;
         return Err(ApiError::Conflict {
             code: "size_mismatch",
             message: format!("{} bytes arrived, {size} were declared; the upload was discarded, upload again", stored.size),
@@ -75,7 +85,7 @@ pub async fn complete(db: &PgPool, photos: &Photos, person: Uuid, id: Uuid) -> R
         });
     }
     if stored.sha256.as_slice() != sha256.as_slice() {
-        photos.store.delete(&key).await?;
+        photos.store.delete(&sealed).await?;
         return Err(ApiError::Conflict {
             code: "hash_mismatch",
             message: "the bytes do not match the declared SHA-256; the upload was discarded, upload again".into(),
@@ -84,9 +94,9 @@ pub async fn complete(db: &PgPool, photos: &Photos, person: Uuid, id: Uuid) -> R
     }
     // The type and the EXIF are at the start of a photo: read only that, so
     // memory stays flat however large the photo and however many arrive.
-    let bytes = photos.store.read_prefix(&key, EXIF_PREFIX).await?;
+    let bytes = photos.store.read_prefix(&sealed, EXIF_PREFIX).await?;
     let Some(kind) = media::sniff(&bytes) else {
-        photos.store.delete(&key).await?;
+        photos.store.delete(&sealed).await?;
         return Err(ApiError::UnsupportedMediaType("the bytes are not a JPEG, PNG, HEIC/HEIF or WebP photo; the upload was discarded".into()));
     };
     let evidence = tokio::task::spawn_blocking(move || media::exif_evidence(&bytes)).await.map_err(|e| ApiError::Internal(e.into()))?;
@@ -94,7 +104,7 @@ pub async fn complete(db: &PgPool, photos: &Photos, person: Uuid, id: Uuid) -> R
     let exif = evidence.unwrap_or(media::ExifEvidence { lat: None, lon: None, taken_at: None, offset_minutes: None });
     sqlx::query(
         "UPDATE photos SET status = 'uploaded', uploaded_at = now(), mime = $2, exif_lat = $3, exif_lon = $4,
-             exif_taken_at = $5, exif_distance_m = $6, exif_flags = $7, version = version + 1
+             exif_taken_at = $5, exif_distance_m = $6, exif_flags = $7, object_key = $8, version = version + 1
          WHERE id = $1 AND status = 'declared'",
     )
     .bind(id)
@@ -104,6 +114,7 @@ pub async fn complete(db: &PgPool, photos: &Photos, person: Uuid, id: Uuid) -> R
     .bind(exif.taken_at)
     .bind(distance)
     .bind(&flags)
+    .bind(&sealed)
     .execute(db)
     .await?;
     if declared_mime != kind.mime() {

@@ -8,6 +8,18 @@
 //! kept with the object (HEAD with checksum mode); only a backend that keeps
 //! no checksum makes it read the object and hash it.
 //!
+//! A presigned PUT cannot be revoked and stays valid for its whole lifetime,
+//! so `seal` (at `complete`) copies the upload to `<key>.verified`, a key no
+//! URL is ever signed for, and removes the upload key; the record then names
+//! the copy. This needs nothing of the service beyond CopyObject (conditional
+//! writes, `If-None-Match`, are not offered by every S3-compatible service and
+//! would let a device's retry of a lost answer fail).
+//!
+//! Downloads are presigned GETs with `response-content-type` and
+//! `response-content-disposition`, which S3 signs and answers with, so the
+//! photo arrives with its real type and a file name whatever the object's
+//! stored metadata says.
+//!
 //! The client is built from explicit static credentials (no `aws-config`, no
 //! environment or instance-metadata lookups), speaks HTTPS through rustls
 //! with the ring provider, and optionally uses path-style addressing, which
@@ -23,13 +35,18 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumMode;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use sha2::{Digest as _, Sha256};
 
-use super::store::{BlobStore, Declared, SignedRequest, StoreError, Stored, expiry, validate_key};
+use super::store::{BlobStore, Declared, Presentation, SignedRequest, StoreError, Stored, expiry, validate_key};
+
+/// Where `seal` keeps the verified copy of the upload under `key`.
+fn sealed_key(key: &str) -> String {
+    format!("{key}.verified")
+}
 
 /// Where the bucket is and how to reach it.
 #[derive(Clone)]
@@ -213,17 +230,56 @@ impl BlobStore for S3Store {
         }
     }
 
-    async fn download_url(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
+    async fn download_url(&self, key: &str, ttl: Duration, shown: &Presentation) -> Result<String, StoreError> {
         validate_key(key)?;
         let presigned = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .response_content_type(&shown.content_type)
+            .response_content_disposition(shown.disposition())
             .presigned(presigning(ttl)?)
             .await
             .map_err(|e| sdk_error(&e))?;
         Ok(presigned.uri().to_owned())
+    }
+
+    async fn seal(&self, key: &str) -> Result<String, StoreError> {
+        validate_key(key)?;
+        let sealed = sealed_key(key);
+        validate_key(&sealed)?;
+        // Asking for SHA-256 makes S3 compute and keep the copy's own
+        // checksum, which `stat` then reads.
+        let copied = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{key}", self.bucket))
+            .key(&sealed)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await;
+        match copied {
+            Ok(_) => {}
+            // The upload key is gone: a seal whose answer was lost already
+            // copied it (and removed it), or nothing was ever uploaded.
+            Err(e) => match sdk_error(&e) {
+                StoreError::NotFound => {
+                    self.client
+                        .head_object()
+                        .bucket(&self.bucket)
+                        .key(&sealed)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error(&e))?;
+                    return Ok(sealed);
+                }
+                other => return Err(other),
+            },
+        }
+        self.delete(key).await?;
+        Ok(sealed)
     }
 
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {

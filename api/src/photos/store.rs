@@ -6,6 +6,11 @@
 //! so the client flow is the same whichever store runs. The server then
 //! trusts only what the store itself measured ([`BlobStore::stat`]), never
 //! what the device said it sent.
+//!
+//! A signed upload URL stays valid for its whole lifetime and cannot be
+//! revoked, so verified evidence must live where no such URL reaches:
+//! `complete` first [`BlobStore::seal`]s the upload, then checks the sealed
+//! bytes. From then on nothing but a delete changes what the record names.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -50,6 +55,40 @@ pub enum StoreError {
     /// The object storage service refused or failed (network, auth, 5xx).
     #[error("object storage: {0}")]
     Backend(String),
+    /// The key holds sealed, verified evidence; only a delete may change it.
+    #[error("the object under this key is sealed")]
+    Sealed,
+}
+
+/// How a download presents itself to the app or browser that fetches it:
+/// the photo's real type and a file name, not an anonymous octet stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presentation {
+    /// `type/subtype`, e.g. `image/jpeg`.
+    pub content_type: String,
+    /// `[A-Za-z0-9._-]`, e.g. `<photo id>.jpg`.
+    pub filename: String,
+}
+
+impl Presentation {
+    /// Checks both parts, so that they can go into a signed URL and a header
+    /// verbatim: no quoting, no `|` (the local store's signature separator),
+    /// no header injection.
+    pub fn new(content_type: &str, filename: &str) -> Result<Self, StoreError> {
+        let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+        let type_ok = content_type.split_once('/').is_some_and(|(kind, sub)| token(kind) && token(sub));
+        let name_ok = !filename.is_empty() && filename.len() <= 128 && filename.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !type_ok || !name_ok {
+            return Err(StoreError::InvalidKey(format!("presentation {content_type:?} {filename:?}")));
+        }
+        Ok(Self { content_type: content_type.to_owned(), filename: filename.to_owned() })
+    }
+
+    /// The `Content-Disposition` a download answers with: shown in place
+    /// (it is a photo), saved under the given name.
+    pub fn disposition(&self) -> String {
+        format!("inline; filename=\"{}\"", self.filename)
+    }
 }
 
 /// What is stored under a key, as the store measured it.
@@ -79,8 +118,20 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// reading the object).
     async fn stat(&self, key: &str) -> Result<Stored, StoreError>;
 
-    /// A short-lived URL to GET the object.
-    async fn download_url(&self, key: &str, ttl: Duration) -> Result<String, StoreError>;
+    /// A short-lived URL to GET the object, answered with `shown`'s content
+    /// type and disposition (both bound into the URL's signature).
+    async fn download_url(&self, key: &str, ttl: Duration, shown: &Presentation) -> Result<String, StoreError>;
+
+    /// Makes what is stored under the upload key `key` immutable and answers
+    /// the key it is kept under from now on, one that no upload URL can write
+    /// to. The local store keeps the key and refuses every later upload to it
+    /// (409); on S3, where a presigned URL cannot be revoked, the object is
+    /// copied to `<key>.verified` and the upload key removed, so a replayed
+    /// URL only writes an orphan that the sweep removes. Idempotent (a retry
+    /// after a lost answer gets the same key); `NotFound` when nothing was
+    /// uploaded. The caller checks the bytes under the answered key after
+    /// sealing: an upload may have landed just before.
+    async fn seal(&self, key: &str) -> Result<String, StoreError>;
 
     /// The whole object, for thumbnailing (objects are at most 25 MB).
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError>;
@@ -89,10 +140,11 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// (which sits at the start of a photo) without holding the whole file.
     async fn read_prefix(&self, key: &str, n: usize) -> Result<Vec<u8>, StoreError>;
 
-    /// A server-side write (thumbnails), replacing what was there.
+    /// A server-side write (thumbnails), replacing what was there (never a
+    /// sealed object: `Sealed`).
     async fn write(&self, key: &str, bytes: Vec<u8>, mime: &str) -> Result<(), StoreError>;
 
-    /// Removes the object; removing a missing one is not an error.
+    /// Removes the object (and its seal); removing a missing one is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 
     /// Every key that starts with `prefix`, sorted (for the sweep).

@@ -1,6 +1,9 @@
 //! `/v1/blobs/{key}`: the local photo store's signed upload and download
 //! URLs. Authorised by the URL's signature alone (devices upload outside the
 //! JSON API, as they would to S3); bodies stream to disk, never into memory.
+//! A completed photo's key is sealed: a replayed upload URL gets 409 and
+//! changes nothing. Downloads answer with the type and file name the URL
+//! signs (the photo's own), never a bare octet stream.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -13,6 +16,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::input::{Path, Query};
 use crate::photos::local::UploadRefused;
+use crate::photos::store::Presentation;
 
 /// The signature a signed URL carries; the URLs come whole from
 /// `upload-url` and `GET /v1/photos/{id}`, never built by a client.
@@ -23,7 +27,13 @@ pub struct Signed {
     pub expires: i64,
     /// The declared size in bytes (uploads only).
     pub size: Option<u64>,
-    /// HMAC-SHA256 of the key, expiry (and size), hex.
+    /// The content type the download answers with (downloads only).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub content_type: Option<String>,
+    /// The file name in the download's `Content-Disposition` (downloads only).
+    pub name: Option<String>,
+    /// HMAC-SHA256 of the key, expiry (and size, or type and name), hex.
     pub sig: String,
 }
 
@@ -41,6 +51,11 @@ fn refused_sized(e: UploadRefused, size: u64) -> ApiError {
         UploadRefused::Forbidden(why) => ApiError::Forbidden(format!("this upload URL is not valid: {why}")),
         UploadRefused::TooLarge => ApiError::PayloadTooLarge(usize::try_from(size).unwrap_or(usize::MAX)),
         UploadRefused::ShortBody => ApiError::Invalid { code: "incomplete_upload", message: "the body ended before the declared size; upload again".into(), field: None },
+        UploadRefused::Sealed => ApiError::Conflict {
+            code: "already_uploaded",
+            message: "this photo's bytes were verified by complete and cannot be replaced".into(),
+            field: None,
+        },
         UploadRefused::Io(e) => ApiError::Internal(anyhow::anyhow!("local store: {e}")),
     }
 }
@@ -56,6 +71,7 @@ fn local(state: &AppState) -> Result<&crate::photos::local::LocalStore, ApiError
     request_body(content = RawBytes, content_type = "application/octet-stream", description = "exactly the declared number of bytes"),
     responses((status = 200, description = "stored; now call complete"),
         (status = 403, description = "tampered or expired URL", body = super::ErrorBody),
+        (status = 409, description = "already_uploaded: the photo was completed and its bytes are sealed; nothing was changed", body = super::ErrorBody),
         (status = 413, description = "more bytes than declared", body = super::ErrorBody),
         (status = 422, description = "the body ended early (incomplete_upload); upload again", body = super::ErrorBody)))]
 pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>, req: Request) -> Result<StatusCode, ApiError> {
@@ -71,17 +87,23 @@ pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q
     Ok(StatusCode::OK)
 }
 
-/// Streams the bytes of a signed download (local store only).
+/// Streams the bytes of a signed download (local store only), with the
+/// content type and `Content-Disposition` the URL signs.
 #[utoipa::path(get, path = "/v1/blobs/{key}", tag = "blobs",
     params(("key" = String, Path, description = "the object key, as in the signed URL"), Signed),
-    responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = RawBytes),
+    responses((status = 200, description = "the bytes, as the photo's own type (image/jpeg, image/png, image/heic, image/webp)", content_type = "image/*", body = RawBytes,
+            headers(("content-disposition" = String, description = "inline; filename=\"<photo id>.<extension>\""))),
         (status = 403, description = "tampered or expired URL", body = super::ErrorBody),
         (status = 404, description = "nothing stored under this key", body = super::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>) -> Result<Response, ApiError> {
     let store = local(&state)?;
-    store.check_download(&key, q.expires, &q.sig, Utc::now()).map_err(refused)?;
+    let invalid = || ApiError::Forbidden("this download URL is not valid: no type or name".into());
+    let shown = Presentation::new(q.content_type.as_deref().ok_or_else(invalid)?, q.name.as_deref().ok_or_else(invalid)?)
+        .map_err(|_| ApiError::Forbidden("this download URL is not valid: bad type or name".into()))?;
+    store.check_download(&key, q.expires, &shown, &q.sig, Utc::now()).map_err(refused)?;
     let path = store.path_of(&key).ok_or(ApiError::NotFound("object"))?;
     let file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::NotFound("object"))?;
+    let length = file.metadata().await.map_err(|_| ApiError::NotFound("object"))?.len();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
+    Ok(([(header::CONTENT_TYPE, shown.content_type.clone()), (header::CONTENT_DISPOSITION, shown.disposition()), (header::CONTENT_LENGTH, length.to_string())], body).into_response())
 }

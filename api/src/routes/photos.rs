@@ -16,7 +16,8 @@ use crate::auth::{Caller, Resource};
 use crate::error::{ApiError, ApiResult};
 use crate::input::Path;
 use crate::photos::processing::{self, Completed};
-use crate::photos::store::{Declared, SignedRequest};
+use crate::photos::media::PhotoType;
+use crate::photos::store::{Declared, Presentation, SignedRequest};
 
 /// How long a download URL stays valid.
 const DOWNLOAD_TTL: Duration = Duration::from_mins(5);
@@ -44,9 +45,12 @@ pub async fn upload_url(State(state): State<AppState>, caller: Caller, Path(id):
     Ok(Json(state.photos.store.upload_request(&key, &declared, state.photos.upload_ttl).await?))
 }
 
-/// Checks the uploaded bytes against the declaration and marks the photo
-/// uploaded; idempotent. A size or hash mismatch discards the bytes (409);
-/// bytes that are not a photo are discarded too (415).
+/// Seals the uploaded bytes, checks them against the declaration and marks
+/// the photo uploaded; idempotent. From then on the bytes are immutable: the
+/// upload URL, though not yet expired, can no longer change them (the local
+/// store answers 409; on S3 the record names a copy no URL reaches). A size
+/// or hash mismatch discards the bytes (409); bytes that are not a photo are
+/// discarded too (415).
 #[utoipa::path(post, path = "/v1/photos/{id}/complete", tag = "photos", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Completed), (status = 404, body = super::ErrorBody),
         (status = 409, description = "not uploaded, size_mismatch or hash_mismatch", body = super::ErrorBody),
@@ -104,13 +108,26 @@ async fn fetch(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Photo> 
     .ok_or(ApiError::NotFound("photo"))
 }
 
-/// A photo, with a short-lived URL to its bytes once uploaded.
+/// How a photo's download presents itself: its type as `complete` sniffed
+/// it, and `<photo id>.<extension>` as the file name.
+fn presented(id: Uuid, mime: &str) -> ApiResult<Presentation> {
+    let shown = match PhotoType::from_mime(mime) {
+        Some(kind) => Presentation::new(kind.mime(), &format!("{id}.{}", kind.extension())),
+        None => Presentation::new("application/octet-stream", &id.to_string()),
+    };
+    Ok(shown?)
+}
+
+/// A photo, with a short-lived URL to its bytes once uploaded. The URL
+/// answers with the photo's type and `Content-Disposition: inline;
+/// filename="<id>.<ext>"`.
 #[utoipa::path(get, path = "/v1/photos/{id}", tag = "photos", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Photo), (status = 404, body = super::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Photo>> {
     let mut photo = fetch(&state, &caller, id).await?;
     if photo.status == "uploaded" {
-        photo.url = Some(state.photos.store.download_url(&photo.object_key, DOWNLOAD_TTL).await?);
+        let shown = presented(photo.id, &photo.mime)?;
+        photo.url = Some(state.photos.store.download_url(&photo.object_key, DOWNLOAD_TTL, &shown).await?);
         photo.url_expires_at = Some(Utc::now() + DOWNLOAD_TTL);
     }
     Ok(Json(photo))
@@ -123,11 +140,13 @@ pub struct ThumbnailUrl {
 }
 
 /// A short-lived URL to the photo's 512-pixel JPEG thumbnail (409 `not_ready`
-/// until it is made, shortly after `complete`).
+/// until it is made, shortly after `complete`), answered as `image/jpeg`
+/// named `<id>-thumbnail.jpg`.
 #[utoipa::path(get, path = "/v1/photos/{id}/thumbnail", tag = "photos", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ThumbnailUrl), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn thumbnail(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<ThumbnailUrl>> {
     let photo = fetch(&state, &caller, id).await?;
     let key = photo.thumbnail_key.ok_or(ApiError::Conflict { code: "not_ready", message: "the thumbnail is not made yet; try again shortly".into(), field: None })?;
-    Ok(Json(ThumbnailUrl { url: state.photos.store.download_url(&key, DOWNLOAD_TTL).await?, expires_at: Utc::now() + DOWNLOAD_TTL }))
+    let shown = Presentation::new("image/jpeg", &format!("{id}-thumbnail.jpg"))?;
+    Ok(Json(ThumbnailUrl { url: state.photos.store.download_url(&key, DOWNLOAD_TTL, &shown).await?, expires_at: Utc::now() + DOWNLOAD_TTL }))
 }

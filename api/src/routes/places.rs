@@ -272,7 +272,8 @@ fn attributes(v: Option<Value>) -> ApiResult<Value> {
 
 /// Create a place (planners).
 #[utoipa::path(post, path = "/v1/places", tag = "places", request_body = NewPlace, security(("bearer" = [])),
-    responses((status = 201, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 201, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a geometry of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(p): Body<NewPlace>) -> ApiResult<(StatusCode, Json<PlaceFeature>)> {
     caller.require(Permission::EditPlaces)?;
     let props = p.properties;
@@ -282,7 +283,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(p): Body
     let source = optional_text("properties.source", props.source.as_deref(), 100)?.unwrap_or_else(|| "manual".into());
     let external_id = optional_text("properties.external_id", props.external_id.as_deref(), 200)?;
     let attrs = attributes(props.attributes)?;
-    let geom = geo_input::geometry_in("geometry", &p.geometry, p.crs)?;
+    let geom = geo_input::geometry_in("geometry", p.geometry, p.crs).await?;
     shape_for_kind(props.kind, &geom)?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
@@ -340,7 +341,8 @@ pub struct PlacePatchProperties {
 
 /// Change a place (planners). Only what is sent changes.
 #[utoipa::path(patch, path = "/v1/places/{id}", tag = "places", params(("id" = Uuid, Path)), request_body = PlacePatch, security(("bearer" = [])),
-    responses((status = 200, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a geometry of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<PlacePatch>) -> ApiResult<Json<PlaceFeature>> {
     caller.require(Permission::EditPlaces)?;
     let props = p.properties;
@@ -349,7 +351,10 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
     let source = props.source.as_deref().map(|s| text("properties.source", s, 100)).transpose()?;
     let external_id = props.external_id.map(|e| optional_text("properties.external_id", e.as_deref(), 200)).transpose()?;
     let attrs = props.attributes.map(|a| attributes(Some(a))).transpose()?;
-    let geom = p.geometry.as_ref().map(|g| geo_input::geometry_in("geometry", g, p.crs)).transpose()?;
+    let geom = match p.geometry {
+        Some(g) => Some(geo_input::geometry_in("geometry", g, p.crs).await?),
+        None => None,
+    };
     let mut tx = state.db.begin().await?;
     let current: Option<(i64, PlaceKind, Vec<u8>)> =
         sqlx::query_as("SELECT version, kind, ST_AsBinary(geom) FROM places WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;

@@ -147,9 +147,9 @@ pub struct NewStation {
     pub crs: Crs,
 }
 
-fn service_area(v: Option<&serde_json::Value>, crs: Crs) -> ApiResult<Option<Vec<u8>>> {
+async fn service_area(v: Option<serde_json::Value>, crs: Crs) -> ApiResult<Option<Vec<u8>>> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(None) };
-    let g = match geo_input::geometry_in("service_area", v, crs)? {
+    let g = match geo_input::geometry_in("service_area", v, crs).await? {
         geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
         geo::Geometry::MultiPolygon(m) => m,
         _ => return Err(ApiError::invalid("service_area", "service_area must be a Polygon or MultiPolygon")),
@@ -167,14 +167,15 @@ fn code(v: &str) -> ApiResult<String> {
 
 /// Create a station (planners).
 #[utoipa::path(post, path = "/v1/stations", tag = "stations", request_body = NewStation, security(("bearer" = [])),
-    responses((status = 201, body = Station), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 201, body = Station), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a service_area of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, Body(s): Body<NewStation>) -> ApiResult<(axum::http::StatusCode, Json<Station>)> {
     caller.require(Permission::EditStations)?;
     let id = s.id.unwrap_or_else(Uuid::now_v7);
     let name = text("name", &s.name, 200)?;
     let code = code(&s.code)?;
     let location = geo_input::point_in("location", s.location, s.crs)?;
-    let area = service_area(s.service_area.as_ref(), s.crs)?;
+    let area = service_area(s.service_area, s.crs).await?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO stations (id, parent_id, level, code, name, location, service_area)
@@ -215,13 +216,17 @@ pub struct StationPatch {
 
 /// Change a station (planners). Only the fields sent change.
 #[utoipa::path(patch, path = "/v1/stations/{id}", tag = "stations", params(("id" = Uuid, Path)), request_body = StationPatch, security(("bearer" = [])),
-    responses((status = 200, body = Station), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = Station), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
+        (status = 422, description = "a broken rule (validation_failed), or a service_area of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
 pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<StationPatch>) -> ApiResult<Json<Station>> {
     caller.require(Permission::EditStations)?;
     let name = p.name.as_deref().map(|n| text("name", n, 200)).transpose()?;
     let code = p.code.as_deref().map(code).transpose()?;
     let location = p.location.map(|l| geo_input::point_in("location", l, p.crs)).transpose()?;
-    let area = p.service_area.as_ref().map(|a| service_area(a.as_ref(), p.crs)).transpose()?;
+    let area = match p.service_area {
+        Some(a) => Some(service_area(a, p.crs).await?),
+        None => None,
+    };
     let mut tx = state.db.begin().await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT version FROM stations WHERE id = $1 FOR UPDATE")
         .bind(id)

@@ -122,6 +122,12 @@ impl Device {
                 }
                 // A body too large for the declaration can never succeed.
                 PutOutcome::Refused { status: 413, code, message } => return Err(ClientError::Http { status: 413, code, message }),
+                // `complete` already sealed the bytes (its answer to an
+                // earlier round was lost): it says so again.
+                PutOutcome::Refused { status: 409, code, .. } if code == "already_uploaded" => {
+                    ask_first = true;
+                    continue;
+                }
                 PutOutcome::Refused { status, code, message } => {
                     // 403 (the URL expired) and 400 (the body arrived short)
                     // are mended by a new round; so is a busy store.
