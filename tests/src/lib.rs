@@ -1,6 +1,7 @@
 //! End-to-end test support: the real `fieldvisit` binary on a free port,
 //! against a fresh PostGIS database per test, driven over HTTP.
 
+pub mod pg_cluster;
 pub mod s3;
 
 use std::path::PathBuf;
