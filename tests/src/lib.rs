@@ -111,6 +111,12 @@ impl Server {
         tokio::time::timeout(Duration::from_mins(1), self.child.wait()).await.expect("exit within 60 s").expect("wait")
     }
 
+    /// Sends SIGKILL, as a crash or the OOM killer would, and waits until it is gone.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("gone within 30 s").expect("wait");
+    }
+
     /// Signs in and returns the access token.
     pub async fn login(&self, username: &str) -> String {
         let (status, body) = self.login_full(username, "fieldvisit").await;
