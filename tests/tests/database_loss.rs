@@ -91,6 +91,24 @@ async fn run_device(server: Arc<Server>, device: Device, seen: Arc<Seen>, stop: 
     (device, sent)
 }
 
+/// A station's staff reading meanwhile: pulls and REST lists, which meet the
+/// same lost sessions as pushes. Answers what it saw.
+async fn run_reader(server: Arc<Server>, token: String, stop: Arc<AtomicBool>) -> Vec<(String, StatusCode)> {
+    let http = reqwest::Client::builder().timeout(Duration::from_mins(1)).build().unwrap();
+    let client = Uuid::now_v7();
+    let mut seen = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        for path in [format!("/v1/sync/pull?client_id={client}&schema_version=1&limit=50"), "/v1/check-ins?limit=20".to_owned(), "/v1/places?limit=5".to_owned()] {
+            match http.get(format!("{}{path}", server.base)).bearer_auth(&token).send().await {
+                Ok(res) => seen.push((path, res.status())),
+                Err(e) => seen.push((format!("{path}: {e}"), StatusCode::IM_A_TEAPOT)),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen
+}
+
 async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -128,6 +146,7 @@ async fn database_loss(outage: Outage) {
     let seen = Arc::new(Seen::default());
     let stop = Arc::new(AtomicBool::new(false));
     let tasks: Vec<_> = devices.into_iter().map(|d| tokio::spawn(run_device(server.clone(), d, seen.clone(), stop.clone()))).collect();
+    let reader = tokio::spawn(run_reader(server.clone(), server.login("planner").await, stop.clone()));
     let accepted = || seen.accepted.load(Ordering::SeqCst);
     wait_until("pushes before the outage", Duration::from_mins(1), || accepted() >= 2 * DEVICES).await;
 
@@ -155,6 +174,9 @@ async fn database_loss(outage: Outage) {
         outboxes.push(tokio::time::timeout(Duration::from_mins(2), t).await.expect("devices finish").unwrap());
     }
 
+    let reads = reader.await.unwrap();
+    let odd_reads: Vec<_> = reads.iter().filter(|(_, s)| *s != StatusCode::OK && *s != StatusCode::SERVICE_UNAVAILABLE).collect();
+    assert!(odd_reads.is_empty(), "reads answered other than 200 or 503: {odd_reads:?}");
     let statuses = seen.statuses.lock().unwrap().clone();
     let other: Vec<_> = statuses.iter().filter(|s| **s != StatusCode::OK && **s != StatusCode::SERVICE_UNAVAILABLE).collect();
     assert!(other.is_empty(), "pushes answered other than 200 or 503 ({} of {}): {other:?}", other.len(), statuses.len());
