@@ -3,6 +3,10 @@
 //! server of `DATABASE_URL`, loads the demo township, serves the real router
 //! on a free port in this process and drives it over HTTP, then prints its
 //! figures. Nothing here is a test: it measures and reports.
+//!
+//! `--smoke` runs any of them at tiny sizes for a few seconds, so that
+//! `.ci/test` runs every benchmark once and none can break unnoticed; its
+//! figures mean nothing.
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +45,21 @@ pub struct PhotosArgs {
     pub mb: usize,
     #[arg(long, default_value_t = 20)]
     pub devices: usize,
+    /// Tiny sizes, a few seconds: proves the benchmark runs (the figures mean nothing).
+    #[arg(long)]
+    pub smoke: bool,
+}
+
+impl PhotosArgs {
+    fn sized(self) -> Self {
+        if self.smoke { Self { photos: 4, mb: 1, devices: 2, ..self } } else { self }
+    }
+
+    /// Width and height of the picture inside each photo: a 12-megapixel
+    /// camera's, or a small one when smoke-testing a debug build.
+    fn picture(&self) -> (u32, u32) {
+        if self.smoke { (640, 480) } else { (4000, 3000) }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +76,15 @@ pub struct PushArgs {
     /// the most it takes; a rate measures latency at that load.
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
+    /// Tiny sizes, a few seconds: proves the benchmark runs (the figures mean nothing).
+    #[arg(long)]
+    pub smoke: bool,
+}
+
+impl PushArgs {
+    fn sized(self) -> Self {
+        if self.smoke { Self { devices: 4, batch: 10, batches: 3, ..self } } else { self }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +95,20 @@ pub struct PullArgs {
     /// How long the empty-pull phase runs.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Tiny sizes, a few seconds: proves the benchmark runs (the figures mean nothing).
+    #[arg(long)]
+    pub smoke: bool,
+}
+
+impl PullArgs {
+    fn sized(self) -> Self {
+        if self.smoke { Self { clients: 2, seconds: 1, ..self } } else { self }
+    }
+
+    /// How many times the 200-row bootstrap is timed.
+    fn bootstraps(&self) -> usize {
+        if self.smoke { 2 } else { 20 }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +120,15 @@ pub struct GeofenceArgs {
     /// Check-ins judged (one per push, one after the other).
     #[arg(long, default_value_t = 2000)]
     pub checkins: usize,
+    /// Tiny sizes, a few seconds: proves the benchmark runs (the figures mean nothing).
+    #[arg(long)]
+    pub smoke: bool,
+}
+
+impl GeofenceArgs {
+    fn sized(self) -> Self {
+        if self.smoke { Self { cells: 500, points: 500, checkins: 20, ..self } } else { self }
+    }
 }
 
 /// Server settings for the benchmark: the defaults, as `serve` would use them.
@@ -224,16 +275,18 @@ fn per_second(n: usize, elapsed: Duration) -> f64 {
 
 pub async fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
-        Bench::Push(a) => push(a).await,
-        Bench::Pull(a) => pull(a).await,
-        Bench::Geofence(a) => geofence(a).await,
-        Bench::Photos(a) => photos(a).await,
+        Bench::Push(a) => push(a.sized()).await,
+        Bench::Pull(a) => pull(a.sized()).await,
+        Bench::Geofence(a) => geofence(a.sized()).await,
+        Bench::Photos(a) => photos(a.sized()).await,
     }
 }
 
 async fn push(a: PushArgs) -> anyhow::Result<()> {
     let rig = rig("push").await?;
-    sqlx::query("DELETE FROM check_ins").execute(&rig.pool).await?;
+    // Only the benchmark's own check-ins: the demo's visit history goes, with
+    // everything that refers to it (findings, photos), whatever refers to it next.
+    sqlx::query("TRUNCATE check_ins CASCADE").execute(&rig.pool).await?;
     let mut devices = Vec::new();
     for i in 1..=a.devices {
         let username = format!("rep{:03}", (i - 1) % 87 + 1);
@@ -337,13 +390,13 @@ async fn pull(a: PullArgs) -> anyhow::Result<()> {
     }
     let mut boots = Vec::new();
     let mut rows = 0;
-    for _ in 0..20 {
+    for _ in 0..a.bootstraps() {
         let t = Instant::now();
         rows = pull_all(&rig, &token, Uuid::now_v7(), None).await?.0;
         boots.push(t.elapsed());
     }
     let (p50, p99, _) = percentiles(boots);
-    println!("pull: bootstrap of rep001 with {rows} rows: p50 {p50:.1} ms, worst of 20 {p99:.1} ms");
+    println!("pull: bootstrap of rep001 with {rows} rows: p50 {p50:.1} ms, worst of {} {p99:.1} ms", a.bootstraps());
 
     // Empty incremental pulls: every device is up to date and asks again.
     let mut tasks = Vec::new();
@@ -500,9 +553,9 @@ fn memory_kb(pid: u32) -> (u64, u64) {
 /// A photo of `mb` megabytes that every stage accepts: a real 12-megapixel
 /// JPEG (what the thumbnailer decodes), padded after its end marker with
 /// noise up to the size, as camera files carry trailing data.
-fn big_photo(mb: usize, seed: u64) -> Vec<u8> {
+fn big_photo(mb: usize, (width, height): (u32, u32), seed: u64) -> Vec<u8> {
     use rand::{Rng, SeedableRng};
-    let mut bytes = crate::photos::media::sample_image(crate::photos::media::PhotoType::Jpeg, 4000, 3000);
+    let mut bytes = crate::photos::media::sample_image(crate::photos::media::PhotoType::Jpeg, width, height);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     while bytes.len() < mb * 1024 * 1024 {
         bytes.push(rng.r#gen());
@@ -560,6 +613,7 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     for d in 0..a.devices {
         let rig = rig.clone();
         let mb = a.mb;
+        let picture = a.picture();
         tasks.push(tokio::spawn(async move {
             let username = format!("rep{:03}", d % 87 + 1);
             let token = rig.login(&username).await?;
@@ -570,7 +624,7 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
                 "position": {"lon": lon, "lat": lat, "crs": "wgs84"}, "accuracy_m": 10.0, "device_time": Utc::now().to_rfc3339()}})];
             let mut photos = Vec::new();
             for k in 0..per_device {
-                let bytes = big_photo(mb, (d * 1000 + k) as u64);
+                let bytes = big_photo(mb, picture, (d * 1000 + k) as u64);
                 let id = Uuid::now_v7();
                 mutations.push(json!({"id": k + 2, "name": "photo.declare.v1", "args": {"id": id,
                     "sha256": hex::encode(sha2::Sha256::digest(&bytes)), "size": bytes.len(), "mime": "image/jpeg",
@@ -596,11 +650,12 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     for (d, token, photos) in devices {
         let rig = rig.clone();
         let mb = a.mb;
+        let picture = a.picture();
         tasks.push(tokio::spawn(async move {
             let mut sent = 0usize;
             for (k, id) in photos.iter().enumerate() {
                 // Made again rather than kept: the devices' memory is not what is measured.
-                let bytes = big_photo(mb, (d * 1000 + k) as u64);
+                let bytes = big_photo(mb, picture, (d * 1000 + k) as u64);
                 sent += bytes.len();
                 let req: Value = rig.http.post(format!("{}/v1/photos/{id}/upload-url", rig.base)).bearer_auth(&token).send().await?.error_for_status()?.json().await?;
                 let mut put = rig.http.put(req["url"].as_str().context("url")?);
@@ -635,9 +690,10 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     for d in 0..a.devices {
         let plain_dir = plain_dir.clone();
         let mb = a.mb;
+        let picture = a.picture();
         writers.push(tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             for k in 0..per_device {
-                let bytes = big_photo(mb, (d * 1000 + k) as u64);
+                let bytes = big_photo(mb, picture, (d * 1000 + k) as u64);
                 let path = plain_dir.join(format!("{d}-{k}"));
                 let mut f = std::fs::File::create(&path)?;
                 std::io::Write::write_all(&mut f, &bytes)?;
@@ -690,4 +746,23 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A benchmark added here but not to the smoke runs of `.ci/test` could
+    /// break unnoticed again (as `push` once did).
+    #[test]
+    fn ci_smoke_runs_every_benchmark() {
+        let script = include_str!("../../.ci/test");
+        let smoked: Vec<&str> = script
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("for bench in "))
+            .map(|l| l.trim_end_matches("; do").split_whitespace().collect())
+            .unwrap_or_default();
+        let command = <super::Bench as clap::Subcommand>::augment_subcommands(clap::Command::new("bench"));
+        for benchmark in command.get_subcommands().map(clap::Command::get_name) {
+            assert!(smoked.contains(&benchmark), "`.ci/test` does not smoke-run `{benchmark}` (it runs {smoked:?})");
+        }
+    }
 }

@@ -4,28 +4,50 @@
 //!
 //! PostgreSQL refuses to run as root, and our machines and CI run as root, so
 //! there the cluster runs as the `postgres` system user.
+//!
+//! One fieldvisit process at a time owns the cluster (a lock file next to it,
+//! released by the kernel however the process ends): the owner stops it on
+//! exit and starts it again when it dies under the server. A cluster left
+//! running by an owner that was killed is adopted by the next one.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use sqlx::postgres::PgConnectOptions;
+use tokio_util::sync::CancellationToken;
 
-/// A running private cluster; stopped by [`EmbeddedPg::stop`] (and on drop).
+/// A running private cluster; stopped by [`EmbeddedPg::stop`] (and on drop)
+/// when this process owns it.
 #[derive(Debug)]
 pub struct EmbeddedPg {
+    cluster: Arc<Cluster>,
+    /// Held while this process owns the cluster; `None` when another live
+    /// fieldvisit process does (that one stops it).
+    lock: Option<File>,
+}
+
+/// Where a cluster lives and how its programs are run.
+#[derive(Debug)]
+struct Cluster {
     bin_dir: PathBuf,
     data: PathBuf,
     socket_dir: PathBuf,
     run_as: Option<(u32, u32)>,
-    started_here: bool,
 }
 
 const PORT: u16 = 5432;
 const DATABASE: &str = "fieldvisit";
 
+/// How often the owner looks whether its postmaster still runs.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
 impl EmbeddedPg {
-    /// Initialises (once) and starts the cluster under `root/pg`.
+    /// Initialises (once) and starts the cluster under `root/pg`, or reuses
+    /// the one running there.
     pub fn start(root: &Path) -> anyhow::Result<Self> {
         let bin_dir = if let Some(dir) = std::env::var_os("FIELDVISIT_PG_BIN") {
             PathBuf::from(dir)
@@ -58,33 +80,30 @@ impl EmbeddedPg {
         if let Some((uid, gid)) = run_as {
             chown(&socket_dir, uid, gid)?;
         }
-        let mut pg = Self { bin_dir, data, socket_dir, run_as, started_here: false };
-        if !pg.data.join("PG_VERSION").exists() {
-            std::fs::create_dir_all(&pg.data)?;
+        let lock = own(&root.join("pg.lock"))?;
+        let cluster = Cluster { bin_dir, data, socket_dir, run_as };
+        if !cluster.data.join("PG_VERSION").exists() {
+            std::fs::create_dir_all(&cluster.data)?;
             if let Some((uid, gid)) = run_as {
-                chown(&pg.data, uid, gid)?;
+                chown(&cluster.data, uid, gid)?;
             }
-            tracing::info!(data = %pg.data.display(), "initialising a private PostgreSQL cluster");
-            pg.run("initdb", &["-D", &pg.data.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])?;
+            tracing::info!(data = %cluster.data.display(), "initialising a private PostgreSQL cluster");
+            cluster.run("initdb", &["-D", &cluster.data.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])?;
         }
-        if pg.is_running() {
-            tracing::info!("reusing the private PostgreSQL cluster that is already running");
+        if !cluster.is_running() {
+            cluster.start_server()?;
+        } else if lock.is_some() {
+            // Its owner ended without stopping it (killed, or crashed): it is ours now.
+            tracing::info!("adopting the private PostgreSQL cluster left running by a previous start");
         } else {
-            let opts = format!("-c listen_addresses='' -k {} -p {PORT}", pg.socket_dir.display());
-            let log = pg.data.join("server.log");
-            pg.run("pg_ctl", &["-D", &pg.data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"])?;
-            pg.started_here = true;
+            tracing::info!("reusing the private PostgreSQL cluster of another running fieldvisit");
         }
-        Ok(pg)
-    }
-
-    fn is_running(&self) -> bool {
-        self.command("pg_ctl").args(["-D", &self.data.to_string_lossy(), "status"]).output().is_ok_and(|o| o.status.success())
+        Ok(Self { cluster: Arc::new(cluster), lock })
     }
 
     /// Options for connecting to the maintenance database `postgres`.
     pub fn admin_options(&self) -> PgConnectOptions {
-        PgConnectOptions::new().socket(&self.socket_dir).port(PORT).username("postgres").database("postgres")
+        PgConnectOptions::new().socket(&self.cluster.socket_dir).port(PORT).username("postgres").database("postgres")
     }
 
     /// Creates the application database with PostGIS if missing; returns its options.
@@ -101,15 +120,111 @@ impl EmbeddedPg {
         Ok(self.admin_options().database(DATABASE))
     }
 
-    /// Stops the cluster if this process started it.
+    /// Watches the postmaster while the server runs and starts it again when
+    /// it is gone (killed, crashed, stopped by hand): meanwhile `/readyz`
+    /// answers 503, and the pool reconnects by itself once it is back. Only
+    /// the owner watches; call [`Supervisor::stop`] before [`EmbeddedPg::stop`].
+    pub fn supervise(&self) -> Option<Supervisor> {
+        self.lock.as_ref()?;
+        let cluster = self.cluster.clone();
+        let cancel = CancellationToken::new();
+        let stopped = cancel.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(WATCH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stopped.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let cluster = cluster.clone();
+                // pg_ctl start waits for recovery; the stop waits for this attempt.
+                let restarted = tokio::task::spawn_blocking(move || {
+                    if cluster.is_running() {
+                        return None;
+                    }
+                    tracing::warn!("the private PostgreSQL cluster is not running; starting it again");
+                    Some(cluster.start_server())
+                })
+                .await;
+                match restarted {
+                    Ok(None) => {}
+                    Ok(Some(Ok(()))) => tracing::info!("the private PostgreSQL cluster runs again"),
+                    // After a kill -9 its old backends may hold the shared memory a moment longer.
+                    Ok(Some(Err(e))) => tracing::warn!(error = %e, "could not start the private PostgreSQL cluster yet"),
+                    Err(e) => tracing::error!(error = %e, "the cluster watcher failed"),
+                }
+            }
+        });
+        Some(Supervisor { cancel, task })
+    }
+
+    /// Stops the cluster if this process owns it.
     pub fn stop(&mut self) {
-        if self.started_here {
-            self.started_here = false;
-            match self.run("pg_ctl", &["-D", &self.data.to_string_lossy(), "-m", "fast", "-w", "stop"]) {
+        if let Some(lock) = self.lock.take() {
+            match self.cluster.run("pg_ctl", &["-D", &self.cluster.data.to_string_lossy(), "-m", "fast", "-w", "stop"]) {
                 Ok(()) => tracing::info!("stopped the private PostgreSQL cluster"),
                 Err(e) => tracing::warn!(error = %e, "could not stop the private PostgreSQL cluster"),
             }
+            drop(lock);
         }
+    }
+}
+
+impl Drop for EmbeddedPg {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The watcher of [`EmbeddedPg::supervise`].
+#[derive(Debug)]
+pub struct Supervisor {
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Supervisor {
+    /// Stops watching, after a start in progress has finished.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Takes the lock file that makes this process the cluster's owner; `None`
+/// when another live process holds it. The kernel releases it when the
+/// process ends in any way, so a killed owner leaves no stale lock.
+fn own(path: &Path) -> anyhow::Result<Option<File>> {
+    let file = File::options().create(true).truncate(false).write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
+impl Cluster {
+    fn start_server(&self) -> anyhow::Result<()> {
+        let opts = format!("-c listen_addresses='' -k {} -p {PORT}", self.socket_dir.display());
+        let log = self.data.join("server.log");
+        self.run("pg_ctl", &["-D", &self.data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"])
+    }
+
+    /// Whether the postmaster of `postmaster.pid` is alive. Read from /proc
+    /// rather than with `pg_ctl status`, which takes a zombie (a killed
+    /// postmaster its parent has not reaped) for a running server.
+    fn is_running(&self) -> bool {
+        if !Path::new("/proc/self").exists() {
+            return self.command("pg_ctl").args(["-D", &self.data.to_string_lossy(), "status"]).output().is_ok_and(|o| o.status.success());
+        }
+        let Ok(text) = std::fs::read_to_string(self.data.join("postmaster.pid")) else { return false };
+        let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else { return false };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the command name, which may hold spaces: after the last ')'.
+        let alive = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z" && state != "X");
+        // A pid reused by another program after a crash is not our postmaster.
+        alive && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(8).any(|w| w == b"postgres"))
     }
 
     fn command(&self, program: &str) -> Command {
@@ -133,12 +248,6 @@ impl EmbeddedPg {
             );
         }
         Ok(())
-    }
-}
-
-impl Drop for EmbeddedPg {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

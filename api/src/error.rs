@@ -35,7 +35,9 @@ pub enum ApiError {
     /// The client must update before it may do this.
     #[error("{0}")]
     UpgradeRequired(String),
-    /// The database could not be reached; nothing was written.
+    /// The database went away or refused for now (see
+    /// [`fieldvisit_sync::database_unavailable`]); the same request may be
+    /// retried. A failure that raced a commit may have committed.
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("internal error")]
@@ -110,10 +112,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Named constraints become 4xx answers that name the field; anything else is
-/// internal. Keeping the map here means a handler never inspects SQLSTATEs.
+/// A database that went away or refused for now is a 503; named constraints
+/// become 4xx answers that name the field; anything else is internal.
+/// Keeping the map here means a handler never inspects SQLSTATEs.
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // First: a session the server ended (57P01 ...) must never read as a bug.
+        if fieldvisit_sync::database_unavailable(&e) {
+            return Self::Unavailable(e);
+        }
         if let sqlx::Error::Database(db) = &e {
             let constraint = db.constraint().unwrap_or_default();
             let message = db.message().to_owned();
@@ -141,9 +148,6 @@ impl From<sqlx::Error> for ApiError {
                 }
                 _ => {}
             }
-        }
-        if matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) {
-            return Self::Unavailable(e);
         }
         Self::Internal(e.into())
     }
@@ -200,8 +204,16 @@ impl From<fieldvisit_sync::SyncError> for ApiError {
     }
 }
 
+/// A database error wrapped on the way (with context) keeps its meaning: a
+/// lost database is still a 503, not an internal error.
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
+        if e.chain().any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(fieldvisit_sync::database_unavailable)) {
+            return match e.downcast::<sqlx::Error>() {
+                Ok(db) => Self::Unavailable(db),
+                Err(e) => Self::Unavailable(sqlx::Error::Protocol(format!("{e:#}"))),
+            };
+        }
         Self::Internal(e)
     }
 }

@@ -76,7 +76,8 @@ pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow
     Ok(AppState { db: db.clone(), keys, sync, photos, trust_forwarded_for: config.trust_forwarded_for })
 }
 
-/// Serves until SIGTERM or Ctrl-C, then stops the private cluster if any.
+/// Serves until SIGTERM or Ctrl-C, then stops the private cluster if this
+/// process owns it (started it, or adopted one a killed start left running).
 /// `banner` runs once the port is bound, with the address actually bound.
 pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::net::SocketAddr)) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
@@ -84,6 +85,8 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let state = app_state(config, &db.pool, &public_url).await?;
     crate::photos::processing::spawn_thumbnailer(state.db.clone(), state.photos.clone());
+    // A private cluster that dies under the server is started again.
+    let supervisor = db.embedded.as_ref().and_then(EmbeddedPg::supervise);
     // The handlers are in place before the banner says the server is up: a
     // SIGTERM right after it must shut down cleanly, not kill the process.
     let shutdown = shutdown_signal()?;
@@ -97,6 +100,9 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     let listener = axum::serve::ListenerExt::tap_io(crate::head_errors::WithJsonHeadErrors(listener), |_| {});
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
     tracing::info!("shutting down");
+    if let Some(supervisor) = supervisor {
+        supervisor.stop().await;
+    }
     db.pool.close().await;
     if let Some(pg) = db.embedded.as_mut() {
         tokio::task::block_in_place(|| pg.stop());

@@ -21,4 +21,4 @@ pub mod visits;
 pub mod client;
 
 pub use actor::Actor;
-pub use error::SyncError;
+pub use error::{SyncError, database_unavailable};

@@ -62,8 +62,11 @@ struct Recorded {
     result: Option<Value>,
 }
 
-/// Applies a push. A transient failure returns `Err` with nothing committed;
-/// everything else is an acknowledged result per mutation.
+/// Applies a push. A transient failure returns `Err` (see
+/// [`crate::database_unavailable`]); it normally committed nothing, but one
+/// that raced the commit (the connection lost while `COMMIT` was on its way)
+/// may have: the device re-sends the same ids and gets `duplicate` for what
+/// was taken. Everything else is an acknowledged result per mutation.
 pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushContext) -> Result<PushResponse, SyncError> {
     if req.mutations.len() > MAX_BATCH {
         return Err(SyncError::invalid("mutations", format!("at most {MAX_BATCH} mutations per push")));
@@ -84,15 +87,32 @@ pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushConte
         return Err(SyncError::invalid("mutations", format!("mutation ids start at 1 (got {})", m.id)));
     }
     register_client(db, req.client_id, actor.person_id, req.schema_version).await?;
-    match apply_push(db, actor, req, ctx, Mode::Together).await {
-        Err(SyncError::Database(e)) if rejection_from_database(&e).is_some() => {
-            // The database refused something the checks let through: redo the
-            // push one mutation at a time, so only that one is rejected.
-            tracing::warn!(client = %req.client_id, error = %e, "a batch was refused; applying one by one");
-            apply_push(db, actor, req, ctx, Mode::OneByOne).await
+    let mut retries = 0;
+    loop {
+        let outcome = match apply_push(db, actor, req, ctx, Mode::Together).await {
+            Err(SyncError::Database(e)) if rejection_from_database(&e).is_some() => {
+                // The database refused something the checks let through: redo the
+                // push one mutation at a time, so only that one is rejected.
+                tracing::warn!(client = %req.client_id, error = %e, "a batch was refused; applying one by one");
+                apply_push(db, actor, req, ctx, Mode::OneByOne).await
+            }
+            other => other,
+        };
+        match outcome {
+            // A deadlock or serialization failure rolled the whole transaction
+            // back: trying again here spares the device a round trip.
+            Err(SyncError::Database(e)) if retries < 2 && rolled_back_whole(&e) => {
+                retries += 1;
+                tracing::warn!(client = %req.client_id, error = %e, retries, "push rolled back; trying again");
+            }
+            other => return other,
         }
-        other => other,
     }
+}
+
+/// A serialization failure or deadlock: nothing of the transaction stayed.
+fn rolled_back_whole(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
 }
 
 /// How new mutations are applied: together (few statements for a run) or one

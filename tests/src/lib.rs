@@ -1,6 +1,7 @@
 //! End-to-end test support: the real `fieldvisit` binary on a free port,
 //! against a fresh PostGIS database per test, driven over HTTP.
 
+pub mod pg_cluster;
 pub mod s3;
 
 use std::path::PathBuf;
@@ -108,6 +109,12 @@ impl Server {
         let pid = self.pid();
         std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
         tokio::time::timeout(Duration::from_mins(1), self.child.wait()).await.expect("exit within 60 s").expect("wait")
+    }
+
+    /// Sends SIGKILL, as a crash or the OOM killer would, and waits until it is gone.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("gone within 30 s").expect("wait");
     }
 
     /// Signs in and returns the access token.

@@ -16,7 +16,7 @@ use crate::input::{PushBody, Query};
 /// with a reason; a gap stops the batch.
 #[utoipa::path(post, path = "/v1/sync/push", tag = "sync", request_body = PushRequest, security(("bearer" = [])),
     responses((status = 200, body = PushResponse), (status = 403, description = "another person's client id", body = super::ErrorBody),
-        (status = 422, body = super::ErrorBody), (status = 503, description = "database unavailable; nothing applied, retry", body = super::ErrorBody)))]
+        (status = 422, body = super::ErrorBody), (status = 503, description = "the database is gone or refuses for now; re-send the same mutation ids (any a raced commit took answer `duplicate`)", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client = %req.client_id, n = req.mutations.len()), err(level = "warn"))]
 pub async fn push(State(state): State<AppState>, caller: Caller, PushBody(req): PushBody<PushRequest>) -> ApiResult<Json<PushResponse>> {
     let actor = caller.sync_actor(&state.db).await?;
