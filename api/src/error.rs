@@ -199,6 +199,8 @@ impl From<fieldvisit_sync::SyncError> for ApiError {
             S::ForeignClient(_) => Self::Forbidden(e.to_string()),
             S::BadCursor(_) => Self::Invalid { code: "invalid_cursor", message: e.to_string(), field: Some("cursor".into()) },
             S::UpgradeRequired { .. } => Self::UpgradeRequired(e.to_string()),
+            S::NotFound(what) => Self::NotFound(what),
+            S::Conflict { code, message, field } => Self::Conflict { code, message, field: field.map(str::to_owned) },
             S::Database(db) => db.into(),
         }
     }

@@ -22,6 +22,14 @@ pub enum SyncError {
     /// The device's schema is too old to pull; it must update (pushes still work).
     #[error("this app version is too old to sync (schema {got}, need {min}); update the app")]
     UpgradeRequired { got: i32, min: i32 },
+    /// The record a command names does not exist, or is outside the
+    /// caller's scope (which must look the same).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The command conflicts with the current state (a stale version, a
+    /// duplicate, an illegal transition); `field` names what, when one does.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, field: Option<&'static str> },
     /// The database failed. When [`database_unavailable`] says so, the
     /// request may be retried as it is (a push that raced its commit may have
     /// committed; the retry then answers `duplicate`).
@@ -32,6 +40,10 @@ pub enum SyncError {
 impl SyncError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid { field, message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into(), field }
     }
 }
 

@@ -8,6 +8,8 @@
 
 pub mod actor;
 pub mod buckets;
+pub mod check_ins;
+pub mod command;
 pub mod cursor;
 mod error;
 pub mod month;
@@ -15,10 +17,12 @@ pub mod mutations;
 pub mod protocol;
 pub mod pull;
 pub mod push;
+pub mod scope;
 pub mod visits;
 
 #[cfg(feature = "client")]
 pub mod client;
 
 pub use actor::Actor;
+pub use scope::Scope;
 pub use error::{SyncError, database_unavailable};

@@ -81,13 +81,8 @@ pub struct Caller {
     pub station_id: Option<Uuid>,
 }
 
-/// Which rows a caller may read: `stations = None` means the whole township;
-/// `person`, when set, narrows to the caller's own records.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    pub stations: Option<Vec<Uuid>>,
-    pub person: Option<Uuid>,
-}
+/// Which rows a caller may read (the domain's own type).
+pub use fieldvisit_sync::Scope;
 
 enum Reach {
     Township,

@@ -317,42 +317,6 @@ fn round_cm(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// A staff decision on a judged check-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewDecision {
-    Accepted,
-    Rejected,
-}
-
-/// Records a review: accepted check-ins count as visits whatever their
-/// verdict; rejected ones never do. Returns false when the check-in is not
-/// within `stations` (or absent). The caller records the audit event.
-pub async fn review(
-    tx: &mut sqlx::PgConnection,
-    reviewer: Uuid,
-    stations: Option<&[Uuid]>,
-    id: Uuid,
-    decision: ReviewDecision,
-    note: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE check_ins c SET review = $3::check_in_review, review_note = $4, reviewed_by = $2, reviewed_at = now(),
-             version = c.version + 1
-         FROM places p WHERE c.id = $1 AND p.id = c.place_id AND ($5::uuid[] IS NULL OR p.station_id = ANY($5))",
-    )
-    .bind(id)
-    .bind(reviewer)
-    .bind(if decision == ReviewDecision::Accepted { "accepted" } else { "rejected" })
-    .bind(note)
-    .bind(stations)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
