@@ -19,7 +19,7 @@ pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// Compresses answers with gzip, br or zstd, as `Accept-Encoding` asks.
 /// Images are never compressed again (they are compressed already).
-pub fn compression() -> CompressionLayer<impl Predicate + Clone> {
+pub fn compression() -> CompressionLayer<impl Predicate> {
     CompressionLayer::new().compress_when(SizeAbove::new(COMPRESS_ABOVE_BYTES).and(NotForContentType::IMAGES))
 }
 
@@ -28,16 +28,17 @@ pub fn compression() -> CompressionLayer<impl Predicate + Clone> {
 const BODY_ENCODINGS: [&str; 3] = ["gzip", "zstd", "identity"];
 
 /// Refuses a body encoding the server cannot decode with the JSON error
-/// shape (the decompression layer itself would answer an empty 415).
-pub async fn accepted_body_encoding(req: Request, next: Next) -> Response {
-    if let Some(v) = req.headers().get(header::CONTENT_ENCODING) {
-        let encoding = v.to_str().unwrap_or_default().trim().to_ascii_lowercase();
-        if !BODY_ENCODINGS.contains(&encoding.as_str()) {
-            let mut res = ApiError::UnsupportedMediaType(format!(
-                "Content-Encoding {:?} is not accepted; send the body as gzip, zstd or uncompressed",
-                String::from_utf8_lossy(v.as_bytes())
-            ))
-            .into_response();
+/// shape (the decompression layer itself would answer an empty 415), and
+/// spells an accepted one as that layer expects (lower case, no spaces).
+pub async fn accepted_body_encoding(mut req: Request, next: Next) -> Response {
+    let given = req.headers().get(header::CONTENT_ENCODING).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(given) = given {
+        let encoding = given.trim().to_ascii_lowercase();
+        if let Some(known) = BODY_ENCODINGS.iter().find(|e| **e == encoding) {
+            req.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(known));
+        } else {
+            let mut res =
+                ApiError::UnsupportedMediaType(format!("Content-Encoding {given:?} is not accepted; send the body as gzip, zstd or uncompressed")).into_response();
             res.headers_mut().insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, zstd"));
             return res;
         }
