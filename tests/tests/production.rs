@@ -77,7 +77,8 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 /// A client that neither asks for compression nor decodes it: the test sees
 /// exactly what the server sent.
 fn raw_client() -> reqwest::Client {
-    reqwest::Client::builder().no_gzip().no_zstd().no_brotli().build().unwrap()
+    // The time limit turns a server that never answers into a failure, not a hang.
+    reqwest::Client::builder().no_gzip().no_zstd().no_brotli().timeout(Duration::from_mins(1)).build().unwrap()
 }
 
 /// POSTs a push body with a `Content-Encoding`.
