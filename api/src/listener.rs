@@ -104,8 +104,13 @@ async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, timeout
             }
             why = activity.expired(timeouts) => {
                 // Dropping the connection closes the socket and cancels its
-                // handler, as a client that hangs up would.
-                tracing::info!(%peer, why, "closing a connection");
+                // handler, as a client that hangs up would. An idle
+                // keep-alive connection ending is routine; the others are not.
+                if why == IDLE {
+                    tracing::debug!(%peer, why, "closing a connection");
+                } else {
+                    tracing::info!(%peer, why, "closing a connection");
+                }
                 return;
             }
             () = stop.cancelled(), if !stopping => {
@@ -118,6 +123,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, timeout
 
 /// No head in progress.
 const NONE: u64 = u64::MAX;
+/// Why an idle keep-alive connection is closed.
+const IDLE: &str = "idle for the idle timeout";
 
 /// What a connection has been doing, in milliseconds since it opened.
 struct Activity {
@@ -165,7 +172,7 @@ impl Activity {
             return (at(last_io, t.idle), "nothing moved during a request for the idle timeout");
         }
         match self.head_since.load(Ordering::Relaxed) {
-            NONE => (at(last_io, t.idle), "idle for the idle timeout"),
+            NONE => (at(last_io, t.idle), IDLE),
             since => (at(since, t.header_read), "the request head did not arrive within the header-read timeout"),
         }
     }

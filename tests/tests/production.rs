@@ -453,11 +453,13 @@ async fn a_keep_alive_connection_outlives_the_header_timeout_and_ends_at_the_idl
     assert!(after > Duration::from_secs(3) && after < Duration::from_secs(12), "closed after {after:?}");
 }
 
-/// Holds a lock on a device's row (as a long transaction elsewhere would),
-/// so that its next push waits.
-async fn lock_client(pool: &PgPool, client: Uuid) -> sqlx::Transaction<'static, sqlx::Postgres> {
+/// Holds a lock that every push waits for (as a long migration or a stuck
+/// transaction would). A table lock, not a row lock: it takes no
+/// transaction id, so it does not hold back the cluster-wide pull horizon
+/// of the tests running beside this one.
+async fn block_pushes(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM sync_clients WHERE id = $1 FOR UPDATE").bind(client).execute(&mut *tx).await.unwrap();
+    sqlx::query("LOCK TABLE sync_clients IN EXCLUSIVE MODE").execute(&mut *tx).await.unwrap();
     tx
 }
 
@@ -474,7 +476,7 @@ async fn a_request_past_the_request_timeout_answers_503_and_commits_nothing(pool
     let (status, res) = push_encoded(&server, &r.token, "identity", push_body(client, &first)).await;
     assert_eq!(status, StatusCode::OK, "{res}");
 
-    let lock = lock_client(&pool, client).await;
+    let lock = block_pushes(&pool).await;
     let (second, ids) = check_ins(&r, 2, 2);
     let res = raw_client()
         .post(format!("{}/v1/sync/push", server.base))
@@ -509,7 +511,7 @@ async fn a_statement_past_the_statement_timeout_is_cancelled(pool: PgPool) {
 
     // PostgreSQL itself gives up on the waiting statement after 1 s, long
     // before the 30 s request timeout: the connection is free again.
-    let lock = lock_client(&pool, client).await;
+    let lock = block_pushes(&pool).await;
     let (second, ids) = check_ins(&r, 2, 2);
     let started = Instant::now();
     let (status, body) = push_encoded(&server, &r.token, "identity", push_body(client, &second)).await;
