@@ -572,7 +572,8 @@ fn whole(v: f64) -> u64 {
 
 #[sqlx::test(migrations = false)]
 async fn metrics_count_requests_mutations_pulls_the_pool_photos_and_logins(pool: PgPool) {
-    let server = Server::demo_with(&pool, &[("FIELDVISIT_METRICS_LISTEN", "127.0.0.1:0")]).await;
+    let url = fieldvisit_tests::database_url(&pool);
+    let server = Server::start(&["demo", "--metrics-listen", "127.0.0.1:0"], &[("DATABASE_URL", url.as_str())]).await;
     assert!(server.stdout[0].starts_with("fieldvisit listening on http://"), "{:?}", server.stdout);
     let metrics_url = server
         .stdout
