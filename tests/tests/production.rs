@@ -681,7 +681,16 @@ async fn under_overload_every_push_applies_whole_or_answers_503_and_the_devices_
         }
     };
 
-    let first = send_all((0..DEVICES).collect()).await;
+    // The burst comes while a lock elsewhere (a long transaction, a
+    // migration) holds up every push for a second: the first pushes to
+    // reach it hold both connections, and the rest wait for one in vain.
+    // (Without the lock the outcome would hang on the machine's speed: on
+    // an idle one, 50 pushes may all fit in the acquire timeout.)
+    let lock = block_pushes(&pool).await;
+    let burst = send_all((0..DEVICES).collect());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    lock.rollback().await.unwrap();
+    let first = burst.await;
     let (mut applied, mut refused) = (0, Vec::new());
     for (i, status, retry_after, body) in &first {
         match *status {
