@@ -9,6 +9,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub photos: Arc<crate::photos::Photos>,
     /// Take the client's address from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
+    /// Longest a request may take (the signed blob transfers excepted).
+    pub request_timeout: Duration,
 }
 
 /// The sync protocol's settings and secret.
@@ -122,16 +125,27 @@ pub fn app(state: AppState) -> Router {
     let blobs = Router::new()
         .route("/v1/blobs/{*key}", axum::routing::put(routes::blobs::put).get(routes::blobs::get))
         .layer(DefaultBodyLimit::disable());
-    router
-        .merge(blobs)
+    // Everything but the blobs: answers compressed as Accept-Encoding asks,
+    // bodies accepted compressed (decoded under the same body limit), and a
+    // request timeout. Blob bytes are photos (compressed already) and stream
+    // for as long as a weak link needs; the idle timeout bounds those.
+    let request_timeout = state.request_timeout;
+    let api = router
         .route("/openapi.json", axum::routing::get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json) }))
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
+        .layer(axum::middleware::from_fn_with_state(request_timeout, crate::middleware::request_timeout))
+        .layer(RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(crate::middleware::accepted_body_encoding))
+        .layer(crate::middleware::compression());
+    api.merge(blobs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(move |req, next| crate::openapi::refuse_unknown_query(query_rules.clone(), req, next)))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()))
+        .layer(axum::middleware::from_fn(crate::middleware::response_headers))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {

@@ -40,6 +40,38 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_DB_POOL", default_value_t = 16)]
     pub db_pool: u32,
 
+    /// How long a request waits for a free database connection before it
+    /// answers 503 with `Retry-After` (seconds).
+    #[arg(long, env = "FIELDVISIT_DB_ACQUIRE_TIMEOUT_S", default_value_t = 5.0, value_parser = positive_seconds)]
+    pub db_acquire_timeout_s: f64,
+
+    /// Longest a single SQL statement may run before PostgreSQL cancels it
+    /// (seconds; the pool's `statement_timeout`). Migrations are exempt.
+    #[arg(long, env = "FIELDVISIT_STATEMENT_TIMEOUT_S", default_value_t = 30.0, value_parser = positive_seconds)]
+    pub statement_timeout_s: f64,
+
+    /// A connection must deliver a whole request head within this many
+    /// seconds of opening or of starting to send it; otherwise it is closed.
+    #[arg(long, env = "FIELDVISIT_HEADER_READ_TIMEOUT_S", default_value_t = 10.0, value_parser = positive_seconds)]
+    pub header_read_timeout_s: f64,
+
+    /// A connection on which no byte moves for this many seconds is closed:
+    /// an idle keep-alive connection, a stalled upload, a client that
+    /// stopped reading. Keep it above the request timeout.
+    #[arg(long, env = "FIELDVISIT_IDLE_TIMEOUT_S", default_value_t = 60.0, value_parser = positive_seconds)]
+    pub idle_timeout_s: f64,
+
+    /// A request not answered within this many seconds answers 503 `timeout`
+    /// with `Retry-After` (the signed blob transfers, which stream, excepted).
+    #[arg(long, env = "FIELDVISIT_REQUEST_TIMEOUT_S", default_value_t = 30.0, value_parser = positive_seconds)]
+    pub request_timeout_s: f64,
+
+    /// Address of a second listener serving Prometheus text at `/metrics`
+    /// (e.g. `127.0.0.1:9464`; port 0 picks one, printed at start). Unset:
+    /// no metrics are kept.
+    #[arg(long, env = "FIELDVISIT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Check-ins at an enterprise or project site count within this many metres.
     #[arg(long, env = "FIELDVISIT_SITE_RADIUS_M", default_value_t = 200.0)]
     pub site_radius_m: f64,
@@ -131,6 +163,12 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+}
+
+/// A duration in seconds: positive, finite, at most a day.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 { Ok(v) } else { Err("must be a number of seconds above 0 and at most 86400".into()) }
 }
 
 impl Config {

@@ -8,6 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// What a 503 asks a client to wait before retrying, in seconds.
+pub const RETRY_AFTER_S: u64 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The body or a parameter is malformed or fails a rule; `field` names it.
@@ -107,6 +110,13 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let Self::Unavailable(e) = &self {
+            // Overload (no free connection in time) or the database away: either passes.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+            if matches!(e, sqlx::Error::PoolTimedOut) {
+                metrics::counter!("fieldvisit_db_acquire_timeouts_total").increment(1);
+            }
         }
         response
     }

@@ -2,16 +2,19 @@
 //! the signing key, the listener, graceful shutdown.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::app::{AppState, SyncSettings, app};
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::embedded_pg::EmbeddedPg;
+use crate::listener::Timeouts;
 
 /// Structured logs to stderr; `RUST_LOG` overrides `default_filter`.
 pub fn init_logging(format: &str, default_filter: &str) {
@@ -41,16 +44,23 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
         let pg = tokio::task::block_in_place(|| EmbeddedPg::start(&config.data_dir))?;
         (pg.prepare_database().await?, Some(pg))
     };
+    // Every connection of the pool cancels a statement running longer than
+    // the timeout (a stuck query must not hold a connection for ever)...
+    let statement_timeout_ms = Duration::from_secs_f64(config.statement_timeout_s).as_millis().max(1);
     let pool = PgPoolOptions::new()
         .max_connections(config.db_pool)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_with(options)
+        .acquire_timeout(Duration::from_secs_f64(config.db_acquire_timeout_s))
+        .connect_with(options.clone().options([("statement_timeout", statement_timeout_ms)]))
         .await
         .context("connecting to PostgreSQL")?;
-    crate::MIGRATOR.run(&pool).await.context(
+    // ...but migrations run on a connection of their own without it: one
+    // that rewrites a large table may rightly take longer.
+    let mut migrating = options.connect().await.context("connecting to PostgreSQL")?;
+    crate::MIGRATOR.run(&mut migrating).await.context(
         "running migrations (the database needs the PostGIS extension: apt-get install postgresql-15-postgis-3, \
          and a role allowed to CREATE EXTENSION)",
     )?;
+    migrating.close().await?;
     Ok(Database { pool, embedded })
 }
 
@@ -73,15 +83,23 @@ pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow
         photo_max_bytes: config.photo_max_mb * 1024 * 1024,
     });
     let photos = Arc::new(crate::photos::Photos::from_config(config, db, public_url).await?);
-    Ok(AppState { db: db.clone(), keys, sync, photos, trust_forwarded_for: config.trust_forwarded_for })
+    Ok(AppState { db: db.clone(), keys, sync, photos, trust_forwarded_for: config.trust_forwarded_for, request_timeout: Duration::from_secs_f64(config.request_timeout_s) })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then stops the private cluster if this
 /// process owns it (started it, or adopted one a killed start left running).
-/// `banner` runs once the port is bound, with the address actually bound.
+/// `banner` runs once the port is bound, with the address actually bound;
+/// the metrics listener's address (when configured) is printed after it.
 pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::net::SocketAddr)) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let metrics = match config.metrics_listen {
+        Some(at) => {
+            let metrics_listener = TcpListener::bind(at).await.with_context(|| format!("binding {at} for metrics"))?;
+            Some((metrics_listener, crate::metrics::install()?))
+        }
+        None => None,
+    };
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let state = app_state(config, &db.pool, &public_url).await?;
     crate::photos::processing::spawn_thumbnailer(state.db.clone(), state.photos.clone());
@@ -90,15 +108,32 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     // The handlers are in place before the banner says the server is up: a
     // SIGTERM right after it must shut down cleanly, not kill the process.
     let shutdown = shutdown_signal()?;
+    let timeouts = Timeouts { header_read: Duration::from_secs_f64(config.header_read_timeout_s), idle: Duration::from_secs_f64(config.idle_timeout_s) };
+    let stop = CancellationToken::new();
     banner(addr);
     tracing::info!(%addr, "listening");
-    // The peer address reaches handlers (the login throttle counts by it).
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // hyper's own answers to heads it cannot parse get the JSON error body
-    // too. (The no-op tap is what lets axum hand out the peer address of a
-    // listener other than its own TcpListener.)
-    let listener = axum::serve::ListenerExt::tap_io(crate::head_errors::WithJsonHeadErrors(listener), |_| {});
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+    let metrics_server = match metrics {
+        Some((metrics_listener, handle)) => {
+            let metrics_addr = metrics_listener.local_addr()?;
+            println!("metrics on http://{metrics_addr}/metrics");
+            tracing::info!(%metrics_addr, "metrics listening");
+            let router = crate::metrics::router(handle, db.pool.clone());
+            Some(tokio::spawn(crate::listener::serve(metrics_listener, router, timeouts, stop.clone())))
+        }
+        None => None,
+    };
+    let signalled = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        signalled.cancel();
+    });
+    // The listener hands handlers the peer address as ConnectInfo (the
+    // login throttle counts by it), and gives hyper's own answers to heads
+    // it cannot parse the JSON error body too (head_errors).
+    crate::listener::serve(listener, app(state), timeouts, stop).await;
+    if let Some(task) = metrics_server {
+        let _ = task.await;
+    }
     tracing::info!("shutting down");
     if let Some(supervisor) = supervisor {
         supervisor.stop().await;

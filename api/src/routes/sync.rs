@@ -21,7 +21,9 @@ use crate::input::{PushBody, Query};
 pub async fn push(State(state): State<AppState>, caller: Caller, PushBody(req): PushBody<PushRequest>) -> ApiResult<Json<PushResponse>> {
     let actor = caller.sync_actor(&state.db).await?;
     let ctx = push::PushContext { rules: state.sync.rules, received_at: Utc::now(), photo_max_bytes: state.sync.photo_max_bytes };
-    Ok(Json(push::push(&state.db, &actor, &req, &ctx).await?))
+    let res = push::push(&state.db, &actor, &req, &ctx).await?;
+    crate::metrics::pushed(&req, &res);
+    Ok(Json(res))
 }
 
 /// Pull the changes after `cursor` (none: bootstrap), in pages.
@@ -32,5 +34,7 @@ pub async fn push(State(state): State<AppState>, caller: Caller, PushBody(req): 
 #[tracing::instrument(skip_all, fields(client = %q.client_id), err(level = "warn"))]
 pub async fn pull(State(state): State<AppState>, caller: Caller, Query(q): Query<PullQuery>) -> ApiResult<Json<PullResponse>> {
     let actor = caller.sync_actor(&state.db).await?;
-    Ok(Json(pull::pull(&state.db, &state.sync.cursor_key, &actor, &q, state.sync.pull).await?))
+    let res = pull::pull(&state.db, &state.sync.cursor_key, &actor, &q, state.sync.pull).await?;
+    crate::metrics::pulled(q.cursor.is_none(), &res);
+    Ok(Json(res))
 }
