@@ -7,6 +7,7 @@
 //! with its policy, and hands both to these functions.
 
 pub mod actor;
+pub mod assignments;
 pub mod buckets;
 pub mod check_ins;
 pub mod command;

@@ -237,29 +237,3 @@ fn plausible_date(field: &str, d: Option<NaiveDate>) -> ApiResult<()> {
     }
 }
 
-/// Whose open assignments end: a leaver's, or a closed place's.
-#[derive(Debug, Clone, Copy)]
-pub enum Ending {
-    Person(Uuid),
-    Place(Uuid),
-}
-
-/// Ends the open assignments of a deactivated person or place today
-/// (Asia/Shanghai), keeping the history.
-pub async fn end_open(tx: &mut sqlx::PgConnection, ending: Ending) -> Result<(), sqlx::Error> {
-    let (person, place) = match ending {
-        Ending::Person(id) => (Some(id), None),
-        Ending::Place(id) => (None, Some(id)),
-    };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE assignments SET valid_to = greatest({TODAY}, valid_from + 1), version = version + 1, updated_at = now()
-         WHERE ($1::uuid IS NULL OR person_id = $1) AND ($2::uuid IS NULL OR place_id = $2)
-           AND ($1::uuid IS NOT NULL OR $2::uuid IS NOT NULL)
-           AND (valid_to IS NULL OR valid_to > {TODAY})"
-    )))
-    .bind(person)
-    .bind(place)
-    .execute(tx)
-    .await
-    .map(drop)
-}

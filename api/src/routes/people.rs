@@ -296,7 +296,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
         end_sign_ins(&mut tx, id).await?;
     }
     if p.active == Some(false) {
-        super::assignments::end_open(&mut tx, super::assignments::Ending::Person(id)).await?;
+        fieldvisit_sync::assignments::end_open(&mut tx, fieldvisit_sync::assignments::Ending::Person(id)).await?;
     }
     audit::record(&mut tx, caller.person_id, "update", "person", id, serde_json::json!({ "password_changed": hash.is_some() })).await?;
     tx.commit().await?;
@@ -334,7 +334,7 @@ pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id):
         }
     }
     end_sign_ins(&mut tx, id).await?;
-    super::assignments::end_open(&mut tx, super::assignments::Ending::Person(id)).await?;
+    fieldvisit_sync::assignments::end_open(&mut tx, fieldvisit_sync::assignments::Ending::Person(id)).await?;
     audit::record(&mut tx, caller.person_id, "deactivate", "person", id, serde_json::json!({})).await?;
     tx.commit().await?;
     fetch(&state, &Scope::default(), id, Crs::Wgs84).await.map(Json)

@@ -392,7 +392,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
     .execute(&mut *tx)
     .await?;
     if props.active == Some(false) {
-        super::assignments::end_open(&mut tx, super::assignments::Ending::Place(id)).await?;
+        fieldvisit_sync::assignments::end_open(&mut tx, fieldvisit_sync::assignments::Ending::Place(id)).await?;
     }
     audit::record(&mut tx, caller.person_id, "update", "place", id, json!({ "geometry_changed": geom.is_some() })).await?;
     tx.commit().await?;
@@ -409,7 +409,7 @@ pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id):
     let found: Option<bool> = sqlx::query_scalar("SELECT active FROM places WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
     if found.ok_or(ApiError::NotFound("place"))? {
         sqlx::query("UPDATE places SET active = false, version = version + 1, updated_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        super::assignments::end_open(&mut tx, super::assignments::Ending::Place(id)).await?;
+        fieldvisit_sync::assignments::end_open(&mut tx, fieldvisit_sync::assignments::Ending::Place(id)).await?;
         audit::record(&mut tx, caller.person_id, "deactivate", "place", id, json!({})).await?;
     }
     tx.commit().await?;
