@@ -79,6 +79,11 @@ pub struct PushArgs {
     /// Tiny sizes, a few seconds: proves the benchmark runs (the figures mean nothing).
     #[arg(long)]
     pub smoke: bool,
+    /// The wire as before compression and metrics: no `Accept-Encoding`, no
+    /// metrics recorder. Without it the server compresses its answers and
+    /// records its metrics, as in production; run both to compare.
+    #[arg(long)]
+    pub plain: bool,
 }
 
 impl PushArgs {
@@ -98,6 +103,11 @@ pub struct PullArgs {
     /// Tiny sizes, a few seconds: proves the benchmark runs (the figures mean nothing).
     #[arg(long)]
     pub smoke: bool,
+    /// The wire as before compression and metrics: no `Accept-Encoding`, no
+    /// metrics recorder. Without it the server compresses its answers and
+    /// records its metrics, as in production; run both to compare.
+    #[arg(long)]
+    pub plain: bool,
 }
 
 impl PullArgs {
@@ -146,6 +156,16 @@ struct Rig {
 }
 
 async fn rig(name: &str) -> anyhow::Result<Rig> {
+    rig_with(name, false).await
+}
+
+/// The rig of the push and pull benchmarks: unless `plain`, the server
+/// records metrics and the client asks for compressed answers, as a
+/// production deployment with `--metrics-listen` runs.
+async fn rig_with(name: &str, plain: bool) -> anyhow::Result<Rig> {
+    if !plain {
+        crate::metrics::install()?;
+    }
     let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL (.ci/bench does)")?;
     let admin: PgConnectOptions = admin_url.parse()?;
     let mut conn = admin.connect().await?;
@@ -167,8 +187,11 @@ async fn rig(name: &str) -> anyhow::Result<Rig> {
     // fight over the same photos.
     let state = crate::server::app_state(&config, &pool, &base).await?;
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-    Ok(Rig { pool, base, http })
+    let mut http = reqwest::Client::builder().pool_max_idle_per_host(256);
+    if plain {
+        http = http.no_gzip().no_zstd();
+    }
+    Ok(Rig { pool, base, http: http.build()? })
 }
 
 impl Rig {
@@ -283,7 +306,8 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
 }
 
 async fn push(a: PushArgs) -> anyhow::Result<()> {
-    let rig = rig("push").await?;
+    let rig = rig_with("push", a.plain).await?;
+    println!("wire: {}", if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" });
     // Only the benchmark's own check-ins: the demo's visit history goes, with
     // everything that refers to it (findings, photos), whatever refers to it next.
     sqlx::query("TRUNCATE check_ins CASCADE").execute(&rig.pool).await?;
@@ -370,7 +394,8 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
 }
 
 async fn pull(a: PullArgs) -> anyhow::Result<()> {
-    let rig = std::sync::Arc::new(rig("pull").await?);
+    let rig = std::sync::Arc::new(rig_with("pull", a.plain).await?);
+    println!("wire: {}", if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" });
     // One representative with 200 rows across their buckets: top up their own
     // bucket with check-ins until the bootstrap holds 200 changes.
     let token = rig.login("rep001").await?;

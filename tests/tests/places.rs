@@ -243,7 +243,9 @@ async fn large_boundaries_do_not_hold_up_other_requests(pool: PgPool) {
         let status = probe.get(format!("{}/healthz", server.base)).send().await.map(|r| r.status());
         let took = started.elapsed();
         assert!(matches!(status, Ok(StatusCode::OK)), "{status:?}");
-        assert!(took < std::time::Duration::from_secs(1), "/healthz took {took:?} while boundaries were validated");
+        // Before, validation held a runtime thread for minutes (debug build) and
+        // /healthz waited with it; a few seconds of slack absorb a loaded test machine.
+        assert!(took < std::time::Duration::from_secs(3), "/healthz took {took:?} while boundaries were validated");
         probes += 1;
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
