@@ -170,7 +170,7 @@ impl Report {
 
 /// Runs the simulation; the report says whether the devices converged.
 pub async fn run(args: &SimulateArgs) -> anyhow::Result<Report> {
-    let month = plan::parse_month(&args.month).with_context(|| format!("--month {:?} is not YYYY-MM", args.month))?;
+    let month = fieldvisit_sync::month::Month::parse(&args.month).with_context(|| format!("--month {:?} is not YYYY-MM", args.month))?.first_day();
     anyhow::ensure!((1..=999).contains(&args.devices), "--devices must be between 1 and 999");
     anyhow::ensure!((0.0..1.0).contains(&args.drop_rate), "--drop-rate must be at least 0 and below 1");
     anyhow::ensure!((0.0..=1.0).contains(&args.photos), "--photos must be between 0 and 1");

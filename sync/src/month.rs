@@ -16,7 +16,36 @@ pub struct Month {
     first: NaiveDate,
 }
 
+/// Text that is not a month in `YYYY-MM` form (2000-01 to 2100-12).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("month must be YYYY-MM, between 2000-01 and 2100-12 (got {0:?})")]
+pub struct NotAMonth(pub String);
+
+/// A month parameter that is not a month is a bad query value (400).
+impl From<NotAMonth> for crate::SyncError {
+    fn from(e: NotAMonth) -> Self {
+        Self::BadParameter { field: "month", message: e.to_string() }
+    }
+}
+
 impl Month {
+    /// Parses `YYYY-MM` (surrounding white space ignored): four digits of a
+    /// year from 2000 to 2100, a dash, two digits of a month.
+    pub fn parse(text: &str) -> Result<Self, NotAMonth> {
+        let fail = || NotAMonth(text.to_owned());
+        let t = text.trim();
+        let (year, month) = t.split_once('-').ok_or_else(fail)?;
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(year, 4) || !digits(month, 2) {
+            return Err(fail());
+        }
+        let (year, month): (i32, u32) = (year.parse().map_err(|_| fail())?, month.parse().map_err(|_| fail())?);
+        if !(2000..=2100).contains(&year) {
+            return Err(fail());
+        }
+        NaiveDate::from_ymd_opt(year, month, 1).map(|first| Self { first }).ok_or_else(fail)
+    }
+
     /// The month in which `t` falls in Asia/Shanghai.
     pub fn of(t: DateTime<Utc>) -> Self {
         let local = t.with_timezone(&shanghai()).date_naive();
@@ -74,6 +103,16 @@ mod tests {
         assert_eq!(Month::of(at("2026-10-31T16:30:00Z")).to_string(), "2026-11");
         assert_eq!(Month::of(at("2026-10-31T15:59:59Z")).to_string(), "2026-10");
         assert_eq!(Month::of(at("2026-12-31T23:00:00+08:00")).next().to_string(), "2027-01");
+    }
+
+    #[test]
+    fn a_month_parses_from_yyyy_mm_only() {
+        assert_eq!(Month::parse("2026-10").unwrap().to_string(), "2026-10");
+        assert_eq!(Month::parse(" 2026-02 ").unwrap().first_day(), NaiveDate::from_ymd_opt(2026, 2, 1).unwrap());
+        for bad in ["2026-1", "2026-13", "2026-00", "26-10", "2026/10", "2026-10-01", "1999-12", "2101-01", "", "+026-10", "２０２６-10"] {
+            let e = Month::parse(bad).unwrap_err();
+            assert!(e.to_string().starts_with("month must be YYYY-MM"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -6,6 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::month::Month;
+use crate::scope::Scope;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -107,16 +110,17 @@ struct Row {
     review: Option<String>,
 }
 
-/// The month's status within a scope: `stations` (of the place) and/or one
-/// `person`; `None` means no limit. The station and presidium views are this
-/// same query with a wider scope.
-pub async fn month_status(
-    db: &sqlx::PgPool,
-    month: NaiveDate,
-    stations: Option<&[Uuid]>,
-    person: Option<Uuid>,
-) -> Result<MonthStatus, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(include_str!("month_status.sql")).bind(month).bind(stations).bind(person).fetch_all(db).await?;
+/// The month's status within a scope (the stations of the place, one
+/// person); `month` defaults to the current one (Asia/Shanghai, by the
+/// database's clock). The station and presidium views are this same query
+/// with a wider scope.
+pub async fn month_status(db: &sqlx::PgPool, month: Option<Month>, scope: &Scope) -> Result<MonthStatus, sqlx::Error> {
+    let month = match month {
+        Some(m) => m.first_day(),
+        None => sqlx::query_scalar(include_str!("this_month.sql")).fetch_one(db).await?,
+    };
+    let rows: Vec<Row> =
+        sqlx::query_as(include_str!("month_status.sql")).bind(month).bind(&scope.stations).bind(scope.person).fetch_all(db).await?;
     let closed = rows.first().map_or_else(|| false, |r| r.closed);
     let mut people: Vec<PersonTotals> = Vec::new();
     let mut by_station: Vec<StationTotals> = Vec::new();
@@ -157,8 +161,5 @@ pub async fn month_status(
 }
 
 async fn month_closed(db: &sqlx::PgPool, month: NaiveDate) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date >= ($1::date + interval '1 month')::date")
-        .bind(month)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(include_str!("month_over.sql")).bind(month).fetch_one(db).await
 }

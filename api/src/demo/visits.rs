@@ -28,7 +28,7 @@ use super::township::{self, NAMESPACE};
 /// The months of history the demo loads: the three full months before
 /// November 2026.
 pub fn history_months() -> Vec<NaiveDate> {
-    ["2026-08", "2026-09", "2026-10"].iter().map(|m| plan::parse_month(m).expect("a valid month")).collect()
+    ["2026-08", "2026-09", "2026-10"].iter().map(|m| fieldvisit_sync::month::Month::parse(m).expect("a valid month").first_day()).collect()
 }
 
 /// The fixed client id of a representative's history "phone".

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use fieldvisit_sync::check_ins::{self, CheckIn, ReviewDecision};
 use fieldvisit_sync::command;
+use fieldvisit_sync::month::Month;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -40,7 +41,7 @@ pub struct CheckInFilter {
     responses((status = 200, body = Page<CheckIn>), (status = 400, body = super::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query<CheckInFilter>) -> ApiResult<Json<Page<CheckIn>>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
-    let month = f.month.as_deref().map(super::visits::parse_month).transpose()?;
+    let month = super::visits::month_param(f.month.as_deref())?;
     let scope = caller.scope(&state.db, Resource::CheckIns).await?;
     let filter = check_ins::Filter {
         verdict: f.verdict,
@@ -48,7 +49,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query
         station_id: f.station_id,
         person_id: f.person_id,
         place_id: f.place_id,
-        month,
+        month: month.map(Month::first_day),
         after: f.after,
     };
     let rows = check_ins::list(&state.db, &scope, &filter, limit + 1).await?;

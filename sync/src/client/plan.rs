@@ -97,14 +97,6 @@ impl Default for PlanRates {
     }
 }
 
-/// `YYYY-MM` to the first day of that month.
-pub fn parse_month(s: &str) -> Option<NaiveDate> {
-    if s.len() != 7 {
-        return None;
-    }
-    NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()
-}
-
 /// The first day of the month after `month`'s.
 pub fn next_month(month: NaiveDate) -> NaiveDate {
     let first = month.with_day(1).expect("day 1 exists");
@@ -262,7 +254,7 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_month() {
-        let month = parse_month("2026-11").unwrap();
+        let month = crate::month::Month::parse("2026-11").unwrap().first_day();
         let a = month_plan(&places(), month, &mut StdRng::seed_from_u64(3));
         let b = month_plan(&places(), month, &mut StdRng::seed_from_u64(3));
         assert_eq!(a, b);
@@ -271,7 +263,7 @@ mod tests {
 
     #[test]
     fn visits_fall_in_the_month_by_day_and_at_plausible_speeds() {
-        let month = parse_month("2026-02").unwrap();
+        let month = crate::month::Month::parse("2026-02").unwrap().first_day();
         let places = places();
         for seed in 0..200 {
             let plan = month_plan(&places, month, &mut StdRng::seed_from_u64(seed));
@@ -294,7 +286,7 @@ mod tests {
 
     #[test]
     fn most_positions_are_inside_some_outside_some_gcj02() {
-        let month = parse_month("2026-03").unwrap();
+        let month = crate::month::Month::parse("2026-03").unwrap().first_day();
         let places = places();
         let (mut n, mut outside, mut gcj) = (0, 0, 0);
         for seed in 0..300 {

@@ -1,0 +1,1 @@
+SELECT version FROM assignments WHERE id = $1 FOR UPDATE
