@@ -138,7 +138,7 @@ pub struct Config {
     pub s3_path_style: bool,
 
     /// Largest photo accepted, in megabytes.
-    #[arg(long, env = "FIELDVISIT_PHOTO_MAX_MB", default_value_t = 25)]
+    #[arg(long, env = "FIELDVISIT_PHOTO_MAX_MB", default_value_t = fieldvisit_sync::photos::DEFAULT_MAX_MB)]
     pub photo_max_mb: u64,
 
     /// How long a signed upload URL stays valid, in seconds: long enough for

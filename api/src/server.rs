@@ -80,7 +80,7 @@ pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow
         cursor_key: fieldvisit_sync::cursor::CursorKey::load(db).await?,
         rules: config.geofence_rules(),
         pull: fieldvisit_sync::pull::PullRules { cursor_max_age_days: config.cursor_max_age_days },
-        photo_max_bytes: config.photo_max_mb * 1024 * 1024,
+        photo_max_bytes: fieldvisit_sync::photos::max_bytes(config.photo_max_mb),
     });
     let photos = Arc::new(crate::photos::Photos::from_config(config, db, public_url).await?);
     Ok(AppState { db: db.clone(), keys, sync, photos, trust_forwarded_for: config.trust_forwarded_for, request_timeout: Duration::from_secs_f64(config.request_timeout_s) })

@@ -263,5 +263,3 @@ pub struct PhotoDeclareV1 {
     pub attached_to: PhotoTarget,
 }
 
-/// Photo types accepted (checked again by content sniffing at upload).
-pub const PHOTO_MIMES: &[&str] = &["image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"];

@@ -26,9 +26,6 @@ pub struct PushContext {
     pub photo_max_bytes: u64,
 }
 
-/// The default photo size limit: 25 MB.
-pub const PHOTO_MAX_BYTES: u64 = 25 * 1024 * 1024;
-
 /// Binds a client id to a person on first use; another person's id is refused.
 pub async fn register_client(db: &PgPool, client: Uuid, person: Uuid, schema: i32) -> Result<(), SyncError> {
     let owner: Option<Uuid> = sqlx::query_scalar(

@@ -117,7 +117,7 @@ pub(super) async fn push_history(db: &PgPool, client_of: fn(Uuid) -> Uuid, plan:
             let mut applied = 0;
             for d in days {
                 let req = PushRequest { client_id: client, schema_version: SCHEMA_VERSION, client_time: Some(d.received_at.with_timezone(&SHANGHAI)), mutations: d.mutations };
-                let ctx = PushContext { rules: GeofenceRules::default(), received_at: d.received_at, photo_max_bytes: fieldvisit_sync::push::PHOTO_MAX_BYTES };
+                let ctx = PushContext { rules: GeofenceRules::default(), received_at: d.received_at, photo_max_bytes: fieldvisit_sync::photos::DEFAULT_MAX_BYTES };
                 let answer = push(&db, &actor, &req, &ctx).await?;
                 applied += answer.results.iter().filter(|r| r.status == MutationStatus::Applied).count();
             }

@@ -12,52 +12,7 @@ use image::codecs::{jpeg::JpegEncoder, png::PngEncoder, webp::WebPEncoder};
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Rgb, RgbImage};
 
-/// The photo types a device may upload, named by MIME type. Reading also
-/// takes the aliases phones send (`image/jpg`, `image/heif`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum PhotoType {
-    #[serde(rename = "image/jpeg", alias = "image/jpg")]
-    Jpeg,
-    #[serde(rename = "image/png")]
-    Png,
-    /// HEIC and HEIF, what iPhones and many Android phones take by default.
-    #[serde(rename = "image/heic", alias = "image/heif")]
-    Heif,
-    #[serde(rename = "image/webp")]
-    Webp,
-}
-
-impl PhotoType {
-    pub fn mime(self) -> &'static str {
-        match self {
-            Self::Jpeg => "image/jpeg",
-            Self::Png => "image/png",
-            Self::Heif => "image/heic",
-            Self::Webp => "image/webp",
-        }
-    }
-
-    /// The usual file extension, for download file names.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpg",
-            Self::Png => "png",
-            Self::Heif => "heic",
-            Self::Webp => "webp",
-        }
-    }
-
-    /// Case-insensitive; accepts the common aliases `image/jpg` and `image/heif`.
-    pub fn from_mime(m: &str) -> Option<Self> {
-        match m.trim().to_ascii_lowercase().as_str() {
-            "image/jpeg" | "image/jpg" => Some(Self::Jpeg),
-            "image/png" => Some(Self::Png),
-            "image/heic" | "image/heif" => Some(Self::Heif),
-            "image/webp" => Some(Self::Webp),
-            _ => None,
-        }
-    }
-}
+pub use fieldvisit_sync::photos::{ExifEvidence, PhotoType};
 
 /// How many leading bytes `sniff` needs; shorter prefixes are never a photo.
 pub const SNIFF_LEN: usize = 32;
@@ -236,19 +191,6 @@ fn flatten(img: DynamicImage) -> RgbImage {
         let over_white = |c| u8::try_from((c * a + 255 * (255 - a) + 127) / 255).unwrap_or(255);
         Rgb([over_white(r), over_white(g), over_white(b)])
     })
-}
-
-/// What a photo's EXIF says about where and when it was taken.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct ExifEvidence {
-    /// Degrees, WGS84 as cameras record it (not GCJ-02); south negative.
-    pub lat: Option<f64>,
-    /// Degrees; west negative.
-    pub lon: Option<f64>,
-    /// DateTimeOriginal: the camera's wall-clock time, in no stated zone.
-    pub taken_at: Option<NaiveDateTime>,
-    /// OffsetTimeOriginal in minutes east of UTC, when the camera wrote it.
-    pub offset_minutes: Option<i32>,
 }
 
 /// GPS position (WGS84 as cameras record it; S/W negative) and

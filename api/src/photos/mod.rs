@@ -58,7 +58,7 @@ impl Photos {
         Ok(Self {
             store,
             local,
-            max_bytes: config.photo_max_mb * 1024 * 1024,
+            max_bytes: fieldvisit_sync::photos::max_bytes(config.photo_max_mb),
             upload_ttl: std::time::Duration::from_secs(config.upload_url_ttl_s),
             thumbnails: Arc::new(tokio::sync::Notify::new()),
             heif: heif::HeifConverter::new(config.heif_convert.clone()),

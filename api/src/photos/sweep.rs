@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use fieldvisit_sync::photos as domain;
+
 use super::Photos;
 
 /// What a sweep found (and, when applied, removed).
@@ -19,19 +21,8 @@ pub struct SweepReport {
 }
 
 pub async fn sweep(db: &PgPool, photos: &Photos, older_than_days: i64, apply: bool) -> anyhow::Result<SweepReport> {
-    let never_uploaded: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT p.id, pe.username, p.declared_at FROM photos p JOIN people pe ON pe.id = p.person_id
-         WHERE p.status = 'declared' AND p.declared_at < now() - make_interval(days => $1) ORDER BY p.declared_at",
-    )
-    .bind(i32::try_from(older_than_days).unwrap_or(i32::MAX))
-    .fetch_all(db)
-    .await?;
-    let referenced: std::collections::HashSet<String> =
-        sqlx::query_scalar("SELECT object_key FROM photos UNION ALL SELECT thumbnail_key FROM photos WHERE thumbnail_key IS NOT NULL")
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .collect();
+    let never_uploaded = domain::never_uploaded(db, older_than_days).await?;
+    let referenced: std::collections::HashSet<String> = domain::referenced_keys(db).await?.into_iter().collect();
     let mut orphans = Vec::new();
     for prefix in ["photos/", "thumbnails/"] {
         orphans.extend(photos.store.list(prefix).await?.into_iter().filter(|k| !referenced.contains(k)));

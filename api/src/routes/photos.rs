@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use fieldvisit_sync::photos::{self, Completed, Photo, PhotoType, Refusal};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,9 +16,8 @@ use crate::app::AppState;
 use crate::auth::{Caller, Resource};
 use crate::error::{ApiError, ApiResult};
 use crate::input::Path;
-use crate::photos::processing::{self, Completed};
-use crate::photos::media::PhotoType;
-use crate::photos::store::{Declared, Presentation, SignedRequest};
+use crate::photos::processing::{self, CompleteError};
+use crate::photos::store::{Declared, Presentation, SignedRequest, StoreError};
 
 /// How long a download URL stays valid.
 const DOWNLOAD_TTL: Duration = Duration::from_mins(5);
@@ -27,22 +27,16 @@ const DOWNLOAD_TTL: Duration = Duration::from_mins(5);
     responses((status = 200, body = SignedRequest, description = "PUT the bytes to `url` with exactly these `headers` before `expires_at`"), (status = 404, body = super::ErrorBody),
         (status = 409, description = "already uploaded", body = super::ErrorBody)))]
 pub async fn upload_url(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<SignedRequest>> {
-    let row: Option<(String, Vec<u8>, i64, String, String)> =
-        sqlx::query_as("SELECT status, sha256, size, mime, object_key FROM photos WHERE id = $1 AND person_id = $2")
-            .bind(id)
-            .bind(caller.person_id)
-            .fetch_optional(&state.db)
-            .await?;
-    let (status, sha, size, mime, key) = row.ok_or(ApiError::NotFound("photo"))?;
-    if status == "uploaded" {
+    let d = photos::declaration(&state.db, caller.person_id, id).await?;
+    if d.uploaded() {
         return Err(ApiError::Conflict { code: "already_uploaded", message: "this photo is on the server already".into(), field: None });
     }
     let declared = Declared {
-        size: u64::try_from(size).unwrap_or_default(),
-        sha256: sha.try_into().map_err(|_| ApiError::Internal(anyhow::anyhow!("stored hash is not 32 bytes")))?,
-        mime,
+        size: u64::try_from(d.size).unwrap_or_default(),
+        sha256: d.sha256.try_into().map_err(|_| ApiError::Internal(anyhow::anyhow!("stored hash is not 32 bytes")))?,
+        mime: d.mime,
     };
-    Ok(Json(state.photos.store.upload_request(&key, &declared, state.photos.upload_ttl).await?))
+    Ok(Json(state.photos.store.upload_request(&d.object_key, &declared, state.photos.upload_ttl).await?))
 }
 
 /// Seals the uploaded bytes, checks them against the declaration and marks
@@ -56,56 +50,32 @@ pub async fn upload_url(State(state): State<AppState>, caller: Caller, Path(id):
         (status = 409, description = "not uploaded, size_mismatch or hash_mismatch", body = super::ErrorBody),
         (status = 415, body = super::ErrorBody)))]
 pub async fn complete(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Completed>> {
-    processing::complete(&state.db, &state.photos, caller.person_id, id).await.map(Json)
+    Ok(Json(processing::complete(&state.db, &state.photos, caller.person_id, id).await?))
 }
 
-/// A photo's record and, once uploaded, a short-lived URL to its bytes.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct Photo {
-    pub id: Uuid,
-    pub person_id: Uuid,
-    pub check_in_id: Option<Uuid>,
-    pub finding_id: Option<Uuid>,
-    pub status: String,
-    pub mime: String,
-    pub size: i64,
-    pub sha256: String,
-    pub uploaded_at: Option<DateTime<Utc>>,
-    pub thumbnail_ready: bool,
-    pub exif_lat: Option<f64>,
-    pub exif_lon: Option<f64>,
-    pub exif_distance_m: Option<f64>,
-    pub exif_flags: Vec<String>,
-    #[sqlx(skip)]
-    pub url: Option<String>,
-    #[sqlx(skip)]
-    pub url_expires_at: Option<DateTime<Utc>>,
-    #[serde(skip)]
-    pub object_key: String,
-    #[serde(skip)]
-    pub thumbnail_key: Option<String>,
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(anyhow::anyhow!("photo store: {e}"))
+    }
+}
+
+impl From<CompleteError> for ApiError {
+    fn from(e: CompleteError) -> Self {
+        match e {
+            CompleteError::Refused(r @ Refusal::NotAPhoto) => ApiError::UnsupportedMediaType(r.to_string()),
+            CompleteError::Refused(r) => ApiError::Conflict { code: r.code(), message: r.to_string(), field: None },
+            CompleteError::Domain(e) => e.into(),
+            CompleteError::Store(e) => e.into(),
+            CompleteError::Exif(e) => ApiError::Internal(e.into()),
+        }
+    }
 }
 
 /// A photo within the caller's scope: its owner, the staff of its place's
 /// station subtree, and the township roles.
 async fn fetch(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Photo> {
     let scope = caller.scope(&state.db, Resource::Photos).await?;
-    sqlx::query_as(
-        "SELECT p.id, p.person_id, p.check_in_id, p.finding_id, p.status, p.mime, p.size, encode(p.sha256, 'hex') AS sha256,
-                p.uploaded_at, p.thumbnail_key IS NOT NULL AS thumbnail_ready, p.exif_lat, p.exif_lon, p.exif_distance_m,
-                p.exif_flags, p.object_key, p.thumbnail_key
-         FROM photos p
-         LEFT JOIN check_ins c ON c.id = p.check_in_id
-         LEFT JOIN findings f ON f.id = p.finding_id
-         JOIN places pl ON pl.id = coalesce(c.place_id, f.place_id)
-         WHERE p.id = $1 AND ($2::uuid[] IS NULL OR pl.station_id = ANY($2)) AND ($3::uuid IS NULL OR p.person_id = $3)",
-    )
-    .bind(id)
-    .bind(scope.stations)
-    .bind(scope.person)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(ApiError::NotFound("photo"))
+    Ok(photos::get(&state.db, &scope, id).await?)
 }
 
 /// How a photo's download presents itself: its type as `complete` sniffed

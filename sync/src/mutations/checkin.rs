@@ -8,10 +8,9 @@ use geo::{Geometry, Point};
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Applying, Outcome, parse_args};
+use super::{Applying, Outcome, parse_args, payload_hash, repeated};
 use crate::month::Month;
 use crate::protocol::{CheckInCreateV1, CheckInOutcome};
 use crate::push::as_seconds;
@@ -83,11 +82,12 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
         let Some(args) = p else { continue };
         let hash = payload_hash(args);
         if let Some((stored, outcome)) = existing.get(&args.id) {
-            outcomes[i] = Some(if *stored == hash { Outcome::Applied(outcome.clone()) } else { id_conflict(args.id) });
+            outcomes[i] = Some(repeated("check-in", "create", args.id, stored, &hash, || Outcome::Applied(outcome.clone())));
             continue;
         }
         if let Some((first_hash, j)) = seen.get(&args.id) {
-            outcomes[i] = Some(if *first_hash == hash { outcomes[*j].clone().unwrap_or_else(|| id_conflict(args.id)) } else { id_conflict(args.id) });
+            let first = outcomes[*j].clone();
+            outcomes[i] = Some(repeated("check-in", "create", args.id, first_hash, &hash, || first.unwrap_or_else(|| id_conflict(args.id))));
             continue;
         }
         let Some((kind, station, active, geom)) = places.get(&args.place_id) else {
@@ -161,7 +161,7 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
 }
 
 fn id_conflict(id: Uuid) -> Outcome {
-    Outcome::rejected("id_conflict", format!("check-in {id} already exists with other contents; a create never overwrites"))
+    super::id_conflict("check-in", "create", id)
 }
 
 /// For each time, the person's stored check-ins just before and just after it.
@@ -301,12 +301,6 @@ pub fn visit_time(device_time: DateTime<Utc>, received_at: DateTime<Utc>, skew_s
 fn late_by_s(visited_at: DateTime<Utc>, received_at: DateTime<Utc>) -> i64 {
     let ms = (received_at - visited_at).num_milliseconds().max(0);
     (ms + 500) / 1000
-}
-
-fn payload_hash(args: &CheckInCreateV1) -> Vec<u8> {
-    // Serialising the parsed struct gives one byte string per meaning,
-    // whatever the device's key order or whitespace.
-    Sha256::digest(serde_json::to_vec(args).expect("arguments serialise")).to_vec()
 }
 
 fn finite_or(v: f64, fallback: f64) -> f64 {

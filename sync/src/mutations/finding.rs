@@ -2,10 +2,9 @@
 //! to its author, who may edit it until station staff take it into an issue.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Applying, Outcome, parse_args};
+use super::{Applying, Outcome, parse_args, payload_hash, repeated};
 use crate::protocol::{FindingCreateV1, FindingUpdateV1, ReportedPosition};
 use fieldvisit_geodata::{validate, wkb};
 use geo::{Geometry, Point};
@@ -53,14 +52,10 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
         (Ok(t), Ok(()), Ok(p)) => (t, p),
         (Err(o), _, _) | (_, Err(o), _) | (_, _, Err(o)) => return Ok(o),
     };
-    let hash = Sha256::digest(serde_json::to_vec(&args).expect("arguments serialise")).to_vec();
+    let hash = payload_hash(&args);
     let existing: Option<(Vec<u8>, i64)> = sqlx::query_as("SELECT payload_hash, version FROM findings WHERE id = $1").bind(args.id).fetch_optional(&mut *tx).await?;
     if let Some((stored, version)) = existing {
-        return Ok(if stored == hash {
-            Outcome::Applied(json!({ "id": args.id, "version": version }))
-        } else {
-            Outcome::rejected("id_conflict", format!("finding {} already exists with other contents; a create never overwrites", args.id))
-        });
+        return Ok(repeated("finding", "create", args.id, &stored, &hash, || Outcome::Applied(json!({ "id": args.id, "version": version }))));
     }
     let place: Option<(Uuid, bool)> = sqlx::query_as("SELECT station_id, active FROM places WHERE id = $1").bind(args.place_id).fetch_optional(&mut *tx).await?;
     match place {

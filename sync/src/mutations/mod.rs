@@ -8,6 +8,7 @@ pub mod finding;
 pub mod photo;
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::Actor;
@@ -81,4 +82,25 @@ pub async fn apply_batch(tx: &mut sqlx::PgConnection, ms: &[&Mutation], a: &Appl
 /// Parses a mutation's arguments; a mismatch is a rejection naming the field.
 pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: &Value) -> Result<T, Outcome> {
     T::deserialize(args).map_err(|e| Outcome::rejected("invalid_args", format!("the arguments do not fit: {e}")))
+}
+
+/// The fingerprint of a mutation's arguments, kept with what it created.
+/// Serialising the parsed struct gives one byte string per meaning, whatever
+/// the device's key order or whitespace.
+pub(crate) fn payload_hash<T: serde::Serialize>(args: &T) -> Vec<u8> {
+    Sha256::digest(serde_json::to_vec(args).expect("arguments serialise")).to_vec()
+}
+
+/// A create whose id exists already (`stored` is the hash kept with it): the
+/// same payload is a retry and answers what it answered then (`answer`);
+/// other contents under that id are refused, since a create never
+/// overwrites. `what` names the record (`check-in`), `change` the mutation
+/// (`create`, `declaration`).
+pub(crate) fn repeated(what: &str, change: &str, id: Uuid, stored: &[u8], hash: &[u8], answer: impl FnOnce() -> Outcome) -> Outcome {
+    if stored == hash { answer() } else { id_conflict(what, change, id) }
+}
+
+/// The refusal of other contents under an existing id.
+pub(crate) fn id_conflict(what: &str, change: &str, id: Uuid) -> Outcome {
+    Outcome::rejected("id_conflict", format!("{what} {id} already exists with other contents; a {change} never overwrites"))
 }

@@ -3,11 +3,11 @@
 //! signed upload; `complete` checks them against this declaration.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Applying, Outcome, parse_args};
-use crate::protocol::{PHOTO_MIMES, PhotoDeclareV1, PhotoTarget};
+use super::{Applying, Outcome, parse_args, payload_hash, repeated};
+use crate::photos::PhotoType;
+use crate::protocol::{PhotoDeclareV1, PhotoTarget};
 
 /// The storage key of a photo's bytes.
 pub fn object_key(id: Uuid) -> String {
@@ -28,19 +28,13 @@ pub async fn declare_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<
     if args.size > a.ctx.photo_max_bytes {
         return Ok(Outcome::rejected("too_large", format!("photos may have at most {} bytes; this one has {}", a.ctx.photo_max_bytes, args.size)));
     }
-    let mime = args.mime.trim().to_ascii_lowercase();
-    let mime = if mime == "image/jpg" { "image/jpeg".to_owned() } else { mime };
-    if !PHOTO_MIMES.contains(&mime.as_str()) {
-        return Ok(Outcome::rejected("unsupported_type", format!("photos must be one of {}", PHOTO_MIMES.join(", "))));
-    }
-    let hash = Sha256::digest(serde_json::to_vec(&args).expect("arguments serialise")).to_vec();
+    let Some(mime) = PhotoType::declared(&args.mime) else {
+        return Ok(Outcome::rejected("unsupported_type", format!("photos must be one of {}", PhotoType::declarable().join(", "))));
+    };
+    let hash = payload_hash(&args);
     let existing: Option<(Vec<u8>, String)> = sqlx::query_as("SELECT payload_hash, status FROM photos WHERE id = $1").bind(args.id).fetch_optional(&mut *tx).await?;
     if let Some((stored, status)) = existing {
-        return Ok(if stored == hash {
-            Outcome::Applied(json!({ "id": args.id, "status": status }))
-        } else {
-            Outcome::rejected("id_conflict", format!("photo {} already exists with other contents; a declaration never overwrites", args.id))
-        });
+        return Ok(repeated("photo", "declaration", args.id, &stored, &hash, || Outcome::Applied(json!({ "id": args.id, "status": status }))));
     }
     let (check_in, finding) = match args.attached_to {
         PhotoTarget::CheckIn(id) => (Some(id), None),
