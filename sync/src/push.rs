@@ -26,6 +26,9 @@ pub struct PushContext {
     pub photo_max_bytes: u64,
 }
 
+/// The default photo size limit, under the name the protocol's users know.
+pub use crate::photos::DEFAULT_MAX_BYTES as PHOTO_MAX_BYTES;
+
 /// Binds a client id to a person on first use; another person's id is refused.
 pub async fn register_client(db: &PgPool, client: Uuid, person: Uuid, schema: i32) -> Result<(), SyncError> {
     let owner: Option<Uuid> = sqlx::query_scalar(
