@@ -13,7 +13,7 @@ use crate::SyncError;
 use crate::command::{Applied, Command, check_version};
 use crate::scope::Scope;
 
-/// Who made an assignment: the nearby-assignment rule or a planner.
+// Who made an assignment: the nearby-assignment rule or a planner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[sqlx(type_name = "assignment_source", rename_all = "snake_case")]

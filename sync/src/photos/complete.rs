@@ -171,7 +171,11 @@ mod tests {
         let (flags, d) = judge_exif(Some(&near), Some((Some(120.0), Some(30.0), Some(at))));
         assert!(flags.is_empty(), "{flags:?}");
         assert_eq!(d, Some(0.0));
-        let far = ExifEvidence { lat: Some(30.1), offset_minutes: Some(-300), ..near };
+        // 10:00 in New York is 15:00 UTC, 13 hours after the visit; a day later, 37.
+        let next_day = NaiveDateTime::parse_from_str("2026-10-11 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let (flags, _) = judge_exif(Some(&ExifEvidence { offset_minutes: Some(-300), ..near }), Some((Some(120.0), Some(30.0), Some(at))));
+        assert!(flags.is_empty(), "{flags:?}");
+        let far = ExifEvidence { lat: Some(30.1), taken_at: Some(next_day), offset_minutes: Some(-300), ..near };
         let (flags, _) = judge_exif(Some(&far), Some((Some(120.0), Some(30.0), Some(at))));
         assert_eq!(flags, ["exif_far", "exif_time_apart"]);
         assert_eq!(judge_exif(None, None).0, ["no_exif"]);

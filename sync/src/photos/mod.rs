@@ -122,8 +122,8 @@ pub async fn declaration(db: &PgPool, person: Uuid, id: Uuid) -> Result<Declarat
     sqlx::query_as(include_str!("declaration.sql")).bind(id).bind(person).fetch_optional(db).await?.ok_or(SyncError::NotFound("photo"))
 }
 
-/// A photo's record and, once uploaded, a short-lived URL to its bytes
-/// (which the API fills in).
+/// A photo's record and, once uploaded, a short-lived URL to its bytes.
+// The API fills the URL in.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Photo {
