@@ -50,7 +50,7 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
     }
     let ids: Vec<Uuid> = parsed.iter().flatten().map(|p| p.id).collect();
     let existing: HashMap<Uuid, (Vec<u8>, Value)> =
-        sqlx::query_as::<_, (Uuid, Vec<u8>, Value)>(sqlx::AssertSqlSafe(format!("SELECT id, payload_hash, {OUTCOME} FROM check_ins WHERE id = ANY($1)")))
+        sqlx::query_as::<_, (Uuid, Vec<u8>, Value)>(include_str!("existing_check_ins.sql"))
             .bind(&ids)
             .fetch_all(&mut *tx)
             .await?
@@ -262,12 +262,6 @@ impl NewRows {
         Ok(rows.into_iter().collect())
     }
 }
-
-/// The stored outcome of a check-in, as JSON, for a repeated create.
-const OUTCOME: &str = "json_build_object('id', id, 'verdict', verdict, 'reasons', reasons,
-    'distance_m', round(distance_m::numeric, 2), 'geofence_m', round(geofence_m::numeric, 2),
-    'visited_at', visited_at, 'month', to_char(visit_month, 'YYYY-MM'),
-    'late_by_s', round(EXTRACT(EPOCH FROM received_at - visited_at))::bigint)";
 
 fn check_args(args: &CheckInCreateV1) -> Result<(), Outcome> {
     let g = Geometry::Point(Point::new(args.position.lon, args.position.lat));

@@ -37,7 +37,7 @@ fn position(p: Option<&ReportedPosition>) -> Result<Option<(Vec<u8>, Value)>, Ou
 }
 
 async fn category_exists(tx: &mut sqlx::PgConnection, code: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT FROM finding_categories WHERE code = $1 AND active)").bind(code).fetch_one(tx).await
+    sqlx::query_scalar(include_str!("category_exists.sql")).bind(code).fetch_one(tx).await
 }
 
 pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'_>) -> Result<Outcome, sqlx::Error> {
@@ -53,18 +53,18 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
         (Err(o), _, _) | (_, Err(o), _) | (_, _, Err(o)) => return Ok(o),
     };
     let hash = payload_hash(&args);
-    let existing: Option<(Vec<u8>, i64)> = sqlx::query_as("SELECT payload_hash, version FROM findings WHERE id = $1").bind(args.id).fetch_optional(&mut *tx).await?;
+    let existing: Option<(Vec<u8>, i64)> = sqlx::query_as(include_str!("finding_existing.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
     if let Some((stored, version)) = existing {
         return Ok(repeated("finding", "create", args.id, &stored, &hash, || Outcome::Applied(json!({ "id": args.id, "version": version }))));
     }
-    let place: Option<(Uuid, bool)> = sqlx::query_as("SELECT station_id, active FROM places WHERE id = $1").bind(args.place_id).fetch_optional(&mut *tx).await?;
+    let place: Option<(Uuid, bool)> = sqlx::query_as(include_str!("place_of_finding.sql")).bind(args.place_id).fetch_optional(&mut *tx).await?;
     match place {
         Some((station, true)) if a.actor.may_visit(station) => {}
         Some((station, false)) if a.actor.may_visit(station) => return Ok(Outcome::rejected("place_inactive", "this place is no longer active")),
         _ => return Ok(Outcome::rejected("unknown_place", format!("no place {}", args.place_id))),
     }
     if let Some(c) = args.check_in_id {
-        let owner: Option<(Uuid, Uuid)> = sqlx::query_as("SELECT person_id, place_id FROM check_ins WHERE id = $1").bind(c).fetch_optional(&mut *tx).await?;
+        let owner: Option<(Uuid, Uuid)> = sqlx::query_as(include_str!("check_in_of_finding.sql")).bind(c).fetch_optional(&mut *tx).await?;
         match owner {
             Some((person, place)) if person == a.actor.person_id && place == args.place_id => {}
             Some((person, _)) if person == a.actor.person_id => {
@@ -76,13 +76,7 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
     if !category_exists(tx, &args.category).await? {
         return Ok(Outcome::rejected("unknown_category", format!("no finding category {:?}", args.category)));
     }
-    sqlx::query(
-        // Filed when the server received it (the month of the township's
-        // issue list follows it); the same as now() for a live push.
-        "INSERT INTO findings (id, person_id, place_id, check_in_id, category, description, severity, position, reported, payload_hash,
-                               created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::finding_severity, ST_GeomFromWKB($8, 4326), $9, $10, $11, $11)",
-    )
+    sqlx::query(include_str!("insert_finding.sql"))
     .bind(args.id)
     .bind(a.actor.person_id)
     .bind(args.place_id)
@@ -105,7 +99,7 @@ pub async fn update_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
         Err(o) => return Ok(o),
     };
     let current: Option<(Uuid, Option<Uuid>)> =
-        sqlx::query_as("SELECT person_id, issue_id FROM findings WHERE id = $1 FOR UPDATE").bind(args.id).fetch_optional(&mut *tx).await?;
+        sqlx::query_as(include_str!("lock_finding.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
     match current {
         Some((author, _)) if author != a.actor.person_id => return Ok(Outcome::rejected("unknown_finding", format!("no finding {} of yours", args.id))),
         None => return Ok(Outcome::rejected("unknown_finding", format!("no finding {} of yours", args.id))),
@@ -130,13 +124,7 @@ pub async fn update_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
     {
         return Ok(Outcome::rejected("unknown_category", format!("no finding category {c:?}")));
     }
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE findings SET category = coalesce($2, category), description = coalesce($3, description),
-             severity = coalesce($4::finding_severity, severity),
-             position = coalesce(ST_GeomFromWKB($5, 4326), position), reported = coalesce($6, reported),
-             version = version + 1, updated_at = now()
-         WHERE id = $1 RETURNING version",
-    )
+    let version: i64 = sqlx::query_scalar(include_str!("update_finding.sql"))
     .bind(args.id)
     .bind(&args.category)
     .bind(text)

@@ -32,7 +32,7 @@ pub async fn declare_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<
         return Ok(Outcome::rejected("unsupported_type", format!("photos must be one of {}", PhotoType::declarable().join(", "))));
     };
     let hash = payload_hash(&args);
-    let existing: Option<(Vec<u8>, String)> = sqlx::query_as("SELECT payload_hash, status FROM photos WHERE id = $1").bind(args.id).fetch_optional(&mut *tx).await?;
+    let existing: Option<(Vec<u8>, String)> = sqlx::query_as(include_str!("photo_existing.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
     if let Some((stored, status)) = existing {
         return Ok(repeated("photo", "declaration", args.id, &stored, &hash, || Outcome::Applied(json!({ "id": args.id, "status": status }))));
     }
@@ -41,16 +41,13 @@ pub async fn declare_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<
         PhotoTarget::Finding(id) => (None, Some(id)),
     };
     let owner: Option<Uuid> = match args.attached_to {
-        PhotoTarget::CheckIn(id) => sqlx::query_scalar("SELECT person_id FROM check_ins WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?,
-        PhotoTarget::Finding(id) => sqlx::query_scalar("SELECT person_id FROM findings WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?,
+        PhotoTarget::CheckIn(id) => sqlx::query_scalar(include_str!("check_in_owner.sql")).bind(id).fetch_optional(&mut *tx).await?,
+        PhotoTarget::Finding(id) => sqlx::query_scalar(include_str!("finding_owner.sql")).bind(id).fetch_optional(&mut *tx).await?,
     };
     if owner != Some(a.actor.person_id) {
         return Ok(Outcome::rejected("unknown_target", "the photo is attached to no check-in or finding of yours"));
     }
-    sqlx::query(
-        "INSERT INTO photos (id, person_id, check_in_id, finding_id, sha256, size, mime, object_key, payload_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
+    sqlx::query(include_str!("insert_photo.sql"))
     .bind(args.id)
     .bind(a.actor.person_id)
     .bind(check_in)

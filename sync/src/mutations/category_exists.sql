@@ -1,0 +1,1 @@
+SELECT EXISTS (SELECT FROM finding_categories WHERE code = $1 AND active)

@@ -1,0 +1,1 @@
+SELECT payload_hash, version FROM findings WHERE id = $1

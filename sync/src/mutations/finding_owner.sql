@@ -1,0 +1,1 @@
+SELECT person_id FROM findings WHERE id = $1

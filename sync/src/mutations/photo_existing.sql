@@ -1,0 +1,1 @@
+SELECT payload_hash, status FROM photos WHERE id = $1
