@@ -15,10 +15,12 @@ pub mod cursor;
 mod error;
 pub mod month;
 pub mod mutations;
+pub mod places;
 pub mod protocol;
 pub mod pull;
 pub mod push;
 pub mod scope;
+pub mod stations;
 pub mod visits;
 
 #[cfg(feature = "client")]

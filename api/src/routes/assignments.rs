@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
+use fieldvisit_sync::command::check_version;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Page;
-use super::stations::check_version;
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::{Caller, Permission, Resource, Scope};
