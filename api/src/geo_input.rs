@@ -4,7 +4,7 @@
 //! on Chinese web maps.
 
 use fieldvisit_geodata::crs::Crs;
-use fieldvisit_geodata::{GeoError, geojson_io, validate, wkb};
+use fieldvisit_geodata::{GeoError, geojson_io, round7, validate, wkb};
 use geo::{Coord, Geometry, Point};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -77,11 +77,6 @@ fn geometry_out_raw(wkb_bytes: &[u8], crs: Crs) -> Result<Geometry<f64>, ApiErro
 
 pub fn to_wkb(g: &Geometry<f64>) -> Vec<u8> {
     wkb::to_wkb(g)
-}
-
-/// Seven decimals of a degree are about a centimetre: more is noise.
-fn round7(v: f64) -> f64 {
-    (v * 1e7).round() / 1e7
 }
 
 /// `?crs=` on reads: the system the answer's coordinates are given in.

@@ -11,7 +11,7 @@ use geo::{Coord, Geometry, GeometryCollection, LineString, MultiLineString, Mult
 use geo::{MultiPolygon, Polygon};
 use serde_json::{Map, Value, json};
 
-use crate::GeoError;
+use crate::{GeoError, round7};
 
 const GEOMETRY_TYPES: &str =
     "Point, MultiPoint, LineString, MultiLineString, Polygon, MultiPolygon, GeometryCollection";
@@ -56,11 +56,6 @@ pub fn geometry_to_geojson(g: &Geometry<f64>) -> Value {
             "geometries": gc.iter().map(geometry_to_geojson).collect::<Vec<_>>(),
         }),
     }
-}
-
-fn round7(v: f64) -> f64 {
-    // `+ 0.0` turns -0.0 into 0.0 so that output does not show "-0.0".
-    (v * 1e7).round() / 1e7 + 0.0
 }
 
 fn position(c: Coord<f64>) -> Value {

@@ -13,3 +13,9 @@ pub mod validate;
 pub mod wkb;
 
 pub use error::GeoError;
+
+/// A coordinate in degrees to seven decimals, about a centimetre: more is
+/// noise. `+ 0.0` turns -0.0 into 0.0 so that output does not show "-0.0".
+pub fn round7(v: f64) -> f64 {
+    (v * 1e7).round() / 1e7 + 0.0
+}

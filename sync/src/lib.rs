@@ -17,10 +17,12 @@ pub mod findings;
 pub mod month;
 pub mod mutations;
 pub mod photos;
+pub mod places;
 pub mod protocol;
 pub mod pull;
 pub mod push;
 pub mod scope;
+pub mod stations;
 pub mod visits;
 
 #[cfg(feature = "client")]

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use fieldvisit_sync::client::plan::PlaceKind;
+use fieldvisit_sync::places::PlaceKind;
 use fieldvisit_sync::protocol::{FindingCreateV1, Mutation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 use fieldvisit_geodata::crs::Crs;
 use fieldvisit_geodata::distance::distance_to_geometry_m;
 use fieldvisit_geodata::geojson_io::geometry_from_geojson;
+use fieldvisit_sync::places::PlaceKind;
 use geo::{BooleanOps, Centroid, Contains, Coord, Geometry, MultiPolygon, Point, Polygon, Rect};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -74,8 +75,7 @@ pub struct DemoPerson {
 #[derive(Debug, Clone)]
 pub struct DemoPlace {
     pub id: Uuid,
-    /// grid_cell | enterprise | project_site
-    pub kind: &'static str,
+    pub kind: PlaceKind,
     pub name: String,
     pub address: String,
     pub geometry: Geometry<f64>,
@@ -574,7 +574,7 @@ struct PlaceList(Vec<DemoPlace>);
 impl PlaceList {
     fn push(
         &mut self,
-        kind: &'static str,
+        kind: PlaceKind,
         name: String,
         address: String,
         geometry: Geometry<f64>,
@@ -582,7 +582,7 @@ impl PlaceList {
         attributes: Value,
     ) {
         let number = self.0.iter().filter(|p| p.kind == kind).count() + 1;
-        let external_id = format!("demo:{kind}:{number:03}");
+        let external_id = format!("demo:{}:{number:03}", kind.as_str());
         self.0.push(DemoPlace {
             id: demo_id(&format!("place:{external_id}")),
             kind,
@@ -645,7 +645,7 @@ fn grid_cells(plans: &[StationPlan], rng: &mut StdRng, places: &mut PlaceList) {
     for (i, (name, cell)) in TOWN_GRID_NAMES.iter().zip(town_grids()).enumerate() {
         let attributes = household_attributes(rng, "town", None);
         places.push(
-            "grid_cell",
+            PlaceKind::GridCell,
             (*name).to_owned(),
             format!("{ADDRESS_PREFIX}镇区{}", TOWN_STREETS[i]),
             cell.to_polygon().into(),
@@ -657,7 +657,7 @@ fn grid_cells(plans: &[StationPlan], rng: &mut StdRng, places: &mut PlaceList) {
         for (village, cell) in &plan.villages {
             let attributes = household_attributes(rng, "village", Some(village));
             places.push(
-                "grid_cell",
+                PlaceKind::GridCell,
                 (*village).to_owned(),
                 format!("{ADDRESS_PREFIX}{village}"),
                 cell.to_polygon().into(),
@@ -789,7 +789,7 @@ fn enterprises(
                 rng.gen_range(20..400)
             };
             places.push(
-                "enterprise",
+                PlaceKind::Enterprise,
                 name,
                 address,
                 location.into(),
@@ -826,7 +826,7 @@ fn project_sites(
     };
 
     places.push(
-        "project_site",
+        PlaceKind::ProjectSite,
         "邵原镇产业园区".to_owned(),
         format!("{ADDRESS_PREFIX}{}产业园区", park.village),
         park.outline.clone().into(),
@@ -834,7 +834,7 @@ fn project_sites(
         attributes("industrial_park", "in_operation", 86_000),
     );
     places.push(
-        "project_site",
+        PlaceKind::ProjectSite,
         "年产五万锭纺织厂项目".to_owned(),
         format!("{ADDRESS_PREFIX}产业园区纺织路"),
         point_in_polygon(rng, &park.outline).into(),
@@ -852,7 +852,7 @@ fn project_sites(
         })
         .expect("碌碡 has villages");
     places.push(
-        "project_site",
+        PlaceKind::ProjectSite,
         "邵原风电场扩建项目".to_owned(),
         format!("{ADDRESS_PREFIX}{ridge_village}山顶"),
         point_in_rect(rng, ridge).into(),
@@ -863,7 +863,7 @@ fn project_sites(
     let duanwa = plan("duanwa");
     let (village, cell) = duanwa.villages[0];
     places.push(
-        "project_site",
+        PlaceKind::ProjectSite,
         format!("{village}光伏发电项目"),
         format!("{ADDRESS_PREFIX}{village}"),
         point_in_rect(rng, &cell).into(),
@@ -874,7 +874,7 @@ fn project_sites(
     let yangan = plan("yangan");
     let (village, cell) = yangan.villages[1];
     places.push(
-        "project_site",
+        PlaceKind::ProjectSite,
         "阳安片区农村饮水安全工程".to_owned(),
         format!("{ADDRESS_PREFIX}{village}"),
         point_in_rect(rng, &cell).into(),
@@ -1079,7 +1079,7 @@ fn assign_nearest(people: &[DemoPerson], places: &[DemoPlace]) -> Vec<DemoAssign
     }
 
     for (p, place) in places.iter().enumerate() {
-        if place.kind == "enterprise" || pairs[p].len() >= 2 {
+        if place.kind == PlaceKind::Enterprise || pairs[p].len() >= 2 {
             continue;
         }
         if let Some(r) = nearest_rep(&reps, place, &pairs[p], true) {
@@ -1141,10 +1141,10 @@ mod tests {
         assert_eq!(count("station_staff"), 6);
         assert_eq!(count("admin") + count("planner") + count("presidium"), 3);
         assert_eq!(t.people.len(), 87 + 9);
-        let places = |kind: &str| t.places.iter().filter(|p| p.kind == kind).count();
-        assert_eq!(places("grid_cell"), 28);
-        assert_eq!(places("enterprise"), 49);
-        assert!(places("project_site") >= 3);
+        let places = |kind: PlaceKind| t.places.iter().filter(|p| p.kind == kind).count();
+        assert_eq!(places(PlaceKind::GridCell), 28);
+        assert_eq!(places(PlaceKind::Enterprise), 49);
+        assert!(places(PlaceKind::ProjectSite) >= 3);
     }
 
     #[test]
@@ -1262,7 +1262,7 @@ mod tests {
         let cells: Vec<&Geometry<f64>> = t
             .places
             .iter()
-            .filter(|p| p.kind == "grid_cell")
+            .filter(|p| p.kind == PlaceKind::GridCell)
             .map(|p| &p.geometry)
             .collect();
         for (i, a) in cells.iter().enumerate() {
@@ -1305,7 +1305,7 @@ mod tests {
         let industries: BTreeSet<&str> = t
             .places
             .iter()
-            .filter(|p| p.kind == "enterprise")
+            .filter(|p| p.kind == PlaceKind::Enterprise)
             .map(|p| p.attributes["industry"].as_str().expect("industry"))
             .collect();
         assert_eq!(

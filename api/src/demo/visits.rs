@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use fieldvisit_geodata::geofence::GeofenceRules;
-use fieldvisit_sync::client::plan::{self, PlaceKind, PlanPlace, SHANGHAI};
+use fieldvisit_sync::client::plan::{self, PlanPlace, SHANGHAI};
 use fieldvisit_sync::protocol::{CheckInCreateV1, Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
 use fieldvisit_sync::push::{PushContext, push};
 use fieldvisit_sync::Actor;
@@ -55,7 +55,7 @@ pub(super) fn representatives() -> Vec<Rep> {
     let places: HashMap<Uuid, PlanPlace> = t
         .places
         .iter()
-        .filter_map(|p| Some((p.id, PlanPlace { id: p.id, kind: PlaceKind::parse(p.kind)?, geometry: p.geometry.clone() })))
+        .map(|p| (p.id, PlanPlace { id: p.id, kind: p.kind, geometry: p.geometry.clone() }))
         .collect();
     t.people
         .iter()
@@ -195,7 +195,7 @@ mod tests {
             .iter()
             .filter(|a| a.person == person)
             .filter_map(|a| t.places.iter().find(|p| p.id == a.place))
-            .map(|p| PlanPlace { id: p.id, kind: PlaceKind::parse(p.kind).unwrap(), geometry: p.geometry.clone() })
+            .map(|p| PlanPlace { id: p.id, kind: p.kind, geometry: p.geometry.clone() })
             .collect();
         let a = days_of(person, history_client(person), &places, &history_months());
         let b = days_of(person, history_client(person), &places, &history_months());

@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use fieldvisit_geodata::crs::Crs;
+use fieldvisit_sync::command::check_version;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Page;
-use super::stations::check_version;
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::{Caller, Permission, Resource, Role, Scope, password};

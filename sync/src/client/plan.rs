@@ -7,14 +7,17 @@
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use fieldvisit_geodata::crs::Crs;
+use fieldvisit_geodata::round7;
 use fieldvisit_geodata::distance::{distance_to_geometry_m, geodesic_m};
 use geo::{BoundingRect, Centroid, Contains, Destination, Geodesic, Geometry, Point};
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::places::PlaceKind;
 use crate::protocol::{CheckInCreateV1, ReportedPosition};
 
 /// Asia/Shanghai as a fixed UTC+8. China has had no daylight saving time
@@ -29,27 +32,8 @@ const MINUTES_PER_EXTRA_VISIT: i64 = 150;
 /// 150 km/h the server treats as implausible.
 const TRAVEL_KMH: f64 = 40.0;
 
-/// The kind of place, which decides where a visitor stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaceKind {
-    GridCell,
-    Enterprise,
-    ProjectSite,
-}
-
-impl PlaceKind {
-    /// The API's spelling: `grid_cell`, `enterprise`, `project_site`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "grid_cell" => Some(Self::GridCell),
-            "enterprise" => Some(Self::Enterprise),
-            "project_site" => Some(Self::ProjectSite),
-            _ => None,
-        }
-    }
-}
-
-/// A place to plan visits to; geometry in WGS84.
+/// A place to plan visits to; geometry in WGS84. Its kind decides where a
+/// visitor stands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanPlace {
     pub id: Uuid,
@@ -67,7 +51,7 @@ impl PlanPlace {
         }
         Some(Self {
             id: data["id"].as_str()?.parse().ok()?,
-            kind: PlaceKind::parse(props["kind"].as_str()?)?,
+            kind: PlaceKind::deserialize(&props["kind"]).ok()?,
             geometry: fieldvisit_geodata::geojson_io::geometry_from_geojson(&data["geometry"]).ok()?,
         })
     }
@@ -193,10 +177,6 @@ fn notes(kind: PlaceKind) -> &'static [&'static str] {
         PlaceKind::Enterprise => &["了解企业用工和订单情况", "听取企业对营商环境的意见", "查看安全生产措施落实情况", "企业反映用电紧张"],
         PlaceKind::ProjectSite => &["查看项目施工进度", "了解项目征地和群众补偿情况", "项目现场文明施工情况良好"],
     }
-}
-
-fn round7(v: f64) -> f64 {
-    (v * 1e7).round() / 1e7
 }
 
 /// Where the visitor stands: mostly inside the fence (within a polygon, or

@@ -1,0 +1,1 @@
+SELECT active FROM places WHERE id = $1 FOR UPDATE

@@ -1,0 +1,1 @@
+SELECT version FROM places WHERE id = $1 FOR UPDATE

@@ -1,0 +1,1 @@
+UPDATE stations SET active = false, version = version + 1, updated_at = now() WHERE id = $1 AND active

@@ -1,0 +1,1 @@
+SELECT version FROM stations WHERE id = $1 FOR UPDATE
