@@ -15,10 +15,13 @@ pub mod cursor;
 mod error;
 pub mod month;
 pub mod mutations;
+pub mod people;
 pub mod protocol;
 pub mod pull;
 pub mod push;
 pub mod scope;
+pub mod secrets;
+pub mod sign_ins;
 pub mod visits;
 
 #[cfg(feature = "client")]
