@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::PgPool;
@@ -51,15 +50,7 @@ impl std::fmt::Debug for CursorKey {
 impl CursorKey {
     /// Loads the secret, creating it on first use.
     pub async fn load(db: &PgPool) -> Result<Self, SyncError> {
-        let mut fresh = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut fresh);
-        sqlx::query("INSERT INTO signing_keys (id, private_pem) VALUES ('cursor', $1) ON CONFLICT (id) DO NOTHING")
-            .bind(URL_SAFE_NO_PAD.encode(fresh))
-            .execute(db)
-            .await?;
-        let stored: String = sqlx::query_scalar("SELECT private_pem FROM signing_keys WHERE id = 'cursor'").fetch_one(db).await?;
-        let bytes = URL_SAFE_NO_PAD.decode(stored.trim()).map_err(|_| SyncError::BadCursor("the server's cursor key is damaged"))?;
-        Ok(Self(bytes))
+        Ok(Self(crate::secrets::hmac_key(db, "cursor").await?))
     }
 
     /// A key for tests and tools that do not touch a database.

@@ -16,12 +16,15 @@ mod error;
 pub mod findings;
 pub mod month;
 pub mod mutations;
+pub mod people;
 pub mod photos;
 pub mod places;
 pub mod protocol;
 pub mod pull;
 pub mod push;
 pub mod scope;
+pub mod secrets;
+pub mod sign_ins;
 pub mod stations;
 pub mod visits;
 

@@ -8,7 +8,6 @@ pub mod tokens;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -25,25 +24,15 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .ok_or_else(|| ApiError::Unauthorized("sign in first: send Authorization: Bearer <access_token>".into()))?;
         let claims = state.keys.verify_access(token.trim())?;
-        // The person and their sign-in, read now in one look-up: a sign-in is
-        // live while its refresh family has a token that is not revoked, so
-        // logout, a password change and reuse detection end access at once.
-        let row: Option<(String, Role, Option<Uuid>, bool)> = sqlx::query_as(
-            "SELECT username, role, station_id,
-                    EXISTS (SELECT FROM refresh_tokens WHERE family_id = $2 AND person_id = $1 AND revoked_at IS NULL)
-             FROM people WHERE id = $1 AND active",
-        )
-        .bind(claims.sub)
-        .bind(claims.sid)
-        .fetch_optional(&state.db)
-        .await?;
-        let (username, role, station_id, signed_in) =
-            row.ok_or_else(|| ApiError::Unauthorized("this account is no longer active".into()))?;
-        if !signed_in {
+        // Read now, so that logout, a password change and reuse detection end access at once.
+        let found = fieldvisit_sync::sign_ins::caller(&state.db, claims.sub, claims.sid)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("this account is no longer active".into()))?;
+        if !found.live {
             return Err(ApiError::Unauthorized("this sign-in has ended; sign in again".into()));
         }
         tracing::Span::current().record("user.id", tracing::field::display(claims.sub));
-        Ok(Caller { person_id: claims.sub, username, role, station_id })
+        Ok(Caller { person_id: claims.sub, username: found.username, role: found.role, station_id: found.station_id })
     }
 }
 

@@ -23,22 +23,13 @@
 //! station its reach of that resource covers; "own records" covers none, so a
 //! representative receives the station's places but only their own findings.
 
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
-#[sqlx(type_name = "person_role", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Representative,
-    StationStaff,
-    Planner,
-    Presidium,
-    Admin,
-}
+/// Roles are the domain's (one definition, with its database type).
+pub use fieldvisit_sync::people::Role;
 
 /// Something a caller reads, scoped by the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,8 +124,7 @@ impl Caller {
             Reach::Township => Scope::default(),
             Reach::Subtree => {
                 let root = self.station_id.ok_or_else(|| ApiError::Forbidden("you belong to no station".into()))?;
-                let ids: Vec<Uuid> = sqlx::query_scalar("SELECT station_subtree($1)").bind(root).fetch_all(db).await?;
-                Scope { stations: Some(ids), person: None }
+                Scope { stations: Some(fieldvisit_sync::scope::station_subtree(db, root).await?), person: None }
             }
             Reach::OwnStation => Scope { stations: Some(self.station_id.into_iter().collect()), person: None },
             Reach::OwnRecords => Scope { stations: None, person: Some(self.person_id) },
@@ -157,7 +147,7 @@ impl Caller {
                 (None, Some(stations)) => stations,
                 (None, None) => {
                     if all_stations.is_none() {
-                        all_stations = Some(sqlx::query_scalar("SELECT id FROM stations WHERE active").fetch_all(db).await?);
+                        all_stations = Some(fieldvisit_sync::scope::active_stations(db).await?);
                     }
                     all_stations.clone().unwrap_or_default()
                 }

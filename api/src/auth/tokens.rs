@@ -2,7 +2,7 @@
 //! hashed, rotated on every use, with reuse detection per login family).
 
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
@@ -66,13 +66,8 @@ impl TokenKeys {
     /// The key shared by every API instance through the database, created on
     /// first start. Used when no key file is configured.
     pub async fn private_pem_from_db(db: &PgPool) -> anyhow::Result<String> {
-        let fresh = SigningKey::from_bytes(&random_bytes());
-        let pem = fresh.to_pkcs8_pem(LineEnding::LF)?.to_string();
-        sqlx::query("INSERT INTO signing_keys (id, private_pem) VALUES ('jwt', $1) ON CONFLICT (id) DO NOTHING")
-            .bind(&pem)
-            .execute(db)
-            .await?;
-        Ok(sqlx::query_scalar("SELECT private_pem FROM signing_keys WHERE id = 'jwt'").fetch_one(db).await?)
+        let fresh = SigningKey::from_bytes(&random_bytes()).to_pkcs8_pem(LineEnding::LF)?.to_string();
+        Ok(fieldvisit_sync::secrets::get_or_create(db, "jwt", || fresh).await?)
     }
 
     pub fn issue_access(&self, person: Uuid, sign_in: Uuid) -> Result<String, ApiError> {
@@ -121,15 +116,4 @@ pub fn new_refresh_token() -> (String, Vec<u8>) {
 
 pub fn refresh_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
-}
-
-/// What a refresh token row says about itself when presented.
-#[derive(Debug, sqlx::FromRow)]
-pub struct RefreshRow {
-    pub id: Uuid,
-    pub family_id: Uuid,
-    pub person_id: Uuid,
-    pub expires_at: DateTime<Utc>,
-    pub used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -12,9 +12,6 @@ pub mod sweep;
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use sqlx::PgPool;
 
 use crate::config::Config;
@@ -51,7 +48,8 @@ impl Photos {
             (Arc::new(s3), None)
         } else {
             let root = config.photo_dir.clone().unwrap_or_else(|| config.data_dir.join("photos"));
-            let secret = shared_secret(db, "blobs").await?;
+            // Shared through the database, so every API instance signs and checks the same URLs.
+            let secret = fieldvisit_sync::secrets::hmac_key(db, "blobs").await?;
             let local = local::LocalStore::new(root, public_url.to_owned(), secret);
             (Arc::new(local.clone()), Some(local))
         };
@@ -64,18 +62,4 @@ impl Photos {
             heif: heif::HeifConverter::new(config.heif_convert.clone()),
         })
     }
-}
-
-/// A random secret created once and kept in the database, so that every
-/// API instance signs and checks the same URLs.
-async fn shared_secret(db: &PgPool, name: &str) -> anyhow::Result<Vec<u8>> {
-    let mut fresh = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut fresh);
-    sqlx::query("INSERT INTO signing_keys (id, private_pem) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-        .bind(name)
-        .bind(URL_SAFE_NO_PAD.encode(fresh))
-        .execute(db)
-        .await?;
-    let stored: String = sqlx::query_scalar("SELECT private_pem FROM signing_keys WHERE id = $1").bind(name).fetch_one(db).await?;
-    Ok(URL_SAFE_NO_PAD.decode(stored.trim())?)
 }

@@ -1,0 +1,1 @@
+SELECT version FROM people WHERE id = $1 FOR UPDATE

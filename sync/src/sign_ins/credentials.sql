@@ -1,0 +1,1 @@
+SELECT id, password_hash FROM people WHERE username = $1 AND active
