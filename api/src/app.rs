@@ -172,10 +172,7 @@ async fn method_not_allowed() -> Response {
 
 /// Used by `/readyz`: the database answers and every migration is applied.
 pub async fn database_ready(State(state): State<AppState>) -> Result<(), ApiError> {
-    let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-        .fetch_one(&state.db)
-        .await
-        .map_err(ApiError::Unavailable)?;
+    let applied = fieldvisit_sync::health::applied_migration(&state.db).await.map_err(ApiError::Unavailable)?;
     let expected = crate::MIGRATOR.iter().map(|m| m.version).max();
     if applied == expected {
         Ok(())

@@ -4,7 +4,6 @@
 //! crate parses, authorises and answers.
 
 pub mod app;
-pub mod audit;
 pub mod bench;
 pub mod auth;
 pub mod config;

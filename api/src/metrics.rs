@@ -151,12 +151,8 @@ async fn scrape(State(s): State<Scrape>) -> Response {
     gauge!("fieldvisit_db_pool_connections", "state" => "idle").set(f64::from(idle));
     gauge!("fieldvisit_db_pool_connections", "state" => "in_use").set(f64::from(s.db.size().saturating_sub(idle)));
     gauge!("fieldvisit_db_pool_max_connections").set(f64::from(s.db.options().get_max_connections()));
-    // The partial index photos_pending_thumbnails makes this cheap; under
-    // overload the scrape gives up waiting rather than queue behind requests.
-    let pending = sqlx::query_scalar::<_, i64>(
-        "SELECT count(*) FROM photos WHERE status = 'uploaded' AND thumbnail_key IS NULL AND thumbnail_error IS NULL",
-    )
-    .fetch_one(&s.db);
+    // Under overload the scrape gives up waiting rather than queue behind requests.
+    let pending = fieldvisit_sync::photos::thumbnail_queue(&s.db);
     match tokio::time::timeout(Duration::from_secs(1), pending).await {
         #[expect(clippy::cast_precision_loss, reason = "a queue length far below 2^52")]
         Ok(Ok(n)) => gauge!("fieldvisit_thumbnail_queue").set(n as f64),

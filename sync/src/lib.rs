@@ -14,6 +14,7 @@ pub mod command;
 pub mod cursor;
 mod error;
 pub mod findings;
+pub mod health;
 pub mod month;
 pub mod mutations;
 pub mod people;

@@ -218,6 +218,11 @@ pub async fn referenced_keys(db: &PgPool) -> Result<Vec<String>, SyncError> {
     Ok(sqlx::query_scalar(include_str!("referenced_keys.sql")).fetch_all(db).await?)
 }
 
+/// How many uploaded photos wait for their thumbnail (for the metrics).
+pub async fn thumbnail_queue(db: &sqlx::PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(include_str!("thumbnail_queue.sql")).fetch_one(db).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
