@@ -1,5 +1,16 @@
-//! End-to-end test support: the real `fieldvisit` binary on a free port,
-//! against a fresh PostGIS database per test, driven over HTTP.
+//! End-to-end test support, against a fresh PostGIS database per test,
+//! driven over HTTP on a free port of the loopback:
+//!
+//! - [`Server::in_process`]: the same router `main` builds (`fieldvisit::app::app`),
+//!   served inside the test process on the test's `#[sqlx::test]` database,
+//!   which the test loads with small SQL fixtures (`tests/fixtures/`). Most
+//!   tests use this: it starts in milliseconds and the test's data is exactly
+//!   what its fixtures hold.
+//! - [`Server::demo`] / [`Server::start`]: the real `fieldvisit` binary, for
+//!   what needs it (the embedded cluster, signals, the demo, the simulator,
+//!   the listener's own timeouts, the metrics listener, database loss).
+//!
+//! Both answer the same `call`/`get`/`login` methods.
 
 pub mod pg_cluster;
 pub mod s3;
@@ -13,6 +24,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
 
 /// The `fieldvisit` binary: `FIELDVISIT_BIN`, or built on demand next to this test.
 pub fn binary() -> PathBuf {
@@ -38,15 +50,118 @@ pub fn database_url(pool: &PgPool) -> String {
     format!("{head}/{name}")
 }
 
-/// A running server. Killed when dropped.
+/// A running server: a child process (killed when dropped) or the app in
+/// this process (stopped when dropped).
 pub struct Server {
-    child: Child,
+    child: Option<Child>,
+    _in_process: Option<InProcess>,
     pub base: String,
     pub http: reqwest::Client,
     pub stdout: Vec<String>,
 }
 
+/// The app served inside the test process, on a thread and runtime of its
+/// own (multi-threaded like `main`'s, so that the test's client and the
+/// server never share one thread). When dropped it stops serving, closes its
+/// database pool (waiting a few seconds at most, so that the test's database
+/// can be dropped after it) and removes its private data folder.
+struct InProcess {
+    stop: CancellationToken,
+    stopped: std::sync::mpsc::Receiver<()>,
+    data_dir: PathBuf,
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        let _ = self.stopped.recv_timeout(Duration::from_secs(5));
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// The flags of `fieldvisit serve`, to build its configuration in process.
+#[derive(clap::Parser)]
+struct Flags {
+    #[command(flatten)]
+    config: fieldvisit::config::Config,
+}
+
+/// The server's configuration as the binary would read it with the
+/// environment `env` (variable names as `--help` lists them, e.g.
+/// `FIELDVISIT_ACCESS_TTL`) on the test's database, with a private data folder.
+fn config_for(pool: &PgPool, data_dir: &std::path::Path, env: &[(&str, &str)]) -> fieldvisit::config::Config {
+    use clap::{CommandFactory, Parser};
+    let command = Flags::command();
+    let mut args = vec!["fieldvisit".to_owned(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data_dir.display().to_string()];
+    args.extend(["--database-url".into(), database_url(pool)]);
+    for (name, value) in env {
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|e| e == std::ffi::OsStr::new(name)))
+            .unwrap_or_else(|| panic!("{name} is not a setting of the server"));
+        args.push(format!("--{}", arg.get_long().expect("every setting has a flag")));
+        args.push((*value).to_owned());
+    }
+    Flags::try_parse_from(args).unwrap_or_else(|e| panic!("settings {env:?}: {e}")).config
+}
+
 impl Server {
+    /// The app in this process on the test's database, which `#[sqlx::test]`
+    /// has migrated and loaded with the test's fixtures: the same database
+    /// opening, state, router and serve loop as `fieldvisit serve`, on
+    /// `127.0.0.1:0`; no signal handlers, no metrics listener and no
+    /// thumbnailer (the tests of those start the binary).
+    pub async fn in_process(pool: &PgPool) -> Self {
+        Self::in_process_with(pool, &[]).await
+    }
+
+    /// [`Server::in_process`] with settings given as the binary's environment
+    /// variables (e.g. a short token lifetime).
+    pub async fn in_process_with(pool: &PgPool, env: &[(&str, &str)]) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("fieldvisit-test-{}", uuid::Uuid::new_v4()));
+        let config = config_for(pool, &data_dir, env);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fieldvisit-in-process")
+            .enable_all()
+            .build()
+            .expect("a runtime for the server");
+        let stop = CancellationToken::new();
+        let serving = stop.clone();
+        let (started, base) = tokio::sync::oneshot::channel::<Result<String, String>>();
+        let (done, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                    Ok(listener) => listener,
+                    Err(e) => return drop(started.send(Err(format!("binding 127.0.0.1:0: {e}")))),
+                };
+                let base = format!("http://{}", listener.local_addr().expect("bound address"));
+                let public_url = config.public_url.clone().unwrap_or_else(|| base.clone());
+                let db = match fieldvisit::server::open_database(&config).await {
+                    Ok(db) => db,
+                    Err(e) => return drop(started.send(Err(format!("{e:#}")))),
+                };
+                let state = match fieldvisit::server::app_state(&config, &db.pool, &public_url).await {
+                    Ok(state) => state,
+                    Err(e) => return drop(started.send(Err(format!("{e:#}")))),
+                };
+                let timeouts = fieldvisit::listener::Timeouts {
+                    header_read: Duration::from_secs_f64(config.header_read_timeout_s),
+                    idle: Duration::from_secs_f64(config.idle_timeout_s),
+                };
+                let _ = started.send(Ok(base));
+                fieldvisit::listener::serve(listener, fieldvisit::app::app(state), timeouts, serving).await;
+                db.pool.close().await;
+            });
+            runtime.shutdown_background();
+            let _ = done.send(());
+        });
+        let base = base.await.expect("the server thread answers").unwrap_or_else(|e| panic!("starting the app in process: {e}"));
+        let in_process = InProcess { stop, stopped, data_dir };
+        Self { child: None, _in_process: Some(in_process), base, http: reqwest::Client::new(), stdout: Vec::new() }
+    }
+
     /// `fieldvisit demo` on the test's database: the demo township, served.
     pub async fn demo(pool: &PgPool) -> Self {
         Self::start(&["demo"], &[("DATABASE_URL", database_url(pool).as_str())]).await
@@ -97,24 +212,28 @@ impl Server {
         // Collect the banner lines printed right after the first one.
         tokio::time::sleep(Duration::from_millis(50)).await;
         stdout.extend(rx.try_iter());
-        Self { child, base, http: reqwest::Client::new(), stdout }
+        Self { child: Some(child), _in_process: None, base, http: reqwest::Client::new(), stdout }
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.child.as_mut().expect("a server started from the binary (this one runs in process)")
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id().expect("running")
+        self.child.as_ref().expect("a server started from the binary (this one runs in process)").id().expect("running")
     }
 
     /// Sends SIGTERM and waits for a clean exit.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.pid();
         std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
-        tokio::time::timeout(Duration::from_mins(1), self.child.wait()).await.expect("exit within 60 s").expect("wait")
+        tokio::time::timeout(Duration::from_mins(1), self.child().wait()).await.expect("exit within 60 s").expect("wait")
     }
 
     /// Sends SIGKILL, as a crash or the OOM killer would, and waits until it is gone.
     pub async fn kill(mut self) {
-        self.child.start_kill().expect("SIGKILL");
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("gone within 30 s").expect("wait");
+        self.child().start_kill().expect("SIGKILL");
+        tokio::time::timeout(Duration::from_secs(30), self.child().wait()).await.expect("gone within 30 s").expect("wait");
     }
 
     /// Signs in and returns the access token.

@@ -109,9 +109,9 @@ fn last_id(path: &str) -> String {
 
 const ALL: [u16; 7] = [200; 7];
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn reads_follow_the_station_tree(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool).await;
     //                                                        rep  own  oth  cen  pla  pre  adm
     check(&server, &c, Method::GET, &format!("/v1/places/{}", c.own_place), None, [200, 200, 404, 200, 200, 200, 200]).await;
@@ -125,9 +125,9 @@ async fn reads_follow_the_station_tree(pool: PgPool) {
     check(&server, &c, Method::GET, "/v1/stations", None, ALL).await;
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn lists_hold_nothing_outside_the_scope(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool).await;
     let token = |label: &str| c.tokens.iter().find(|(l, _)| *l == label).unwrap().1.clone();
 
@@ -158,9 +158,9 @@ async fn lists_hold_nothing_outside_the_scope(pool: PgPool) {
     assert_eq!(i64::try_from(all["features"].as_array().unwrap().len()).unwrap(), total);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn only_planners_edit_stations_places_and_assignments(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool).await;
     let new_place = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [112.13, 35.15]},
         "properties": {"kind": "enterprise", "name": "测试企业", "station_id": c.own_station}});
@@ -184,9 +184,9 @@ async fn only_planners_edit_stations_places_and_assignments(pool: PgPool) {
     check(&server, &c, Method::DELETE, &format!("/v1/places/{}", c.other_place), None, [403, 403, 403, 403, 200, 403, 403]).await;
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn only_admins_manage_people(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool).await;
     let person = json!({"name": "新代表", "username": "rep-new", "password": "long-enough", "role": "representative",
         "station_id": c.own_station, "anchor": {"lon": 112.12, "lat": 35.14}});

@@ -5,9 +5,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn representative_signs_in_and_sees_themself(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (status, body) = server.login_full("rep001", "fieldvisit").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "Bearer");
@@ -31,9 +31,9 @@ fn base64_url(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).expect("base64url")
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn wrong_password_and_unknown_user_look_the_same(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (s1, b1) = server.login_full("rep001", "not-the-password").await;
     let (s2, b2) = server.login_full("nobody-here", "fieldvisit").await;
     assert_eq!(s1, StatusCode::UNAUTHORIZED);
@@ -42,9 +42,9 @@ async fn wrong_password_and_unknown_user_look_the_same(pool: PgPool) {
     assert_eq!(error_code(&b1), "unauthorized");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn requests_without_a_valid_token_are_refused(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (status, body) = server.call(Method::GET, None, "/v1/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&body), "unauthorized");
@@ -59,9 +59,9 @@ async fn requests_without_a_valid_token_are_refused(pool: PgPool) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn refresh_rotates_and_reuse_revokes_the_family(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (_, first) = server.login_full("rep002", "fieldvisit").await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
 
@@ -87,9 +87,9 @@ async fn refresh_rotates_and_reuse_revokes_the_family(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn refresh_tokens_are_stored_hashed(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (_, body) = server.login_full("rep003", "fieldvisit").await;
     let token = body["refresh_token"].as_str().unwrap();
     let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens").fetch_all(&pool).await.unwrap();
@@ -98,9 +98,9 @@ async fn refresh_tokens_are_stored_hashed(pool: PgPool) {
     assert_eq!(stored[0].len(), 32);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn logout_ends_the_sign_in(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (_, body) = server.login_full("rep004", "fieldvisit").await;
     let refresh = body["refresh_token"].clone();
     let access = body["access_token"].as_str().unwrap().to_owned();
@@ -120,9 +120,9 @@ async fn logout_ends_the_sign_in(pool: PgPool) {
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_password_change_or_a_reused_refresh_token_ends_access_at_once(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (_, rep) = server.login_full("rep008", "fieldvisit").await;
     let admin = server.login("admin").await;
     let id = rep["user"]["id"].as_str().unwrap();
@@ -154,9 +154,9 @@ async fn login_from(server: &Server, client: &reqwest::Client, username: &str, p
     client.post(format!("{}/v1/auth/login", server.base)).json(&json!({"username": username, "password": password})).send().await.unwrap()
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn repeated_failures_slow_a_username_down(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     for attempt in 1..=5 {
         let (status, _) = server.login_full("rep005", "wrong-password").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
@@ -175,9 +175,9 @@ async fn repeated_failures_slow_a_username_down(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_stranger_guessing_cannot_lock_the_owner_out(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let stranger = from_address("127.0.0.2");
     for _ in 0..5 {
         assert_eq!(login_from(&server, &stranger, "admin", "guess").await.status(), StatusCode::UNAUTHORIZED);
@@ -191,9 +191,9 @@ async fn a_stranger_guessing_cannot_lock_the_owner_out(pool: PgPool) {
     assert_eq!(login_from(&server, &stranger, "admin", "fieldvisit").await.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_guess_spread_over_many_addresses_meets_the_username_ceiling(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     // 25 addresses × 4 failures = 100, the per-username ceiling in 15 minutes.
     for i in 0..25 {
         let client = from_address(&format!("127.0.1.{}", i + 1));
@@ -207,9 +207,9 @@ async fn a_guess_spread_over_many_addresses_meets_the_username_ceiling(pool: PgP
     assert!(res.headers().contains_key("retry-after"));
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn an_expired_access_token_is_refused_and_refresh_recovers(pool: PgPool) {
-    let server = Server::demo_with(&pool, &[("FIELDVISIT_ACCESS_TTL", "1")]).await;
+    let server = Server::in_process_with(&pool, &[("FIELDVISIT_ACCESS_TTL", "1")]).await;
     let (_, body) = server.login_full("rep007", "fieldvisit").await;
     let access = body["access_token"].as_str().unwrap();
     // Past the lifetime and the 5 s leeway.
@@ -223,9 +223,9 @@ async fn an_expired_access_token_is_refused_and_refresh_recovers(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_deactivated_person_is_locked_out_at_once(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let (_, rep) = server.login_full("rep008", "fieldvisit").await;
     let rep_token = rep["access_token"].as_str().unwrap();
     let id = rep["user"]["id"].as_str().unwrap();
@@ -242,10 +242,10 @@ async fn a_deactivated_person_is_locked_out_at_once(pool: PgPool) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn the_signing_key_is_shared_through_the_database(pool: PgPool) {
     // Two instances on one database accept each other's tokens (the API is stateless).
-    let a = Server::demo(&pool).await;
+    let a = Server::in_process(&pool).await;
     let b = Server::start(&["serve"], &[("DATABASE_URL", fieldvisit_tests::database_url(&pool).as_str())]).await;
     let token = a.login("presidium").await;
     let (status, _) = b.get(&token, "/v1/me").await;

@@ -54,9 +54,9 @@ enum CoordKind {
     Geometry,
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let admin = server.login("admin").await;
     let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
@@ -185,9 +185,9 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
     }
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn duplicates_and_stale_versions_are_conflicts(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let admin = server.login("admin").await;
     let planner = server.login("planner").await;
     let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
@@ -216,9 +216,9 @@ async fn duplicates_and_stale_versions_are_conflicts(pool: PgPool) {
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn special_values_are_refused_not_crashed_on(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let admin = server.login("admin").await;
     let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
@@ -250,9 +250,9 @@ async fn special_values_are_refused_not_crashed_on(pool: PgPool) {
     assert_eq!(footprint(&pool).await, before);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn bad_query_parameters_are_400s(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     for path in ["/v1/places?limit=0", "/v1/places?limit=abc", "/v1/places?kind=castle", "/v1/places?bbox=1,2,3", "/v1/places?crs=mars",
         "/v1/people?role=king", "/v1/stations?after=not-a-uuid", "/v1/assignments?current=maybe", "/v1/places/not-a-uuid"] {
@@ -264,9 +264,9 @@ async fn bad_query_parameters_are_400s(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn query_parameters_an_endpoint_does_not_take_are_refused(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
     let place = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [112.30, 35.10]},
@@ -303,9 +303,9 @@ async fn query_parameters_an_endpoint_does_not_take_are_refused(pool: PgPool) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn text_the_database_cannot_store_is_refused_at_the_edge_in_our_words(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let database_words = ["invalid byte sequence", "UTF8", "0x00", "unsupported Unicode", "cannot be converted"];
     let ours = |body: &Value| {
@@ -364,9 +364,9 @@ async fn text_the_database_cannot_store_is_refused_at_the_edge_in_our_words(pool
     assert_eq!(body["results"][1]["status"], "applied", "{body}");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_bad_limit_is_the_same_400_everywhere(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let client = Uuid::now_v7();
     for path in [format!("/v1/sync/pull?client_id={client}&limit=0"), format!("/v1/sync/pull?client_id={client}&limit=1001"),
@@ -378,10 +378,10 @@ async fn a_bad_limit_is_the_same_400_everywhere(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn heads_too_large_for_the_server_get_the_json_error_body(pool: PgPool) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let addr = server.base.trim_start_matches("http://").to_owned();
     let raw = |head: Vec<u8>| {
         let addr = addr.clone();

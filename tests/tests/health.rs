@@ -5,9 +5,9 @@ use fieldvisit_tests::{Server, error_code};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn probes_answer_once_migrated(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let health = server.http.get(format!("{}/healthz", server.base)).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let ready = server.http.get(format!("{}/readyz", server.base)).send().await.unwrap();
@@ -16,9 +16,9 @@ async fn probes_answer_once_migrated(pool: PgPool) {
     assert!(ready.headers().get("x-request-id").is_some());
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn openapi_lists_every_endpoint_and_docs_render_offline(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let spec: serde_json::Value = server.http.get(format!("{}/openapi.json", server.base)).send().await.unwrap().json().await.unwrap();
     let paths = spec["paths"].as_object().expect("paths");
     for p in [
@@ -46,9 +46,9 @@ async fn openapi_lists_every_endpoint_and_docs_render_offline(pool: PgPool) {
     assert!(!html.contains("https://"), "the docs page must not load anything from the internet");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn unknown_route_is_a_json_404(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let token = server.login("planner").await;
     let (status, body) = server.get(&token, "/v1/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

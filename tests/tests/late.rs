@@ -67,9 +67,9 @@ fn status_of(body: &Value, c: &Cast) -> String {
         .to_owned()
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_check_in_backdated_weeks_does_not_rewrite_its_month_until_staff_accept_it(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool, "rep045").await;
     // The device says it was there 47 days ago (the 15 October of the probe,
     // pushed on 1 December); make sure nobody visited the place that month.
@@ -107,9 +107,9 @@ async fn a_check_in_backdated_weeks_does_not_rewrite_its_month_until_staff_accep
     assert_eq!(status_of(&after, &c), "visited", "accepted on review, it counts");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn seventy_one_hours_offline_counts_seventy_three_waits_for_review(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool, "rep046").await;
     // 71 hours back is at most three days: its month is still open (months close on the 6th).
     let on_time = push_check_in(&server, &c, Utc::now() - Duration::hours(71)).await;
@@ -119,17 +119,17 @@ async fn seventy_one_hours_offline_counts_seventy_three_waits_for_review(pool: P
     assert!(late["reasons"].as_array().unwrap().contains(&json!("late")), "{late}");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn the_grace_period_is_configurable(pool: PgPool) {
-    let server = Server::demo_with(&pool, &[("FIELDVISIT_LATE_GRACE_HOURS", "1")]).await;
+    let server = Server::in_process_with(&pool, &[("FIELDVISIT_LATE_GRACE_HOURS", "1")]).await;
     let c = cast(&server, &pool, "rep047").await;
     let outcome = push_check_in(&server, &c, Utc::now() - Duration::minutes(90)).await;
     assert_eq!(outcome["reasons"], json!(["late"]), "{outcome}");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn an_absurd_device_clock_is_refused_with_a_reason_never_a_500(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool, "rep048").await;
     for absurd in ["-262000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1900-01-01T00:00:00+08:00"] {
         let body = json!({"client_id": Uuid::now_v7(), "schema_version": 1, "client_time": absurd,

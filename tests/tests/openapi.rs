@@ -6,14 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use fieldvisit_tests::{Server, database_url, error_code};
+use fieldvisit_tests::{Server, error_code};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
 
-/// A bare server (migrations, no demo data) and the document it serves.
+/// A bare server (migrations, no data) and the document it serves.
 async fn served_document(pool: &PgPool) -> (Server, Value) {
-    let server = Server::start(&["serve"], &[("DATABASE_URL", database_url(pool).as_str())]).await;
+    let server = Server::in_process(pool).await;
     let res = server.http.get(format!("{}/openapi.json", server.base)).send().await.expect("GET /openapi.json");
     assert_eq!(res.status(), StatusCode::OK);
     let doc = res.json().await.expect("the document is JSON");
@@ -63,7 +63,7 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR")]
 async fn the_document_is_valid_and_complete(pool: PgPool) {
     let (_server, doc) = served_document(&pool).await;
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1.")), "{}", doc["openapi"]);
@@ -174,7 +174,7 @@ fn python_tool(name: &str) -> std::path::PathBuf {
     on_path.unwrap_or_else(|| panic!("{name} is not installed: run .ci/setup, which installs it, and set FIELDVISIT_PY_TOOLS as .ci/test does"))
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR")]
 async fn every_documented_operation_refuses_an_unknown_query_parameter(pool: PgPool) {
     let (server, doc) = served_document(&pool).await;
     let mut failures = Vec::new();

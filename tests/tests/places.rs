@@ -23,9 +23,9 @@ async fn stored_point(pool: &PgPool, id: &str) -> (f64, f64) {
     sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM places WHERE id = $1::uuid").bind(id).fetch_one(pool).await.unwrap()
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn gcj02_and_bd09_input_is_stored_as_wgs84(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let station = regional_station(&pool).await;
     // A point as AMap (GCJ-02) shows it in 邵原镇.
@@ -54,9 +54,9 @@ async fn gcj02_and_bd09_input_is_stored_as_wgs84(pool: PgPool) {
     assert!((x - want.x).abs() < 1e-9 && (y - want.y).abs() < 1e-9);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_polygon_round_trips_and_shapes_follow_the_kind(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let station = regional_station(&pool).await;
     let ring = json!([[[112.10, 35.10], [112.12, 35.10], [112.12, 35.12], [112.10, 35.12], [112.10, 35.10]],
@@ -94,9 +94,9 @@ async fn a_polygon_round_trips_and_shapes_follow_the_kind(pool: PgPool) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_patch_changes_only_what_it_sends(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let id: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE kind = 'grid_cell' ORDER BY id LIMIT 1").fetch_one(&pool).await.unwrap();
     let (_, before) = server.get(&planner, &format!("/v1/places/{id}")).await;
@@ -116,9 +116,9 @@ async fn a_patch_changes_only_what_it_sends(pool: PgPool) {
     assert_eq!(audited, 1, "each change leaves an audit event");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn paging_walks_every_place_once(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let mut seen = std::collections::HashSet::new();
     let mut after: Option<String> = None;
@@ -141,9 +141,9 @@ async fn paging_walks_every_place_once(pool: PgPool) {
     assert_eq!(i64::try_from(seen.len()).unwrap(), total);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn filters_by_kind_bbox_and_text(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let (_, cells) = server.get(&planner, "/v1/places?kind=grid_cell&limit=500").await;
     assert_eq!(cells["features"].as_array().unwrap().len(), 28);
@@ -165,9 +165,9 @@ async fn filters_by_kind_bbox_and_text(pool: PgPool) {
         || f["properties"]["address"].as_str().unwrap_or_default().contains("风电")));
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn deactivating_a_place_ends_its_assignments(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let place: Uuid = sqlx::query_scalar("SELECT place_id FROM assignments WHERE valid_to IS NULL LIMIT 1").fetch_one(&pool).await.unwrap();
     let (status, body) = server.call(Method::DELETE, Some(&planner), &format!("/v1/places/{place}"), None).await;
@@ -219,9 +219,9 @@ fn grid_cell(station: Uuid, external_id: &str, coordinates: &Value) -> Value {
 /// Imports of real boundaries send polygons of tens of thousands of vertices every day. Their
 /// validation must not hold up the server: while two 45,000-vertex polygons (1.1 MB each) are
 /// checked, `/healthz` keeps answering within a second, and both are stored.
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn large_boundaries_do_not_hold_up_other_requests(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let station = regional_station(&pool).await;
     let imports: Vec<_> = ["B-1", "B-2"]
@@ -260,9 +260,9 @@ async fn large_boundaries_do_not_hold_up_other_requests(pool: PgPool) {
 
 /// More positions than the server validates is a clear 422 naming the limit, before any other
 /// check, and nothing is stored.
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_polygon_over_the_vertex_limit_is_refused(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let station = regional_station(&pool).await;
     let limit = fieldvisit_geodata::validate::MAX_VERTICES;

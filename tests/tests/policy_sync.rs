@@ -95,9 +95,9 @@ async fn finding_with_photo(server: &Server, pool: &PgPool, username: &str) -> (
     (finding, photo)
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     // Two representatives of one regional station, each with a finding and a photo.
     let (station, a, b): (Uuid, String, String) = sqlx::query_as(
         "SELECT p.station_id, min(p.username), max(p.username) FROM people p JOIN stations s ON s.id = p.station_id
@@ -158,9 +158,9 @@ async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPoo
 /// The buckets themselves: a representative carries the reference data,
 /// their own records and their station's places, and nothing station-wide
 /// of anyone else's.
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_representative_carries_their_stations_places_and_their_own_records_only(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let token = server.login("rep010").await;
     let (person, station): (Uuid, Uuid) =
         sqlx::query_as("SELECT id, station_id FROM people WHERE username = 'rep010'").fetch_one(&pool).await.unwrap();
