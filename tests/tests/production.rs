@@ -100,9 +100,9 @@ async fn count_present(pool: &PgPool, ids: &[Uuid]) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE id = ANY($1)").bind(ids).fetch_one(pool).await.unwrap()
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_gzip_or_zstd_compressed_push_is_applied(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep001").await;
     let client = Uuid::now_v7();
     let (first, first_ids) = check_ins(&r, 1, 3);
@@ -116,9 +116,9 @@ async fn a_gzip_or_zstd_compressed_push_is_applied(pool: PgPool) {
     assert_eq!(count_present(&pool, &[first_ids, second_ids].concat()).await, 6);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR")]
 async fn a_compressed_body_is_limited_by_its_decompressed_size(pool: PgPool) {
-    let server = Server::start(&["serve"], &[("DATABASE_URL", fieldvisit_tests::database_url(&pool).as_str())]).await;
+    let server = Server::in_process(&pool).await;
     // 8 MB of JSON whitespace, four times the body limit, in about 8 KB.
     let bomb = vec![b' '; 8 * 1024 * 1024];
     for (encoding, body) in [("gzip", gzip(&bomb)), ("zstd", zstd::encode_all(&bomb[..], 3).unwrap())] {
@@ -161,9 +161,9 @@ async fn a_compressed_body_is_limited_by_its_decompressed_size(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_push_bomb_from_a_signed_in_device_is_a_413(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep002").await;
     let bomb = vec![b' '; 8 * 1024 * 1024];
     let (status, body) = push_encoded(&server, &r.token, "gzip", gzip(&bomb)).await;
@@ -202,9 +202,9 @@ fn page(mut v: Value) -> Value {
     v
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn accept_encoding_gets_a_compressed_pull_that_decodes_to_the_same_json(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep001").await;
     let client = Uuid::now_v7();
     let (encoding, plain_len, plain) = pull_as(&server, &r.token, client, None).await;
@@ -251,9 +251,9 @@ async fn upload_photo(server: &Server, r: &Rep, client: Uuid, first_mutation: i6
     id
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn photo_bytes_are_never_compressed(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep003").await;
     let id = upload_photo(&server, &r, Uuid::now_v7(), 1).await;
     let (status, photo) = server.get(&r.token, &format!("/v1/photos/{id}")).await;
@@ -306,9 +306,9 @@ async fn on_the_wire(base: &str, head: &str, body: &[u8]) -> (usize, usize, Vec<
 /// The figures in the README: bytes on the wire for a representative's whole
 /// bootstrap (every page) and for a push of 50 check-ins, uncompressed (as
 /// before) and compressed. Run with `--no-capture` to see them.
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn wire_bytes_of_a_bootstrap_and_a_push_of_50_check_ins(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep001").await;
     let auth = format!("authorization: Bearer {}\r\n", r.token);
     let mut report = String::new();
@@ -370,9 +370,9 @@ async fn wire_bytes_of_a_bootstrap_and_a_push_of_50_check_ins(pool: PgPool) {
     println!("{report}");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn private_answers_say_no_store_and_every_answer_nosniff(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let http = raw_client();
     let login = http.post(format!("{}/v1/auth/login", server.base)).json(&json!({"username": "rep001", "password": "fieldvisit"})).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::OK);

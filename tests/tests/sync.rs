@@ -106,9 +106,9 @@ fn m(id: i64, args: Value) -> Value {
     mutation
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn identical_batch_resent_applies_once(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep020").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
@@ -126,9 +126,9 @@ async fn identical_batch_resent_applies_once(pool: PgPool) {
     assert_eq!(count_check_ins(&pool).await, 2);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_batch_overlapping_an_acknowledged_one_applies_only_the_new_part(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep021").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
@@ -141,9 +141,9 @@ async fn a_batch_overlapping_an_acknowledged_one_applies_only_the_new_part(pool:
     assert_eq!(count_check_ins(&pool).await, 4);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_gap_stops_the_batch(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep022").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
@@ -154,9 +154,9 @@ async fn a_gap_stops_the_batch(pool: PgPool) {
     assert_eq!(count_check_ins(&pool).await, 1);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn the_same_uuid_with_another_payload_is_rejected_not_overwritten(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep023").await;
     let client = Uuid::now_v7();
     let id = Uuid::now_v7();
@@ -172,9 +172,9 @@ async fn the_same_uuid_with_another_payload_is_rejected_not_overwritten(pool: Pg
     assert_eq!(count_check_ins(&pool).await, 1);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_connection_dropped_after_commit_is_retried_safely(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep024").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
@@ -202,9 +202,9 @@ async fn a_connection_dropped_after_commit_is_retried_safely(pool: PgPool) {
     assert_eq!(count_check_ins(&pool).await, 1);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn two_concurrent_pushes_of_one_client_apply_each_mutation_once(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep025").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
@@ -218,9 +218,9 @@ async fn two_concurrent_pushes_of_one_client_apply_each_mutation_once(pool: PgPo
     assert_eq!(count_check_ins(&pool).await, 20);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_rejected_mutation_in_the_middle_does_not_block_the_queue(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep026").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
@@ -245,9 +245,9 @@ async fn a_rejected_mutation_in_the_middle_does_not_block_the_queue(pool: PgPool
     assert_eq!(again["results"][0]["original"], "rejected");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn another_persons_client_id_is_refused(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let a = rep(&server, &pool, "rep027").await;
     let b = rep(&server, &pool, "rep028").await;
     let client = Uuid::now_v7();
@@ -259,9 +259,9 @@ async fn another_persons_client_id_is_refused(pool: PgPool) {
     assert_eq!(count_check_ins(&pool).await, 0);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn the_database_unreachable_during_a_push_commits_nothing(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep029").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
@@ -296,9 +296,9 @@ async fn the_database_unreachable_during_a_push_commits_nothing(pool: PgPool) {
     assert_eq!(count_check_ins(&pool).await, 1);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn an_interrupted_pull_is_repeated_with_the_same_cursor(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep030").await;
     let client = Uuid::now_v7();
     let (_, first) = pull(&server, &r.token, client, None, 5).await;
@@ -328,9 +328,9 @@ fn apply(store: &mut std::collections::BTreeMap<(String, String, String), Value>
     }
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_paged_bootstrap_while_writes_continue_converges(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep031").await;
     let planner = server.login("planner").await;
     let client = Uuid::now_v7();
@@ -378,9 +378,9 @@ async fn a_paged_bootstrap_while_writes_continue_converges(pool: PgPool) {
     assert_eq!(device, server_side);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_transaction_that_commits_last_is_not_skipped_and_rollbacks_do_not_stall(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep032").await;
     let client = Uuid::now_v7();
     let (_, _, cursor) = pull_all(&server, &r.token, client, None, 500).await;
@@ -431,9 +431,9 @@ async fn a_transaction_that_commits_last_is_not_skipped_and_rollbacks_do_not_sta
     assert!(!got.contains(&"回滚".to_owned()));
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn device_clocks_hours_ahead_or_days_behind(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep033").await;
     let at = inside(&pool, r.cell).await;
     let now = chrono::Utc::now();
@@ -465,9 +465,9 @@ async fn device_clocks_hours_ahead_or_days_behind(pool: PgPool) {
     assert!(skews[0] < -3.0 * 86_400.0 + 120.0 && skews[1] > 3.0 * 3600.0 - 120.0, "{skews:?}");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_moved_representative_loses_the_old_station_and_gains_the_new(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep034").await;
     let admin = server.login("admin").await;
     let client = Uuid::now_v7();
@@ -491,9 +491,9 @@ async fn a_moved_representative_loses_the_old_station_and_gains_the_new(pool: Pg
     assert_eq!(statuses(&res), ["rejected"]);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_token_that_expires_mid_sync_is_refreshed_and_the_push_resent(pool: PgPool) {
-    let server = Server::demo_with(&pool, &[("FIELDVISIT_ACCESS_TTL", "1")]).await;
+    let server = Server::in_process_with(&pool, &[("FIELDVISIT_ACCESS_TTL", "1")]).await;
     let (_, login) = server.login_full("rep035", "fieldvisit").await;
     let token = login["access_token"].as_str().unwrap().to_owned();
     let r = rep(&server, &pool, "rep035").await;
@@ -513,9 +513,9 @@ async fn a_token_that_expires_mid_sync_is_refreshed_and_the_push_resent(pool: Pg
     assert_eq!(status, StatusCode::OK);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_tampered_or_foreign_cursor_is_refused(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let a = rep(&server, &pool, "rep036").await;
     let b = rep(&server, &pool, "rep037").await;
     let (_, page) = pull(&server, &a.token, Uuid::now_v7(), None, 5).await;
@@ -531,9 +531,9 @@ async fn a_tampered_or_foreign_cursor_is_refused(pool: PgPool) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "another person's cursor");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_too_old_app_may_push_but_not_pull(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep038").await;
     let client = Uuid::now_v7();
     let (status, body) = server.get(&r.token, &format!("/v1/sync/pull?client_id={client}&schema_version=0")).await;
@@ -545,9 +545,9 @@ async fn a_too_old_app_may_push_but_not_pull(pool: PgPool) {
     assert_eq!(statuses(&res), ["applied"], "work queued before an update is never dropped");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn an_epoch_change_resets_every_bucket(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep039").await;
     let client = Uuid::now_v7();
     let (_, _, cursor) = pull_all(&server, &r.token, client, None, 500).await;
@@ -558,9 +558,9 @@ async fn an_epoch_change_resets_every_bucket(pool: PgPool) {
     assert_eq!(i64::try_from(changes.iter().filter(|c| c["entity"] == "place").count()).unwrap(), places, "bootstrapped again");
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn every_verdict_with_real_coordinates(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let r = rep(&server, &pool, "rep040").await;
     let client = Uuid::now_v7();
     let cell_inside = inside(&pool, r.cell).await;
@@ -612,9 +612,9 @@ async fn every_verdict_with_real_coordinates(pool: PgPool) {
     assert!(res["results"][1]["data"]["reasons"].as_array().unwrap().contains(&json!("impossible_speed")));
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn months_are_asia_shanghai_calendar_months(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let mut r = rep(&server, &pool, "rep041").await;
     r.cell = assigned(&pool, r.person).await;
     sqlx::query("DELETE FROM findings").execute(&pool).await.unwrap();
@@ -653,9 +653,9 @@ async fn months_are_asia_shanghai_calendar_months(pool: PgPool) {
     assert!(others_overdue);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn the_visit_status_follows_scope_and_review(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let mut r = rep(&server, &pool, "rep042").await;
     r.cell = assigned(&pool, r.person).await;
     sqlx::query("DELETE FROM findings").execute(&pool).await.unwrap();
