@@ -109,8 +109,8 @@ impl Server {
     /// The app in this process on the test's database, which `#[sqlx::test]`
     /// has migrated and loaded with the test's fixtures: the same database
     /// opening, state, router and serve loop as `fieldvisit serve`, on
-    /// `127.0.0.1:0`; no signal handlers, no metrics listener and no
-    /// thumbnailer (the tests of those start the binary).
+    /// `127.0.0.1:0`, with the thumbnailer; no signal handlers and no
+    /// metrics listener (the tests of those start the binary).
     pub async fn in_process(pool: &PgPool) -> Self {
         Self::in_process_with(pool, &[]).await
     }
@@ -150,6 +150,7 @@ impl Server {
                     header_read: Duration::from_secs_f64(config.header_read_timeout_s),
                     idle: Duration::from_secs_f64(config.idle_timeout_s),
                 };
+                fieldvisit::photos::processing::spawn_thumbnailer(state.db.clone(), state.photos.clone());
                 let _ = started.send(Ok(base));
                 fieldvisit::listener::serve(listener, fieldvisit::app::app(state), timeouts, serving).await;
                 db.pool.close().await;

@@ -68,7 +68,7 @@ async fn ctx_with(pool: &PgPool, store: Store, username: &str, extra: &[(&str, &
     }
     let mut env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env_refs.extend_from_slice(extra);
-    let server = Server::demo_with(pool, &env_refs).await;
+    let server = Server::in_process_with(pool, &env_refs).await;
     let rep = server.login(username).await;
     let (place, x, y): (Uuid, f64, f64) = sqlx::query_as(
         "SELECT pl.id, ST_X(ST_PointOnSurface(pl.geom)), ST_Y(ST_PointOnSurface(pl.geom)) FROM assignments a
@@ -186,11 +186,11 @@ fn photo_here(c: &Ctx) -> Vec<u8> {
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
         mod local {
-            $(#[sqlx::test(migrations = false)]
+            $(#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
             async fn $name(pool: sqlx::PgPool) { super::$name(pool, super::Store::Local).await })*
         }
         mod s3 {
-            $(#[sqlx::test(migrations = false)]
+            $(#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
             async fn $name(pool: sqlx::PgPool) { super::$name(pool, super::Store::S3).await })*
         }
     };
@@ -568,7 +568,7 @@ async fn heic_photos_get_exif_evidence_and_a_thumbnail(pool: PgPool, store: Stor
 
 /// Without the HEIF converter the photo is kept, nothing is held against
 /// it, and the JPEGs behind it still get their thumbnails.
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn without_a_heif_converter_heic_waits_and_jpegs_go_on(pool: PgPool) {
     let c = ctx_with(&pool, Store::Local, "rep059", &[("FIELDVISIT_HEIF_CONVERT", "/nonexistent/heif-convert")]).await;
     let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).naive_local();
