@@ -67,14 +67,17 @@ pub struct Server {
 /// can be dropped after it) and removes its private data folder.
 struct InProcess {
     stop: CancellationToken,
-    stopped: std::sync::mpsc::Receiver<()>,
+    /// In a mutex only so that a `Server` is `Sync` (a receiver is not).
+    stopped: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
     data_dir: PathBuf,
 }
 
 impl Drop for InProcess {
     fn drop(&mut self) {
         self.stop.cancel();
-        let _ = self.stopped.recv_timeout(Duration::from_secs(5));
+        if let Ok(stopped) = self.stopped.get_mut() {
+            let _ = stopped.recv_timeout(Duration::from_secs(5));
+        }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
@@ -159,7 +162,7 @@ impl Server {
             let _ = done.send(());
         });
         let base = base.await.expect("the server thread answers").unwrap_or_else(|e| panic!("starting the app in process: {e}"));
-        let in_process = InProcess { stop, stopped, data_dir };
+        let in_process = InProcess { stop, stopped: std::sync::Mutex::new(stopped), data_dir };
         Self { child: None, _in_process: Some(in_process), base, http: reqwest::Client::new(), stdout: Vec::new() }
     }
 
