@@ -131,7 +131,12 @@ pub fn app(state: AppState) -> Router {
     // for as long as a weak link needs; the idle timeout bounds those.
     let request_timeout = state.request_timeout;
     let api = router
-        .route("/openapi.json", axum::routing::get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json) }))
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move {
+                ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json)
+            }),
+        )
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .layer(axum::middleware::from_fn_with_state(request_timeout, crate::middleware::request_timeout))
         .layer(RequestDecompressionLayer::new())

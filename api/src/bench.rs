@@ -248,7 +248,8 @@ impl Rig {
 fn cpu_seconds() -> (f64, f64) {
     let ticks = |fields: &[&str], from: usize, to: usize| -> f64 {
         #[expect(clippy::cast_precision_loss, reason = "clock ticks of a run")]
-        let t = fields.get(from..to).unwrap_or_default().iter().filter_map(|f| f.parse::<u64>().ok()).sum::<u64>() as f64;
+        let t =
+            fields.get(from..to).unwrap_or_default().iter().filter_map(|f| f.parse::<u64>().ok()).sum::<u64>() as f64;
         t / 100.0
     };
     let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -284,7 +285,12 @@ fn checkin_args(place: Uuid, lon: f64, lat: f64, at: chrono::DateTime<Utc>) -> V
 fn percentiles(mut d: Vec<Duration>) -> (f64, f64, f64) {
     d.sort();
     let at = |q: f64| {
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "an index into a short vector")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "an index into a short vector"
+        )]
         let i = ((d.len() as f64 - 1.0) * q).round() as usize;
         d.get(i).map_or(0.0, |x| x.as_secs_f64() * 1000.0)
     };
@@ -307,7 +313,10 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
 
 async fn push(a: PushArgs) -> anyhow::Result<()> {
     let rig = rig_with("push", a.plain).await?;
-    println!("wire: {}", if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" });
+    println!(
+        "wire: {}",
+        if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" }
+    );
     // Only the benchmark's own check-ins: the demo's visit history goes, with
     // everything that refers to it (findings, photos), whatever refers to it next.
     sqlx::query("TRUNCATE check_ins CASCADE").execute(&rig.pool).await?;
@@ -316,7 +325,8 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
         let username = format!("rep{:03}", (i - 1) % 87 + 1);
         devices.push((rig.login(&username).await?, rig.assigned_points(&username).await?));
     }
-    let load = if a.rate > 0.0 { format!("offered {:.0} check-ins/s", a.rate) } else { "as fast as answered".to_owned() };
+    let load =
+        if a.rate > 0.0 { format!("offered {:.0} check-ins/s", a.rate) } else { "as fast as answered".to_owned() };
     println!("push: {} devices × {} batches × {} check-ins, {load}", a.devices, a.batches, a.batch);
     let cpu = cpu_seconds();
     let start = Instant::now();
@@ -395,7 +405,10 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
 
 async fn pull(a: PullArgs) -> anyhow::Result<()> {
     let rig = std::sync::Arc::new(rig_with("pull", a.plain).await?);
-    println!("wire: {}", if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" });
+    println!(
+        "wire: {}",
+        if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" }
+    );
     // One representative with 200 rows across their buckets: top up their own
     // bucket with check-ins until the bootstrap holds 200 changes.
     let token = rig.login("rep001").await?;
@@ -438,7 +451,10 @@ async fn pull(a: PullArgs) -> anyhow::Result<()> {
                 let t = Instant::now();
                 let page = rig.pull(&token, client, Some(&cursor)).await?;
                 latencies.push(t.elapsed());
-                anyhow::ensure!(page["changes"].as_array().is_some_and(Vec::is_empty), "an incremental pull was not empty");
+                anyhow::ensure!(
+                    page["changes"].as_array().is_some_and(Vec::is_empty),
+                    "an incremental pull was not empty"
+                );
             }
             anyhow::Ok(latencies)
         }));
@@ -477,11 +493,17 @@ async fn pull_all(rig: &Rig, token: &str, client: Uuid, mut cursor: Option<Strin
 
 async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
     let rig = rig("geofence").await?;
-    let station: Uuid = sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'rep013'").fetch_one(&rig.pool).await?;
+    let station: Uuid =
+        sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'rep013'").fetch_one(&rig.pool).await?;
     let t = Instant::now();
     // A square grid of cells about 450 m across and scattered points, around
     // and beyond 邵原镇, all in rep013's station so they may check in anywhere.
-    sqlx::query(include_str!("bench_geofence_load.sql")).bind(station).bind(a.cells).bind(a.points).execute(&rig.pool).await?;
+    sqlx::query(include_str!("bench_geofence_load.sql"))
+        .bind(station)
+        .bind(a.cells)
+        .bind(a.points)
+        .execute(&rig.pool)
+        .await?;
     sqlx::query("ANALYZE places").execute(&rig.pool).await?;
     let loaded: i64 = sqlx::query_scalar("SELECT count(*) FROM places").fetch_one(&rig.pool).await?;
     println!("geofence: loaded {loaded} places in {:.1} s", t.elapsed().as_secs_f64());
@@ -517,7 +539,10 @@ async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
     let rules = fieldvisit_geodata::geofence::GeofenceRules::default();
     let mut judge = Vec::new();
     for (place, lon, lat) in targets.iter().take(1000) {
-        let wkb: Vec<u8> = sqlx::query_scalar("SELECT ST_AsBinary(geom) FROM places WHERE id = $1").bind(place).fetch_one(&rig.pool).await?;
+        let wkb: Vec<u8> = sqlx::query_scalar("SELECT ST_AsBinary(geom) FROM places WHERE id = $1")
+            .bind(place)
+            .fetch_one(&rig.pool)
+            .await?;
         let t = Instant::now();
         let geom = fieldvisit_geodata::wkb::from_wkb(&wkb)?;
         let ev = fieldvisit_geodata::geofence::Evidence {
@@ -570,7 +595,12 @@ fn server_pid(root: u32, exe: &std::path::Path) -> u32 {
 fn memory_kb(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     };
     (field("VmHWM:"), field("VmRSS:"))
 }
@@ -597,7 +627,8 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     let db_url = std::env::var("DATABASE_URL")?;
     let (head, _) = db_url.rsplit_once('/').context("DATABASE_URL ends with /dbname")?;
     // FIELDVISIT_BENCH_WRAP runs the server under a profiler, e.g. "heaptrack -o /tmp/ht".
-    let wrap: Vec<String> = std::env::var("FIELDVISIT_BENCH_WRAP").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    let wrap: Vec<String> =
+        std::env::var("FIELDVISIT_BENCH_WRAP").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
     let exe = std::env::current_exe()?;
     let mut command = match wrap.split_first() {
         Some((program, args)) => {
@@ -616,7 +647,8 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().context("server pid")?;
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().context("stdout")?));
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().context("stdout")?));
     let base = loop {
         let line = lines.next_line().await?.context("the server exited")?;
         if let Some(url) = line.strip_prefix("fieldvisit listening on ") {
@@ -682,7 +714,15 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
                 // Made again rather than kept: the devices' memory is not what is measured.
                 let bytes = big_photo(mb, picture, (d * 1000 + k) as u64);
                 sent += bytes.len();
-                let req: Value = rig.http.post(format!("{}/v1/photos/{id}/upload-url", rig.base)).bearer_auth(&token).send().await?.error_for_status()?.json().await?;
+                let req: Value = rig
+                    .http
+                    .post(format!("{}/v1/photos/{id}/upload-url", rig.base))
+                    .bearer_auth(&token)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
                 let mut put = rig.http.put(req["url"].as_str().context("url")?);
                 for (h, v) in req["headers"].as_object().context("headers")? {
                     if !h.eq_ignore_ascii_case("content-length") {
@@ -690,7 +730,12 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
                     }
                 }
                 put.body(bytes).send().await?.error_for_status()?;
-                rig.http.post(format!("{}/v1/photos/{id}/complete", rig.base)).bearer_auth(&token).send().await?.error_for_status()?;
+                rig.http
+                    .post(format!("{}/v1/photos/{id}/complete", rig.base))
+                    .bearer_auth(&token)
+                    .send()
+                    .await?
+                    .error_for_status()?;
             }
             anyhow::Ok(sent)
         }));
@@ -732,7 +777,11 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     }
     let plain = start.elapsed();
     let plain_rate = mb_total / plain.as_secs_f64();
-    println!("  plain file writes of the same bytes: {:.2} s, {plain_rate:.1} MB/s; upload / plain: {:.0}%", plain.as_secs_f64(), 100.0 * upload_rate / plain_rate);
+    println!(
+        "  plain file writes of the same bytes: {:.2} s, {plain_rate:.1} MB/s; upload / plain: {:.0}%",
+        plain.as_secs_f64(),
+        100.0 * upload_rate / plain_rate
+    );
     let mb = |kb: u64| kb / 1024;
     println!(
         "  server memory: idle {} MB; {} devices signing in and declaring: peak {} MB above idle; \
@@ -758,11 +807,16 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let delays: Vec<f64> = sqlx::query_scalar("SELECT EXTRACT(EPOCH FROM thumbnail_at - uploaded_at)::float8 FROM photos WHERE thumbnail_at IS NOT NULL")
-        .fetch_all(&rig.pool)
-        .await?;
+    let delays: Vec<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM thumbnail_at - uploaded_at)::float8 FROM photos WHERE thumbnail_at IS NOT NULL",
+    )
+    .fetch_all(&rig.pool)
+    .await?;
     let (p50, p99, max) = percentiles(delays.iter().map(|s| Duration::from_secs_f64(s.max(0.0))).collect());
-    println!("  complete → thumbnail ready ({} photos): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms", delays.len());
+    println!(
+        "  complete → thumbnail ready ({} photos): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms",
+        delays.len()
+    );
     // SIGTERM, not SIGKILL: the server shuts down cleanly and a profiler
     // wrapped around it (FIELDVISIT_BENCH_WRAP) writes its report.
     std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;

@@ -168,7 +168,11 @@ pub struct Config {
 /// A duration in seconds: positive, finite, at most a day.
 fn positive_seconds(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
-    if v.is_finite() && v > 0.0 && v <= 86_400.0 { Ok(v) } else { Err("must be a number of seconds above 0 and at most 86400".into()) }
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err("must be a number of seconds above 0 and at most 86400".into())
+    }
 }
 
 impl Config {

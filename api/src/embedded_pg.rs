@@ -88,7 +88,19 @@ impl EmbeddedPg {
                 chown(&cluster.data, uid, gid)?;
             }
             tracing::info!(data = %cluster.data.display(), "initialising a private PostgreSQL cluster");
-            cluster.run("initdb", &["-D", &cluster.data.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])?;
+            cluster.run(
+                "initdb",
+                &[
+                    "-D",
+                    &cluster.data.to_string_lossy(),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+            )?;
         }
         if !cluster.is_running() {
             cluster.start_server()?;
@@ -151,7 +163,9 @@ impl EmbeddedPg {
                     Ok(None) => {}
                     Ok(Some(Ok(()))) => tracing::info!("the private PostgreSQL cluster runs again"),
                     // After a kill -9 its old backends may hold the shared memory a moment longer.
-                    Ok(Some(Err(e))) => tracing::warn!(error = %e, "could not start the private PostgreSQL cluster yet"),
+                    Ok(Some(Err(e))) => {
+                        tracing::warn!(error = %e, "could not start the private PostgreSQL cluster yet")
+                    }
                     Err(e) => tracing::error!(error = %e, "the cluster watcher failed"),
                 }
             }
@@ -162,7 +176,8 @@ impl EmbeddedPg {
     /// Stops the cluster if this process owns it.
     pub fn stop(&mut self) {
         if let Some(lock) = self.lock.take() {
-            match self.cluster.run("pg_ctl", &["-D", &self.cluster.data.to_string_lossy(), "-m", "fast", "-w", "stop"]) {
+            match self.cluster.run("pg_ctl", &["-D", &self.cluster.data.to_string_lossy(), "-m", "fast", "-w", "stop"])
+            {
                 Ok(()) => tracing::info!("stopped the private PostgreSQL cluster"),
                 Err(e) => tracing::warn!(error = %e, "could not stop the private PostgreSQL cluster"),
             }
@@ -196,7 +211,12 @@ impl Supervisor {
 /// when another live process holds it. The kernel releases it when the
 /// process ends in any way, so a killed owner leaves no stale lock.
 fn own(path: &Path) -> anyhow::Result<Option<File>> {
-    let file = File::options().create(true).truncate(false).write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -208,7 +228,10 @@ impl Cluster {
     fn start_server(&self) -> anyhow::Result<()> {
         let opts = format!("-c listen_addresses='' -k {} -p {PORT}", self.socket_dir.display());
         let log = self.data.join("server.log");
-        self.run("pg_ctl", &["-D", &self.data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"])
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data.to_string_lossy(), "-o", &opts, "-l", &log.to_string_lossy(), "-w", "-t", "60", "start"],
+        )
     }
 
     /// Whether the postmaster of `postmaster.pid` is alive. Read from /proc
@@ -216,13 +239,20 @@ impl Cluster {
     /// postmaster its parent has not reaped) for a running server.
     fn is_running(&self) -> bool {
         if !Path::new("/proc/self").exists() {
-            return self.command("pg_ctl").args(["-D", &self.data.to_string_lossy(), "status"]).output().is_ok_and(|o| o.status.success());
+            return self
+                .command("pg_ctl")
+                .args(["-D", &self.data.to_string_lossy(), "status"])
+                .output()
+                .is_ok_and(|o| o.status.success());
         }
         let Ok(text) = std::fs::read_to_string(self.data.join("postmaster.pid")) else { return false };
         let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else { return false };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // The state follows the command name, which may hold spaces: after the last ')'.
-        let alive = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z" && state != "X");
+        let alive = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X");
         // A pid reused by another program after a crash is not our postmaster.
         alive && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(8).any(|w| w == b"postgres"))
     }
@@ -241,11 +271,7 @@ impl Cluster {
     fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
         let out = self.command(program).args(args).output().with_context(|| format!("running {program}"))?;
         if !out.status.success() {
-            bail!(
-                "{program} failed: {}{}",
-                String::from_utf8_lossy(&out.stderr),
-                String::from_utf8_lossy(&out.stdout)
-            );
+            bail!("{program} failed: {}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
         }
         Ok(())
     }
@@ -278,7 +304,9 @@ fn check_postgis(bin_dir: &Path, share_root: &Path) -> anyhow::Result<()> {
     let version = bin_dir.parent().and_then(Path::file_name).and_then(|v| v.to_str()).unwrap_or("15").to_owned();
     let control = share_root.join(&version).join("extension").join("postgis.control");
     if !control.exists() {
-        bail!("PostGIS is not installed for PostgreSQL {version}. Install it with: sudo apt-get install -y postgresql-{version}-postgis-3");
+        bail!(
+            "PostGIS is not installed for PostgreSQL {version}. Install it with: sudo apt-get install -y postgresql-{version}-postgis-3"
+        );
     }
     Ok(())
 }
@@ -299,7 +327,9 @@ fn postgres_user() -> anyhow::Result<(u32, u32)> {
     let id = |flag: &str| -> anyhow::Result<u32> {
         let out = Command::new("id").args([flag, "postgres"]).output()?;
         if !out.status.success() {
-            bail!("running as root needs the `postgres` system user (install postgresql-15), because PostgreSQL refuses to run as root");
+            bail!(
+                "running as root needs the `postgres` system user (install postgresql-15), because PostgreSQL refuses to run as root"
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
     };

@@ -57,7 +57,9 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             // Unparseable input is a 400; parseable input that breaks a rule is a 422.
-            Self::Invalid { code: "invalid_json" | "invalid_parameter" | "invalid_cursor", .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid { code: "invalid_json" | "invalid_parameter" | "invalid_cursor", .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -145,13 +147,21 @@ impl From<sqlx::Error> for ApiError {
             // 23503 foreign key, 23514 check, 23P01 exclusion: still the client's doing.
             match db.code().as_deref() {
                 Some("23505") if constraint.ends_with("_pkey") => {
-                    return Self::Conflict { code: "already_exists", message: "a record with this id already exists".into(), field: Some("id".into()) };
+                    return Self::Conflict {
+                        code: "already_exists",
+                        message: "a record with this id already exists".into(),
+                        field: Some("id".into()),
+                    };
                 }
                 Some("23503") => return Self::invalid(constraint, "refers to a record that does not exist"),
                 // Data exceptions (a NUL byte, a date or number out of range): the value is unusable.
                 // Said in our words: the database's text names its internals, not the request.
                 Some(code) if code.starts_with("22") => {
-                    return Self::Invalid { code: "validation_failed", message: data_exception_message(code).into(), field: None };
+                    return Self::Invalid {
+                        code: "validation_failed",
+                        message: data_exception_message(code).into(),
+                        field: None,
+                    };
                 }
                 Some("23514" | "23P01" | "22023" | "XX000") if !constraint.is_empty() => {
                     return Self::invalid(constraint, message);
@@ -178,18 +188,32 @@ fn data_exception_message(sqlstate: &str) -> &'static str {
 fn constraint_meaning(constraint: &str) -> Option<(&'static str, &'static str, &'static str)> {
     Some(match constraint {
         "stations_code_key" => ("conflict", "code", "a station with this code already exists"),
-        "stations_code_check" => ("invalid", "code", "code may contain only a-z, 0-9, '-' and '_', starting with a letter or digit"),
-        "people_phone_check" => ("invalid", "phone", "phone must be 5 to 20 digits, optionally with a leading '+', spaces or '-'"),
-        "people_username_check" => ("invalid", "username", "username needs 3 to 64 characters: a-z, 0-9, '_', '.', '-'"),
+        "stations_code_check" => {
+            ("invalid", "code", "code may contain only a-z, 0-9, '-' and '_', starting with a letter or digit")
+        }
+        "people_phone_check" => {
+            ("invalid", "phone", "phone must be 5 to 20 digits, optionally with a leading '+', spaces or '-'")
+        }
+        "people_username_check" => {
+            ("invalid", "username", "username needs 3 to 64 characters: a-z, 0-9, '_', '.', '-'")
+        }
         "people_username_key" => ("conflict", "username", "this username is taken"),
-        "places_external_id_key" => ("conflict", "external_id", "a place with this source and external_id already exists"),
-        "assignments_no_overlap" => ("conflict", "valid_from", "this person already holds this place in an overlapping period"),
+        "places_external_id_key" => {
+            ("conflict", "external_id", "a place with this source and external_id already exists")
+        }
+        "assignments_no_overlap" => {
+            ("conflict", "valid_from", "this person already holds this place in an overlapping period")
+        }
         "stations_one_central" => ("conflict", "level", "there is already a central station"),
-        "stations_parent_matches_level" => ("invalid", "parent_id", "the central station has no parent; every other station needs one"),
+        "stations_parent_matches_level" => {
+            ("invalid", "parent_id", "the central station has no parent; every other station needs one")
+        }
         "stations_no_cycle" => ("invalid", "parent_id", "a station cannot be moved under its own subtree"),
         "stations_level_order" => ("invalid", "level", ""),
         "people_station_required" => ("invalid", "station_id", "representatives and station staff need a station"),
-        "places_geom_shape" => ("invalid", "geometry", "grid cells are polygons; enterprises and project sites are points or polygons"),
+        "places_geom_shape" => {
+            ("invalid", "geometry", "grid cells are polygons; enterprises and project sites are points or polygons")
+        }
         "places_geom_valid" => ("invalid", "geometry", "the geometry is not valid"),
         "assignments_period" => ("invalid", "valid_to", "valid_to must be after valid_from"),
         "stations_parent_id_fkey" => ("invalid", "parent_id", "no such station"),
@@ -205,9 +229,13 @@ impl From<fieldvisit_sync::SyncError> for ApiError {
         use fieldvisit_sync::SyncError as S;
         match e {
             S::Invalid { field, message } => Self::invalid(field, message),
-            S::BadParameter { field, message } => Self::Invalid { code: "invalid_parameter", message, field: Some(field.into()) },
+            S::BadParameter { field, message } => {
+                Self::Invalid { code: "invalid_parameter", message, field: Some(field.into()) }
+            }
             S::ForeignClient(_) => Self::Forbidden(e.to_string()),
-            S::BadCursor(_) => Self::Invalid { code: "invalid_cursor", message: e.to_string(), field: Some("cursor".into()) },
+            S::BadCursor(_) => {
+                Self::Invalid { code: "invalid_cursor", message: e.to_string(), field: Some("cursor".into()) }
+            }
             S::UpgradeRequired { .. } => Self::UpgradeRequired(e.to_string()),
             S::NotFound(what) => Self::NotFound(what),
             S::Conflict { code, message, field } => Self::Conflict { code, message, field: field.map(str::to_owned) },
@@ -220,7 +248,8 @@ impl From<fieldvisit_sync::SyncError> for ApiError {
 /// lost database is still a 503, not an internal error.
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        if e.chain().any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(fieldvisit_sync::database_unavailable)) {
+        if e.chain().any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(fieldvisit_sync::database_unavailable))
+        {
             return match e.downcast::<sqlx::Error>() {
                 Ok(db) => Self::Unavailable(db),
                 Err(e) => Self::Unavailable(sqlx::Error::Protocol(format!("{e:#}"))),

@@ -40,13 +40,19 @@ pub fn point_in(field: &str, p: Position, crs: Crs) -> Result<Point<f64>, ApiErr
 /// go on answering everyone else meanwhile. More than [`validate::MAX_VERTICES`] positions is
 /// a 422 `too_many_vertices`, before any other check.
 pub async fn geometry_in(field: &'static str, v: serde_json::Value, crs: Crs) -> Result<Geometry<f64>, ApiError> {
-    tokio::task::spawn_blocking(move || geometry_in_now(field, &v, crs)).await.map_err(|e| ApiError::Internal(e.into()))?
+    tokio::task::spawn_blocking(move || geometry_in_now(field, &v, crs))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
 }
 
 fn geometry_in_now(field: &str, v: &serde_json::Value, crs: Crs) -> Result<Geometry<f64>, ApiError> {
     let mut g = geojson_io::geometry_from_geojson(v).map_err(|e| invalid(field, &e))?;
     validate::check_size(&g).map_err(|e| match e {
-        GeoError::TooManyVertices { .. } => ApiError::Invalid { code: "too_many_vertices", message: format!("{field}: {e}"), field: Some(field.to_owned()) },
+        GeoError::TooManyVertices { .. } => ApiError::Invalid {
+            code: "too_many_vertices",
+            message: format!("{field}: {e}"),
+            field: Some(field.to_owned()),
+        },
         other => invalid(field, &other),
     })?;
     validate::check_coordinates(&g).map_err(|e| invalid(field, &e))?;
@@ -88,6 +94,8 @@ pub struct OutputCrs {
 }
 
 /// For PATCH bodies: tells "absent" (keep) from `null` (clear).
-pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }

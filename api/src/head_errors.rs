@@ -66,7 +66,10 @@ pub fn replacement_for(head: &[u8]) -> Option<Vec<u8>> {
     let status = status_line.strip_prefix("HTTP/1.1 ")?.get(..3)?;
     let (code, message) = match status {
         "400" => ("bad_request", "the request line or a header is not valid HTTP/1.1"),
-        "414" => ("uri_too_long", "the URL is longer than the server accepts (64 KB); send fewer or shorter query parameters"),
+        "414" => (
+            "uri_too_long",
+            "the URL is longer than the server accepts (64 KB); send fewer or shorter query parameters",
+        ),
         "431" => ("headers_too_large", "the request headers are larger than the server accepts"),
         _ => return None,
     };
@@ -137,7 +140,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for JsonHeadErrors<T> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         ready!(self.poll_pending(cx))?;
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if total <= MAX_AUTOMATIC_HEAD {
@@ -174,12 +181,21 @@ mod tests {
         let answer = String::from_utf8(replacement_for(head).expect("replaced")).unwrap();
         let (head_out, body) = answer.split_once("\r\n\r\n").unwrap();
         assert!(head_out.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{head_out}");
-        assert!(head_out.contains("content-type: application/json") && head_out.contains(&format!("content-length: {}", body.len())), "{head_out}");
+        assert!(
+            head_out.contains("content-type: application/json")
+                && head_out.contains(&format!("content-length: {}", body.len())),
+            "{head_out}"
+        );
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["error"]["code"], "uri_too_long");
         // An answer of the router, or one with a body, stays as it is.
-        assert!(replacement_for(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n").is_none());
-        assert!(replacement_for(b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-length: 0\r\n\r\nx").is_none());
+        assert!(
+            replacement_for(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n")
+                .is_none()
+        );
+        assert!(
+            replacement_for(b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-length: 0\r\n\r\nx").is_none()
+        );
         assert!(replacement_for(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n").is_none());
     }
 }

@@ -35,14 +35,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PushBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mutation_args = |path: &str| path.strip_prefix("mutations[").and_then(|r| r.split_once("].")).is_some_and(|(i, rest)| i.parse::<usize>().is_ok() && rest == "args");
+        let mutation_args = |path: &str| {
+            path.strip_prefix("mutations[")
+                .and_then(|r| r.split_once("]."))
+                .is_some_and(|(i, rest)| i.parse::<usize>().is_ok() && rest == "args")
+        };
         read_json(req, state, mutation_args).await.map(PushBody)
     }
 }
 
 /// Reads and parses a JSON body; `unchecked(path)` names the subtrees whose
 /// strings are not checked for NUL.
-async fn read_json<S: Send + Sync, T: DeserializeOwned>(req: Request, state: &S, unchecked: impl Fn(&str) -> bool) -> Result<T, ApiError> {
+async fn read_json<S: Send + Sync, T: DeserializeOwned>(
+    req: Request,
+    state: &S,
+    unchecked: impl Fn(&str) -> bool,
+) -> Result<T, ApiError> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -63,7 +71,10 @@ async fn read_json<S: Send + Sync, T: DeserializeOwned>(req: Request, state: &S,
         }
     })?;
     if let Some(field) = nul_in_json(&bytes, &unchecked) {
-        return Err(ApiError::invalid(field.clone(), format!("{field} contains a NUL character (\\u0000), which cannot be stored")));
+        return Err(ApiError::invalid(
+            field.clone(),
+            format!("{field} contains a NUL character (\\u0000), which cannot be stored"),
+        ));
     }
     parse_json(&bytes)
 }
@@ -74,9 +85,10 @@ async fn read_json<S: Send + Sync, T: DeserializeOwned>(req: Request, state: &S,
 /// `parse_json` says what is wrong with it.
 fn nul_in_json(bytes: &[u8], unchecked: &dyn Fn(&str) -> bool) -> Option<String> {
     // `\u0000` is an escape unless its backslash is itself escaped (an odd run).
-    let escaped_nul = bytes.windows(6).enumerate().any(|(i, w)| {
-        w == b"\\u0000" && bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
-    });
+    let escaped_nul = bytes
+        .windows(6)
+        .enumerate()
+        .any(|(i, w)| w == b"\\u0000" && bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0);
     if !escaped_nul {
         return None;
     }
@@ -90,11 +102,15 @@ fn first_nul(v: &serde_json::Value, path: &str, unchecked: &dyn Fn(&str) -> bool
     }
     let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
     match v {
-        serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() { ".".into() } else { path.to_owned() }),
-        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| first_nul(x, &format!("{path}[{i}]"), unchecked)),
-        serde_json::Value::Object(map) => {
-            map.iter().find_map(|(k, x)| if k.contains('\0') { Some(join(&k.replace('\0', "\\u0000"))) } else { first_nul(x, &join(k), unchecked) })
+        serde_json::Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { ".".into() } else { path.to_owned() })
         }
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, x)| first_nul(x, &format!("{path}[{i}]"), unchecked))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if k.contains('\0') { Some(join(&k.replace('\0', "\\u0000"))) } else { first_nul(x, &join(k), unchecked) }
+        }),
         _ => None,
     }
 }
@@ -200,7 +216,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let bad = |field: &str, why: String| ApiError::Invalid { code: "invalid_parameter", message: format!("the path is not valid: {why}"), field: Some(field.into()) };
+        let bad = |field: &str, why: String| ApiError::Invalid {
+            code: "invalid_parameter",
+            message: format!("the path is not valid: {why}"),
+            field: Some(field.into()),
+        };
         // Percent-decoded; invalid UTF-8 is refused by the extractor below.
         if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
             && let Some((name, _)) = raw.iter().find(|(_, v)| v.chars().any(char::is_control))
@@ -212,7 +232,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
             .ok()
             .and_then(|raw| raw.iter().next().map(|(name, _)| name.to_owned()))
             .unwrap_or_else(|| "id".into());
-        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Path(p.0)).map_err(|e| bad(&field, e.body_text()))
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| bad(&field, e.body_text()))
     }
 }
 

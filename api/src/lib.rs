@@ -4,8 +4,8 @@
 //! crate parses, authorises and answers.
 
 pub mod app;
-pub mod bench;
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod embedded_pg;

@@ -143,7 +143,13 @@ impl Activity {
     fn new() -> Self {
         // A new connection is waiting for its first head from the start:
         // one that connects and sends nothing gets the head timeout too.
-        Self { origin: Instant::now(), last_io: AtomicU64::new(0), head_since: AtomicU64::new(0), in_flight: AtomicU32::new(0), changed: Notify::new() }
+        Self {
+            origin: Instant::now(),
+            last_io: AtomicU64::new(0),
+            head_since: AtomicU64::new(0),
+            in_flight: AtomicU32::new(0),
+            changed: Notify::new(),
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -236,7 +242,11 @@ impl AsyncWrite for Watched {
         polled
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.wrote();

@@ -54,7 +54,10 @@ enum PhotosCommand {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve(config) | Command::Demo(config) | Command::Migrate(config) | Command::Photos(PhotosCommand::Sweep { config, .. }) => {
+        Command::Serve(config)
+        | Command::Demo(config)
+        | Command::Migrate(config)
+        | Command::Photos(PhotosCommand::Sweep { config, .. }) => {
             server::init_logging(&config.log_format, "info,sqlx=warn,tower_http=warn");
         }
         // A measurement or a simulation prints its own report; request logs would drown it.

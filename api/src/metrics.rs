@@ -39,7 +39,9 @@ const LATENCY_BUCKETS: &[f64] = &[0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 /// Installs the process-wide recorder and keeps its histograms trimmed.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
-    let handle = PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?.install_recorder()?;
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?
+        .install_recorder()?;
     describe();
     ENABLED.store(true, Ordering::Release);
     let upkeep = handle.clone();
@@ -55,14 +57,21 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
 
 fn describe() {
     describe_counter!("fieldvisit_http_requests_total", "HTTP answers by method, matched route and status");
-    describe_histogram!("fieldvisit_http_request_duration_seconds", Unit::Seconds, "time from the request to its answer's head");
+    describe_histogram!(
+        "fieldvisit_http_request_duration_seconds",
+        Unit::Seconds,
+        "time from the request to its answer's head"
+    );
     describe_gauge!("fieldvisit_http_requests_in_flight", "requests being handled");
     describe_counter!("fieldvisit_sync_mutations_total", "pushed mutations by name and result");
     describe_counter!("fieldvisit_sync_pull_pages_total", "pull answers");
     describe_counter!("fieldvisit_sync_pull_changes_total", "changes delivered by pulls");
     describe_gauge!("fieldvisit_db_pool_connections", "database connections of this instance, in use or idle");
     describe_gauge!("fieldvisit_db_pool_max_connections", "the database pool's ceiling");
-    describe_counter!("fieldvisit_db_acquire_timeouts_total", "requests that waited too long for a database connection (503)");
+    describe_counter!(
+        "fieldvisit_db_acquire_timeouts_total",
+        "requests that waited too long for a database connection (503)"
+    );
     describe_counter!("fieldvisit_photo_completes_total", "photo complete calls by status");
     describe_counter!("fieldvisit_photo_uploads_total", "uploads to the local photo store by status");
     describe_gauge!("fieldvisit_thumbnail_queue", "uploaded photos waiting for a thumbnail");
@@ -93,8 +102,12 @@ pub async fn track(req: Request, next: Next) -> Response {
     match (route.as_str(), status.as_u16()) {
         ("/v1/auth/login", 401) => counter!("fieldvisit_login_failures_total").increment(1),
         ("/v1/auth/login", 429) => counter!("fieldvisit_login_throttled_total").increment(1),
-        ("/v1/photos/{id}/complete", _) => counter!("fieldvisit_photo_completes_total", "status" => code.clone()).increment(1),
-        ("/v1/blobs/{*key}", _) if method == "PUT" => counter!("fieldvisit_photo_uploads_total", "status" => code.clone()).increment(1),
+        ("/v1/photos/{id}/complete", _) => {
+            counter!("fieldvisit_photo_completes_total", "status" => code.clone()).increment(1)
+        }
+        ("/v1/blobs/{*key}", _) if method == "PUT" => {
+            counter!("fieldvisit_photo_uploads_total", "status" => code.clone()).increment(1)
+        }
         _ => {}
     }
     counter!("fieldvisit_http_requests_total", "method" => method, "route" => route, "status" => code).increment(1);

@@ -8,8 +8,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 
 use crate::error::{ApiError, RETRY_AFTER_S};
 
@@ -37,8 +37,10 @@ pub async fn accepted_body_encoding(mut req: Request, next: Next) -> Response {
         if let Some(known) = BODY_ENCODINGS.iter().find(|e| **e == encoding) {
             req.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(known));
         } else {
-            let mut res =
-                ApiError::UnsupportedMediaType(format!("Content-Encoding {given:?} is not accepted; send the body as gzip, zstd or uncompressed")).into_response();
+            let mut res = ApiError::UnsupportedMediaType(format!(
+                "Content-Encoding {given:?} is not accepted; send the body as gzip, zstd or uncompressed"
+            ))
+            .into_response();
             res.headers_mut().insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, zstd"));
             return res;
         }

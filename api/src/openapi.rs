@@ -27,13 +27,25 @@ const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "
 
 /// The shared answers, as reusable responses (`#/components/responses/...`).
 const SHARED: [(&str, &str, &str); 7] = [
-    ("400", "BadRequest", "A malformed or unknown query parameter, a malformed path parameter or JSON body (`invalid_parameter`, `invalid_json`, `invalid_cursor`); `details.field` names it"),
+    (
+        "400",
+        "BadRequest",
+        "A malformed or unknown query parameter, a malformed path parameter or JSON body (`invalid_parameter`, `invalid_json`, `invalid_cursor`); `details.field` names it",
+    ),
     ("401", "Unauthorized", "No valid access token (`unauthorized`): sign in, or refresh"),
     ("404", "NotFound", "Absent, or outside the caller's scope (`not_found`)"),
     ("413", "PayloadTooLarge", "The body is larger than the server accepts (`payload_too_large`)"),
     ("415", "UnsupportedMediaType", "The body is not sent as JSON (`unsupported_media_type`)"),
-    ("422", "UnprocessableEntity", "The body is well-formed JSON but breaks a rule (`validation_failed`); `details.field` names the field"),
-    ("503", "ServiceUnavailable", "The database is unavailable for now (`unavailable`): retry later; re-sending the same mutation ids is safe"),
+    (
+        "422",
+        "UnprocessableEntity",
+        "The body is well-formed JSON but breaks a rule (`validation_failed`); `details.field` names the field",
+    ),
+    (
+        "503",
+        "ServiceUnavailable",
+        "The database is unavailable for now (`unavailable`): retry later; re-sending the same mutation ids is safe",
+    ),
 ];
 
 /// A description for a response the annotation left without one (OpenAPI
@@ -53,8 +65,10 @@ fn default_description(status: &str) -> &'static str {
 
 /// Completes the document utoipa built from the annotations; see the module docs.
 pub fn complete(doc: &mut Value) {
-    let components = doc.as_object_mut().expect("the document is an object").entry("components").or_insert_with(|| json!({}));
-    let responses = components.as_object_mut().expect("components is an object").entry("responses").or_insert_with(|| json!({}));
+    let components =
+        doc.as_object_mut().expect("the document is an object").entry("components").or_insert_with(|| json!({}));
+    let responses =
+        components.as_object_mut().expect("components is an object").entry("responses").or_insert_with(|| json!({}));
     for (_, name, description) in SHARED {
         responses[name] = json!({
             "description": description,
@@ -79,13 +93,22 @@ fn complete_operation(path: &str, op: &mut Map<String, Value>, shared_params: Op
         let unique = format!("{tag}_{id}");
         op.insert("operationId".into(), unique.into());
     }
-    let secured = op.get("security").and_then(Value::as_array).is_some_and(|reqs| reqs.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())));
+    let secured = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|reqs| reqs.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())));
     let json_body = op
         .get("requestBody")
         .and_then(|b| b.get("content"))
         .and_then(Value::as_object)
         .is_some_and(|c| c.keys().any(|mime| mime == "application/json" || mime.ends_with("+json")));
-    let params = || op.get("parameters").and_then(Value::as_array).into_iter().flatten().chain(shared_params.and_then(Value::as_array).into_iter().flatten());
+    let params = || {
+        op.get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(shared_params.and_then(Value::as_array).into_iter().flatten())
+    };
     let path_param = params().any(|p| p["in"] == "path");
     // The liveness probe and the local store's signed URLs never touch the
     // database; everything else can find it away.
@@ -178,9 +201,16 @@ pub async fn refuse_unknown_query(rules: Arc<QueryRules>, req: Request, next: Ne
     if let (Some(query), Some(template)) = (req.uri().query(), req.extensions().get::<MatchedPath>()) {
         let unknown = rules.unknown(req.method(), template.as_str(), query);
         if let Some(first) = unknown.first() {
-            let allowed = rules.allowed(req.method(), template.as_str()).map(|a| a.iter().map(String::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            let allowed = rules
+                .allowed(req.method(), template.as_str())
+                .map(|a| a.iter().map(String::as_str).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
             let names = unknown.iter().map(|u| u.escape_debug().to_string()).collect::<Vec<_>>().join(", ");
-            let takes = if allowed.is_empty() { "this endpoint takes no query parameters".to_owned() } else { format!("this endpoint takes: {allowed}") };
+            let takes = if allowed.is_empty() {
+                "this endpoint takes no query parameters".to_owned()
+            } else {
+                format!("this endpoint takes: {allowed}")
+            };
             let noun = if unknown.len() == 1 { "parameter" } else { "parameters" };
             return ApiError::Invalid {
                 code: "invalid_parameter",
@@ -242,7 +272,15 @@ mod tests {
         assert_eq!(rules.unknown(&Method::GET, "/v1/places", "crs=gcj02&limit=5"), Vec::<String>::new());
         assert_eq!(rules.unknown(&Method::HEAD, "/v1/places", "crs=gcj02"), Vec::<String>::new(), "HEAD is GET");
         assert_eq!(rules.unknown(&Method::POST, "/v1/places", "crs=gcj02&crs=bd09&x"), ["crs", "x"]);
-        assert_eq!(rules.unknown(&Method::PUT, "/v1/blobs/{*key}", "sig=1&size=2"), ["size"], "axum's wildcard is the document's parameter");
-        assert_eq!(rules.unknown(&Method::GET, "/docs/{*rest}", "anything=1"), Vec::<String>::new(), "undocumented routes pass");
+        assert_eq!(
+            rules.unknown(&Method::PUT, "/v1/blobs/{*key}", "sig=1&size=2"),
+            ["size"],
+            "axum's wildcard is the document's parameter"
+        );
+        assert_eq!(
+            rules.unknown(&Method::GET, "/docs/{*rest}", "anything=1"),
+            Vec::<String>::new(),
+            "undocumented routes pass"
+        );
     }
 }

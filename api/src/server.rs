@@ -83,7 +83,14 @@ pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow
         photo_max_bytes: fieldvisit_sync::photos::max_bytes(config.photo_max_mb),
     });
     let photos = Arc::new(crate::photos::Photos::from_config(config, db, public_url).await?);
-    Ok(AppState { db: db.clone(), keys, sync, photos, trust_forwarded_for: config.trust_forwarded_for, request_timeout: Duration::from_secs_f64(config.request_timeout_s) })
+    Ok(AppState {
+        db: db.clone(),
+        keys,
+        sync,
+        photos,
+        trust_forwarded_for: config.trust_forwarded_for,
+        request_timeout: Duration::from_secs_f64(config.request_timeout_s),
+    })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then stops the private cluster if this
@@ -108,7 +115,10 @@ pub async fn serve(config: &Config, mut db: Database, banner: impl FnOnce(std::n
     // The handlers are in place before the banner says the server is up: a
     // SIGTERM right after it must shut down cleanly, not kill the process.
     let shutdown = shutdown_signal()?;
-    let timeouts = Timeouts { header_read: Duration::from_secs_f64(config.header_read_timeout_s), idle: Duration::from_secs_f64(config.idle_timeout_s) };
+    let timeouts = Timeouts {
+        header_read: Duration::from_secs_f64(config.header_read_timeout_s),
+        idle: Duration::from_secs_f64(config.idle_timeout_s),
+    };
     let stop = CancellationToken::new();
     banner(addr);
     tracing::info!(%addr, "listening");

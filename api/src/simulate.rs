@@ -28,7 +28,9 @@ use std::time::{Duration as StdDuration, Instant};
 use anyhow::Context;
 use chrono::{Duration, NaiveDate, Utc};
 use fieldvisit_sync::client::plan::{self, PlanPlace};
-use fieldvisit_sync::client::{Connection, ConnectionStats, Device, DeviceSettings, DeviceStats, PhotoStats, RetryPolicy};
+use fieldvisit_sync::client::{
+    Connection, ConnectionStats, Device, DeviceSettings, DeviceStats, PhotoStats, RetryPolicy,
+};
 use fieldvisit_sync::protocol::{CheckInCreateV1, MutationStatus, PhotoTarget};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -170,7 +172,9 @@ impl Report {
 
 /// Runs the simulation; the report says whether the devices converged.
 pub async fn run(args: &SimulateArgs) -> anyhow::Result<Report> {
-    let month = fieldvisit_sync::month::Month::parse(&args.month).with_context(|| format!("--month {:?} is not YYYY-MM", args.month))?.first_day();
+    let month = fieldvisit_sync::month::Month::parse(&args.month)
+        .with_context(|| format!("--month {:?} is not YYYY-MM", args.month))?
+        .first_day();
     anyhow::ensure!((1..=999).contains(&args.devices), "--devices must be between 1 and 999");
     anyhow::ensure!((0.0..1.0).contains(&args.drop_rate), "--drop-rate must be at least 0 and below 1");
     anyhow::ensure!((0.0..=1.0).contains(&args.photos), "--photos must be between 0 and 1");
@@ -188,7 +192,14 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<Report> {
         devices.push(d.context("a device task panicked")?);
     }
     devices.sort_by(|a, b| a.username.cmp(&b.username));
-    Ok(Report { server: args.server.clone(), month: args.month.clone(), seed: args.seed, drop_rate: args.drop_rate, photos: args.photos, devices })
+    Ok(Report {
+        server: args.server.clone(),
+        month: args.month.clone(),
+        seed: args.seed,
+        drop_rate: args.drop_rate,
+        photos: args.photos,
+        devices,
+    })
 }
 
 /// Some clocks run hours ahead, some days behind, the rest within seconds.
@@ -208,8 +219,14 @@ async fn run_device(args: &SimulateArgs, username: &str, month: NaiveDate, seed:
     conn.faults.drop_response_rate = args.drop_rate;
     conn.faults.cut_upload_rate = args.drop_rate;
     // Short waits: the simulator's "network" fails on purpose and often.
-    conn.retry = RetryPolicy { max_attempts: 12, base: StdDuration::from_millis(20), max_delay: StdDuration::from_secs(1), max_elapsed: StdDuration::from_mins(1) };
-    let settings = DeviceSettings { clock_skew: skew, forget_ack_rate: args.drop_rate / 2.0, seed, ..DeviceSettings::default() };
+    conn.retry = RetryPolicy {
+        max_attempts: 12,
+        base: StdDuration::from_millis(20),
+        max_delay: StdDuration::from_secs(1),
+        max_elapsed: StdDuration::from_mins(1),
+    };
+    let settings =
+        DeviceSettings { clock_skew: skew, forget_ack_rate: args.drop_rate / 2.0, seed, ..DeviceSettings::default() };
     let mut device = Device::install(conn, settings);
     let mut report = DeviceReport {
         username: username.to_owned(),
@@ -244,7 +261,13 @@ async fn run_device(args: &SimulateArgs, username: &str, month: NaiveDate, seed:
     report
 }
 
-async fn work(args: &SimulateArgs, device: &mut Device, month: NaiveDate, rng: &mut StdRng, report: &mut DeviceReport) -> anyhow::Result<()> {
+async fn work(
+    args: &SimulateArgs,
+    device: &mut Device,
+    month: NaiveDate,
+    rng: &mut StdRng,
+    report: &mut DeviceReport,
+) -> anyhow::Result<()> {
     device.pull().await.context("bootstrap")?;
     let me = device.conn.person_id().context("signed in after a pull")?;
     let places = assigned_places(device, me, month);
@@ -270,7 +293,11 @@ async fn work(args: &SimulateArgs, device: &mut Device, month: NaiveDate, rng: &
     // Besides the random faults, each device meets both kinds at least once
     // when faults are on, so a short run still exercises them.
     let faulty = args.drop_rate > 0.0 && !stretches.is_empty();
-    let (drop_at, forget_at) = if faulty { (rng.gen_range(0..stretches.len()), rng.gen_range(0..stretches.len())) } else { (usize::MAX, usize::MAX) };
+    let (drop_at, forget_at) = if faulty {
+        (rng.gen_range(0..stretches.len()), rng.gen_range(0..stretches.len()))
+    } else {
+        (usize::MAX, usize::MAX)
+    };
     if faulty && args.photos > 0.0 {
         device.conn.faults.cut_next_uploads = 1;
     }
@@ -283,7 +310,8 @@ async fn work(args: &SimulateArgs, device: &mut Device, month: NaiveDate, rng: &
             device.queue_check_in(v);
             if args.photos > 0.0 && photo_rng.gen_bool(args.photos) {
                 let photo = take_photo(v, device.settings.clock_skew, &mut photo_rng).await?;
-                let mutation = device.queue_photo(photo.declared.id, &photo.bytes, "image/jpeg", PhotoTarget::CheckIn(v.id));
+                let mutation =
+                    device.queue_photo(photo.declared.id, &photo.bytes, "image/jpeg", PhotoTarget::CheckIn(v.id));
                 pending.push(PendingPhoto { mutation, ..photo });
             }
         }
@@ -305,11 +333,15 @@ async fn work(args: &SimulateArgs, device: &mut Device, month: NaiveDate, rng: &
     }
     device.push().await.context("final push")?;
     upload_declared(device, &mut pending, report).await?;
-    let mut photo_differences: Vec<String> = pending.iter().map(|p| format!("photo {} was never declared to the server", p.declared.id)).collect();
+    let mut photo_differences: Vec<String> =
+        pending.iter().map(|p| format!("photo {} was never declared to the server", p.declared.id)).collect();
     photo_differences.extend(verify_photos(device, report).await?);
     // A second install for the same person, bootstrapped from nothing, is
     // the server's view of what this person's phone should hold.
-    let mut fresh = Device::install(Connection::new(&args.server, device.conn.username(), &args.password, rng.r#gen()), DeviceSettings::default());
+    let mut fresh = Device::install(
+        Connection::new(&args.server, device.conn.username(), &args.password, rng.r#gen()),
+        DeviceSettings::default(),
+    );
     // Converged means equal once both have pulled everything: the server
     // keeps working after the last upload (thumbnails change photos), and a
     // transaction open elsewhere in the cluster holds the pull horizon back
@@ -352,7 +384,12 @@ fn assigned_places(device: &Device, me: Uuid, month: NaiveDate) -> Vec<PlanPlace
         .filter(|(_, r)| r.data["valid_to"].as_str().is_none_or(|t| t > first.as_str()))
         .filter_map(|(_, r)| r.data["place_id"].as_str()?.parse().ok())
         .collect();
-    let mut places: Vec<PlanPlace> = device.store.entity("place").filter(|(id, _)| ids.contains(id)).filter_map(|(_, r)| PlanPlace::from_feature(&r.data)).collect();
+    let mut places: Vec<PlanPlace> = device
+        .store
+        .entity("place")
+        .filter(|(id, _)| ids.contains(id))
+        .filter_map(|(_, r)| PlanPlace::from_feature(&r.data))
+        .collect();
     places.sort_by_key(|p| p.id);
     places
 }
@@ -367,7 +404,9 @@ fn compare(device: &Device, fresh: &Device, sent: &[Uuid]) -> Vec<String> {
     for (key, data) in &mine {
         match theirs.get(key) {
             None => out.push(format!("{} {} is on the device but not on the server", key.0, key.1)),
-            Some(t) if t != data => out.push(format!("{} {} differs: device {} vs server {}", key.0, key.1, brief(data), brief(t))),
+            Some(t) if t != data => {
+                out.push(format!("{} {} differs: device {} vs server {}", key.0, key.1, brief(data), brief(t)))
+            }
             Some(_) => {}
         }
     }
@@ -451,13 +490,23 @@ fn pad_jpeg(jpeg: &[u8], target: usize, seed: u64) -> Vec<u8> {
 
 /// Uploads the photos whose declaration a push has got answered; a rejected
 /// declaration has nothing to upload to. The rest wait for the next push.
-async fn upload_declared(device: &mut Device, pending: &mut Vec<PendingPhoto>, report: &mut DeviceReport) -> anyhow::Result<()> {
+async fn upload_declared(
+    device: &mut Device,
+    pending: &mut Vec<PendingPhoto>,
+    report: &mut DeviceReport,
+) -> anyhow::Result<()> {
     for photo in std::mem::take(pending) {
-        let outcome = device.results.get(&photo.mutation).map(|r| if r.status == MutationStatus::Duplicate { r.original } else { Some(r.status) });
+        let outcome = device
+            .results
+            .get(&photo.mutation)
+            .map(|r| if r.status == MutationStatus::Duplicate { r.original } else { Some(r.status) });
         match outcome {
             None => pending.push(photo),
             Some(Some(MutationStatus::Applied)) => {
-                device.upload_photo(photo.declared.id, &photo.bytes).await.with_context(|| format!("uploading photo {}", photo.declared.id))?;
+                device
+                    .upload_photo(photo.declared.id, &photo.bytes)
+                    .await
+                    .with_context(|| format!("uploading photo {}", photo.declared.id))?;
                 report.photos.push(photo.declared);
             }
             Some(_) => report.photos_rejected += 1,
@@ -477,7 +526,10 @@ async fn verify_photos(device: &mut Device, report: &mut DeviceReport) -> anyhow
         loop {
             let record = device.photo(p.id).await.with_context(|| format!("reading photo {}", p.id))?;
             let check_in = record["check_in_id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
-            if record["status"] != "uploaded" || record["sha256"].as_str() != Some(p.sha256.as_str()) || check_in != Some(p.check_in) {
+            if record["status"] != "uploaded"
+                || record["sha256"].as_str() != Some(p.sha256.as_str())
+                || check_in != Some(p.check_in)
+            {
                 report.photo_mismatches += 1;
                 out.push(format!("photo {} is not on the server as declared: {}", p.id, brief(&record)));
                 break;
@@ -548,7 +600,11 @@ impl fmt::Display for Report {
         }
         let planned: usize = self.devices.iter().map(|d| d.planned).sum();
         let sent = self.sent_ids().len();
-        writeln!(f, "check-ins planned {planned}, sent {sent} ({} planned after the server's clock were not sent)", planned - sent)?;
+        writeln!(
+            f,
+            "check-ins planned {planned}, sent {sent} ({} planned after the server's clock were not sent)",
+            planned - sent
+        )?;
         writeln!(
             f,
             "mutations pushed {} in {} pushes ({} HTTP requests); answers: applied {}, duplicate {}, rejected {}",
@@ -604,7 +660,10 @@ impl fmt::Display for Report {
         }
         if self.converged() {
             let records: usize = self.devices.iter().map(|d| d.records).sum();
-            writeln!(f, "CONVERGED: each device's copy ({records} records in all) equals a fresh bootstrap of the same person")
+            writeln!(
+                f,
+                "CONVERGED: each device's copy ({records} records in all) equals a fresh bootstrap of the same person"
+            )
         } else {
             writeln!(f, "DIVERGED:")?;
             for d in self.devices.iter().filter(|d| d.error.is_some() || !d.differences.is_empty()) {

@@ -118,13 +118,9 @@ pub fn wgs84_to_gcj02(c: Coord<f64>) -> Coord<f64> {
     let sqrt_magic = magic.sqrt();
     // The polynomial yields metres; these turn them into degrees on the Krasovsky ellipsoid
     // (meridian and prime-vertical radii of curvature).
-    let d_lat =
-        (d_lat * 180.0) / ((KRASOVSKY_A * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * PI);
+    let d_lat = (d_lat * 180.0) / ((KRASOVSKY_A * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * PI);
     let d_lon = (d_lon * 180.0) / (KRASOVSKY_A / sqrt_magic * rad_lat.cos() * PI);
-    Coord {
-        x: c.x + d_lon,
-        y: c.y + d_lat,
-    }
+    Coord { x: c.x + d_lon, y: c.y + d_lat }
 }
 
 /// GCJ-02 → WGS84, exact to ~1e-12° inside China (iterative inverse of [`wgs84_to_gcj02`]).
@@ -136,10 +132,7 @@ pub fn gcj02_to_wgs84(c: Coord<f64>) -> Coord<f64> {
 pub fn gcj02_to_bd09(c: Coord<f64>) -> Coord<f64> {
     let z = c.x.hypot(c.y) + 0.000_02 * (c.y * X_PI).sin();
     let theta = c.y.atan2(c.x) + 0.000_003 * (c.x * X_PI).cos();
-    Coord {
-        x: z * theta.cos() + 0.0065,
-        y: z * theta.sin() + 0.006,
-    }
+    Coord { x: z * theta.cos() + 0.0065, y: z * theta.sin() + 0.006 }
 }
 
 /// BD-09 → GCJ-02 (iterative inverse of [`gcj02_to_bd09`]).
@@ -186,8 +179,7 @@ mod tests {
 
     fn assert_close(actual: Coord<f64>, expected: Coord<f64>, tolerance_deg: f64) {
         assert!(
-            (actual.x - expected.x).abs() <= tolerance_deg
-                && (actual.y - expected.y).abs() <= tolerance_deg,
+            (actual.x - expected.x).abs() <= tolerance_deg && (actual.y - expected.y).abs() <= tolerance_deg,
             "{actual:?} is not within {tolerance_deg}° of {expected:?}"
         );
     }
@@ -201,22 +193,10 @@ mod tests {
     /// Beijing) and the coordtransform README/test (github.com/wandergis/coordtransform,
     /// test/app.js: `wgs84togcj02(116.404, 39.915)`).
     const WGS_GCJ: [(Coord<f64>, Coord<f64>); 4] = [
-        (
-            coord! { x: 121.527_210_6, y: 31.177_427_6 },
-            coord! { x: 121.531_541_859_215, y: 31.175_303_983_645_97 },
-        ),
-        (
-            coord! { x: 113.912_316, y: 22.543_847 },
-            coord! { x: 113.917_176_480_836_3, y: 22.540_796_131_694_766 },
-        ),
-        (
-            coord! { x: 116.377_817, y: 39.911_954 },
-            coord! { x: 116.384_047_224_556_57, y: 39.913_345_455_360_69 },
-        ),
-        (
-            coord! { x: 116.404, y: 39.915 },
-            coord! { x: 116.410_244_499_169_38, y: 39.916_404_281_501_64 },
-        ),
+        (coord! { x: 121.527_210_6, y: 31.177_427_6 }, coord! { x: 121.531_541_859_215, y: 31.175_303_983_645_97 }),
+        (coord! { x: 113.912_316, y: 22.543_847 }, coord! { x: 113.917_176_480_836_3, y: 22.540_796_131_694_766 }),
+        (coord! { x: 116.377_817, y: 39.911_954 }, coord! { x: 116.384_047_224_556_57, y: 39.913_345_455_360_69 }),
+        (coord! { x: 116.404, y: 39.915 }, coord! { x: 116.410_244_499_169_38, y: 39.916_404_281_501_64 }),
     ];
 
     #[test]
@@ -237,11 +217,7 @@ mod tests {
     fn gcj02_to_bd09_matches_coordtransform() {
         // coordtransform test/app.js: gcj02tobd09(116.404, 39.915).
         let bd = gcj02_to_bd09(coord! { x: 116.404, y: 39.915 });
-        assert_close(
-            bd,
-            coord! { x: 116.410_369_493_710_29, y: 39.921_336_993_510_21 },
-            1e-12,
-        );
+        assert_close(bd, coord! { x: 116.410_369_493_710_29, y: 39.921_336_993_510_21 }, 1e-12);
         assert_close(bd09_to_gcj02(bd), coord! { x: 116.404, y: 39.915 }, 1e-9);
     }
 
@@ -273,10 +249,9 @@ mod tests {
         for i in 0..=124 {
             for j in 0..=70 {
                 let p = coord! { x: 73.5 + 0.5 * f64::from(i), y: 18.0 + 0.5 * f64::from(j) };
-                for (forward, inverse) in [
-                    (wgs84_to_gcj02 as fn(_) -> _, gcj02_to_wgs84 as fn(_) -> _),
-                    (wgs84_to_bd09, bd09_to_wgs84),
-                ] {
+                for (forward, inverse) in
+                    [(wgs84_to_gcj02 as fn(_) -> _, gcj02_to_wgs84 as fn(_) -> _), (wgs84_to_bd09, bd09_to_wgs84)]
+                {
                     // Both directions: the inverse of a forward image, and the forward image
                     // of an inverse.
                     worst_m = worst_m.max(geodesic_m(inverse(forward(p)), p));
@@ -327,12 +302,8 @@ mod tests {
                 assert_ne!(g, original);
             }
             crs.geometry_to_wgs84(&mut g);
-            let Geometry::Polygon(back) = g else {
-                panic!("kind changed")
-            };
-            let Geometry::Polygon(orig) = &original else {
-                unreachable!()
-            };
+            let Geometry::Polygon(back) = g else { panic!("kind changed") };
+            let Geometry::Polygon(orig) = &original else { unreachable!() };
             for (a, b) in back.exterior().coords().zip(orig.exterior().coords()) {
                 assert_close(*a, *b, 1e-9);
             }

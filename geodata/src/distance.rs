@@ -43,9 +43,7 @@ enum Part {
 /// string counts as a point).
 fn visit_parts(g: &Geometry<f64>, f: &mut impl FnMut(Part)) {
     fn segments<'a, L: LinesIter<'a, Scalar = f64>>(lines: &'a L, f: &mut impl FnMut(Part)) {
-        lines
-            .lines_iter()
-            .for_each(|line| f(Part::Segment(line.start, line.end)));
+        lines.lines_iter().for_each(|line| f(Part::Segment(line.start, line.end)));
     }
     match g {
         Geometry::Point(pt) => f(Part::Vertex(pt.0)),
@@ -70,17 +68,11 @@ struct LocalPlane {
 
 impl LocalPlane {
     fn around(p: Point<f64>) -> Self {
-        Self {
-            origin: p.0,
-            lon_scale: p.y().to_radians().cos(),
-        }
+        Self { origin: p.0, lon_scale: p.y().to_radians().cos() }
     }
 
     fn project(&self, c: Coord<f64>) -> Coord<f64> {
-        Coord {
-            x: (c.x - self.origin.x) * self.lon_scale,
-            y: c.y - self.origin.y,
-        }
+        Coord { x: (c.x - self.origin.x) * self.lon_scale, y: c.y - self.origin.y }
     }
 
     /// Nearest point of segment a–b to the origin, back in lon/lat. Interpolating the lon/lat
@@ -116,10 +108,7 @@ mod tests {
     }
 
     fn assert_near(actual: f64, expected: f64, tolerance: f64) {
-        assert!(
-            (actual - expected).abs() <= tolerance,
-            "{actual} is not within {tolerance} of {expected}"
-        );
+        assert!((actual - expected).abs() <= tolerance, "{actual} is not within {tolerance} of {expected}");
     }
 
     #[test]
@@ -132,25 +121,13 @@ mod tests {
         // two ends is a hair shorter than the parallel.
         let d = geodesic_m(point!(x: 112.1, y: 35.1), point!(x: 112.11, y: 35.1));
         assert_near(d, 911.77, 0.01);
-        assert_near(
-            geodesic_m(point!(x: 112.1, y: 35.1), point!(x: 112.1, y: 35.1)),
-            0.0,
-            0.0,
-        );
+        assert_near(geodesic_m(point!(x: 112.1, y: 35.1), point!(x: 112.1, y: 35.1)), 0.0, 0.0);
     }
 
     #[test]
     fn inside_or_on_the_edge_is_zero() {
-        assert_near(
-            distance_to_geometry_m(point!(x: 112.105, y: 35.105), &field()),
-            0.0,
-            0.0,
-        );
-        assert_near(
-            distance_to_geometry_m(point!(x: 112.10, y: 35.105), &field()),
-            0.0,
-            0.0,
-        );
+        assert_near(distance_to_geometry_m(point!(x: 112.105, y: 35.105), &field()), 0.0, 0.0);
+        assert_near(distance_to_geometry_m(point!(x: 112.10, y: 35.105), &field()), 0.0, 0.0);
     }
 
     #[test]
@@ -190,9 +167,7 @@ mod tests {
 
     #[test]
     fn a_hole_is_outside() {
-        let Geometry::Polygon(outer) = field() else {
-            unreachable!()
-        };
+        let Geometry::Polygon(outer) = field() else { unreachable!() };
         let hole = LineString::from(vec![
             (112.104, 35.104),
             (112.106, 35.104),

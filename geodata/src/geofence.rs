@@ -145,12 +145,7 @@ pub struct Judgement {
 }
 
 /// Judges one check-in against its place. Never fails: bad evidence becomes a reason.
-pub fn judge(
-    place: &Geometry<f64>,
-    fence: FenceKind,
-    ev: &Evidence,
-    rules: &GeofenceRules,
-) -> Judgement {
+pub fn judge(place: &Geometry<f64>, fence: FenceKind, ev: &Evidence, rules: &GeofenceRules) -> Judgement {
     // A usable accuracy is a finite, non-negative number of metres; anything else (NaN from a
     // broken client, a negative sentinel such as Android's "unknown") says nothing.
     let accuracy_usable = ev.accuracy_m.is_finite() && ev.accuracy_m >= 0.0;
@@ -186,9 +181,7 @@ pub fn judge(
     // later one. The interval is floored so that two quick check-ins a few seconds apart, whose
     // positions differ by GPS jitter, do not compute as a jet.
     let speed_kmh = ev.previous.map(|prev| {
-        let interval_s = (ev.visited_at_s - prev.at_s)
-            .abs()
-            .max(rules.min_speed_interval_s);
+        let interval_s = (ev.visited_at_s - prev.at_s).abs().max(rules.min_speed_interval_s);
         geodesic_m(prev.position, ev.position) / interval_s * 3.6
     });
     let too_fast = speed_kmh.is_some_and(|v| v > rules.max_speed_kmh);
@@ -209,11 +202,7 @@ pub fn judge(
         (too_fast, Reason::ImpossibleSpeed),
         (late, Reason::Late),
     ];
-    let reasons: Vec<Reason> = found
-        .iter()
-        .filter(|(hit, _)| *hit)
-        .map(|&(_, r)| r)
-        .collect();
+    let reasons: Vec<Reason> = found.iter().filter(|(hit, _)| *hit).map(|&(_, r)| r).collect();
 
     // Precedence: signs of tampering outrank everything (the position itself is untrusted);
     // then vagueness (the distance cannot be trusted); then plain distance.
@@ -227,13 +216,7 @@ pub fn judge(
         Verdict::Verified
     };
 
-    Judgement {
-        verdict,
-        reasons,
-        distance_m,
-        geofence_m,
-        speed_kmh,
-    }
+    Judgement { verdict, reasons, distance_m, geofence_m, speed_kmh }
 }
 
 #[cfg(test)]
@@ -324,10 +307,7 @@ mod tests {
         check(&j, V::OutsideGeofence, &[R::OutsideGeofence]);
         near(j.distance_m, 80.0, 0.1);
         // Accuracy 100 (not low) under a 60 m cap allows only 60 m.
-        let rules = GeofenceRules {
-            cell_accuracy_cap_m: 60.0,
-            ..GeofenceRules::default()
-        };
+        let rules = GeofenceRules { cell_accuracy_cap_m: 60.0, ..GeofenceRules::default() };
         let mut ev = outside;
         ev.accuracy_m = 100.0;
         let j = judge(&cell(), FenceKind::Cell, &ev, &rules);
@@ -363,11 +343,7 @@ mod tests {
 
     #[test]
     fn low_accuracy_outranks_outside_and_bad_numbers_count_as_low() {
-        check(
-            &in_cell(&honest(INSIDE, 150.0)),
-            V::LowAccuracy,
-            &[R::LowAccuracy],
-        );
+        check(&in_cell(&honest(INSIDE, 150.0)), V::LowAccuracy, &[R::LowAccuracy]);
         let j = in_cell(&honest(IN_NOTCH, 150.0));
         check(&j, V::LowAccuracy, &[R::OutsideGeofence, R::LowAccuracy]);
         for bad in [f64::NAN, -1.0, f64::INFINITY] {
@@ -379,12 +355,7 @@ mod tests {
 
     #[test]
     fn mock_location_is_suspicious_and_keeps_every_reason() {
-        let mocked = |p| {
-            in_cell(&Evidence {
-                mock_location: true,
-                ..honest(p, 10.0)
-            })
-        };
+        let mocked = |p| in_cell(&Evidence { mock_location: true, ..honest(p, 10.0) });
         check(&mocked(INSIDE), V::Suspicious, &[R::MockLocation]);
         let both = [R::OutsideGeofence, R::MockLocation];
         check(&mocked(IN_NOTCH), V::Suspicious, &both);
@@ -393,11 +364,7 @@ mod tests {
     #[test]
     fn a_check_in_past_the_grace_period_or_into_a_closed_month_is_late() {
         let arriving = |after_h: f64, month_closed: bool| {
-            in_cell(&Evidence {
-                received_after_s: after_h * 3600.0,
-                month_closed,
-                ..honest(INSIDE, 10.0)
-            })
+            in_cell(&Evidence { received_after_s: after_h * 3600.0, month_closed, ..honest(INSIDE, 10.0) })
         };
         // Days offline are normal; past the 72-hour grace it needs a review.
         check(&arriving(71.0, false), V::Verified, &[]);
@@ -405,26 +372,14 @@ mod tests {
         // Within the grace period, but crediting a month already closed.
         check(&arriving(1.0, true), V::Suspicious, &[R::Late]);
         // Late joins the other reasons rather than hiding them.
-        let far = in_cell(&Evidence {
-            received_after_s: 100.0 * 3600.0,
-            ..honest(IN_NOTCH, 10.0)
-        });
+        let far = in_cell(&Evidence { received_after_s: 100.0 * 3600.0, ..honest(IN_NOTCH, 10.0) });
         check(&far, V::Suspicious, &[R::OutsideGeofence, R::Late]);
     }
 
     #[test]
     fn a_clock_hours_ahead_is_suspicious_days_behind_is_not() {
-        let skewed = |s| {
-            in_cell(&Evidence {
-                device_ahead_s: s,
-                ..honest(INSIDE, 10.0)
-            })
-        };
-        check(
-            &skewed(3.0 * 3600.0),
-            V::Suspicious,
-            &[R::DeviceTimeInFuture],
-        );
+        let skewed = |s| in_cell(&Evidence { device_ahead_s: s, ..honest(INSIDE, 10.0) });
+        check(&skewed(3.0 * 3600.0), V::Suspicious, &[R::DeviceTimeInFuture]);
         check(&skewed(240.0), V::Verified, &[]);
         check(&skewed(-3.0 * 86_400.0), V::Verified, &[]);
     }
@@ -433,14 +388,8 @@ mod tests {
     fn speed_from_the_previous_check_in() {
         let from = |bearing, m, dt_s| {
             let position = Geodesic.destination(INSIDE.into(), bearing, m);
-            let previous = Some(PreviousCheckIn {
-                position,
-                at_s: VISITED_AT - dt_s,
-            });
-            in_cell(&Evidence {
-                previous,
-                ..honest(INSIDE, 10.0)
-            })
+            let previous = Some(PreviousCheckIn { position, at_s: VISITED_AT - dt_s });
+            in_cell(&Evidence { previous, ..honest(INSIDE, 10.0) })
         };
         // 20 km in 5 minutes: 240 km/h, whichever came first (device times are no ordering).
         let j = from(45.0, 20_000.0, 300.0);
@@ -478,13 +427,8 @@ mod tests {
         check(&j, V::OutsideGeofence, &[R::OutsideGeofence]);
     }
 
-    const ALL_REASONS: [Reason; 5] = [
-        R::OutsideGeofence,
-        R::LowAccuracy,
-        R::MockLocation,
-        R::DeviceTimeInFuture,
-        R::ImpossibleSpeed,
-    ];
+    const ALL_REASONS: [Reason; 5] =
+        [R::OutsideGeofence, R::LowAccuracy, R::MockLocation, R::DeviceTimeInFuture, R::ImpossibleSpeed];
 
     #[test]
     fn names_match_serde() {
@@ -494,12 +438,7 @@ mod tests {
             assert_eq!(&serde_json::from_str::<T>(&quoted).unwrap(), v);
         }
         use std::fmt::Debug;
-        for v in [
-            V::Verified,
-            V::OutsideGeofence,
-            V::LowAccuracy,
-            V::Suspicious,
-        ] {
+        for v in [V::Verified, V::OutsideGeofence, V::LowAccuracy, V::Suspicious] {
             same(&v, v.as_str());
         }
         for r in ALL_REASONS {

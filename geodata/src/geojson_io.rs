@@ -67,10 +67,7 @@ fn positions(ls: &LineString<f64>) -> Vec<Value> {
 }
 
 fn rings(p: &Polygon<f64>) -> Vec<Vec<Value>> {
-    std::iter::once(p.exterior())
-        .chain(p.interiors())
-        .map(positions)
-        .collect()
+    std::iter::once(p.exterior()).chain(p.interiors()).map(positions).collect()
 }
 
 fn invalid(message: String) -> GeoError {
@@ -80,19 +77,11 @@ fn invalid(message: String) -> GeoError {
 /// A short rendering of a value for messages, so a 10 MB array is not echoed back.
 fn show(v: &Value) -> String {
     let text = v.to_string();
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text
-    }
+    if text.chars().count() > 40 { format!("{}…", text.chars().take(40).collect::<String>()) } else { text }
 }
 
 fn read_geometry(v: &Value, prefix: &str) -> Result<Geometry<f64>, GeoError> {
-    let what = if prefix.is_empty() {
-        "the geometry".to_owned()
-    } else {
-        prefix.trim_end_matches('.').to_owned()
-    };
+    let what = if prefix.is_empty() { "the geometry".to_owned() } else { prefix.trim_end_matches('.').to_owned() };
     let Value::Object(object) = v else {
         return Err(invalid(format!(
             "{what} must be a GeoJSON geometry object such as \
@@ -101,9 +90,7 @@ fn read_geometry(v: &Value, prefix: &str) -> Result<Geometry<f64>, GeoError> {
         )));
     };
     let Some(kind) = object.get("type").and_then(Value::as_str) else {
-        return Err(invalid(format!(
-            "{prefix}type is missing or not a string; expected one of {GEOMETRY_TYPES}"
-        )));
+        return Err(invalid(format!("{prefix}type is missing or not a string; expected one of {GEOMETRY_TYPES}")));
     };
     if kind == "GeometryCollection" {
         return read_collection(object, prefix);
@@ -121,10 +108,7 @@ fn read_geometry(v: &Value, prefix: &str) -> Result<Geometry<f64>, GeoError> {
     Ok(match kind {
         "Point" => Geometry::Point(Point(read_position(coordinates, &path)?)),
         "MultiPoint" => Geometry::MultiPoint(MultiPoint(
-            read_positions(coordinates, &path, "positions")?
-                .into_iter()
-                .map(Point)
-                .collect(),
+            read_positions(coordinates, &path, "positions")?.into_iter().map(Point).collect(),
         )),
         "LineString" => Geometry::LineString(read_line_string(coordinates, &path)?),
         "MultiLineString" => Geometry::MultiLineString(MultiLineString(
@@ -153,9 +137,8 @@ fn read_geometry(v: &Value, prefix: &str) -> Result<Geometry<f64>, GeoError> {
 
 fn read_collection(object: &Map<String, Value>, prefix: &str) -> Result<Geometry<f64>, GeoError> {
     let path = format!("{prefix}geometries");
-    let members = object
-        .get("geometries")
-        .ok_or_else(|| invalid(format!("{path} is missing; a GeometryCollection needs it")))?;
+    let members =
+        object.get("geometries").ok_or_else(|| invalid(format!("{path} is missing; a GeometryCollection needs it")))?;
     let members = read_array(members, &path, "geometry objects")?;
     let geometries = members
         .iter()
@@ -166,8 +149,7 @@ fn read_collection(object: &Map<String, Value>, prefix: &str) -> Result<Geometry
 }
 
 fn read_array<'v>(v: &'v Value, path: &str, of: &str) -> Result<&'v Vec<Value>, GeoError> {
-    v.as_array()
-        .ok_or_else(|| invalid(format!("{path} must be an array of {of}, got {}", show(v))))
+    v.as_array().ok_or_else(|| invalid(format!("{path} must be an array of {of}, got {}", show(v))))
 }
 
 fn read_position(v: &Value, path: &str) -> Result<Coord<f64>, GeoError> {
@@ -177,10 +159,7 @@ fn read_position(v: &Value, path: &str) -> Result<Coord<f64>, GeoError> {
             Value::Array(a) if a.iter().any(Value::is_array) => " (one level of [ ] too many?)",
             _ => "",
         };
-        invalid(format!(
-            "{path} must be a position [lon, lat] of two numbers, got {}{hint}",
-            show(v)
-        ))
+        invalid(format!("{path} must be a position [lon, lat] of two numbers, got {}{hint}", show(v)))
     };
     let Some(values) = v.as_array() else {
         return Err(refuse());
@@ -197,20 +176,13 @@ fn read_position(v: &Value, path: &str) -> Result<Coord<f64>, GeoError> {
 }
 
 fn read_positions(v: &Value, path: &str, of: &str) -> Result<Vec<Coord<f64>>, GeoError> {
-    read_array(v, path, of)?
-        .iter()
-        .enumerate()
-        .map(|(i, p)| read_position(p, &format!("{path}[{i}]")))
-        .collect()
+    read_array(v, path, of)?.iter().enumerate().map(|(i, p)| read_position(p, &format!("{path}[{i}]"))).collect()
 }
 
 fn read_line_string(v: &Value, path: &str) -> Result<LineString<f64>, GeoError> {
     let coords = read_positions(v, path, "positions")?;
     if coords.len() < 2 {
-        return Err(invalid(format!(
-            "{path} must have at least 2 positions, got {}",
-            coords.len()
-        )));
+        return Err(invalid(format!("{path} must have at least 2 positions, got {}", coords.len())));
     }
     Ok(LineString(coords))
 }
@@ -239,9 +211,7 @@ fn read_ring(v: &Value, path: &str) -> Result<LineString<f64>, GeoError> {
         )));
     }
     if coords.first() != coords.last() {
-        return Err(invalid(format!(
-            "{path} is not closed: its last position must repeat its first"
-        )));
+        return Err(invalid(format!("{path} is not closed: its last position must repeat its first")));
     }
     Ok(LineString(coords))
 }
@@ -261,10 +231,7 @@ mod tests {
     #[test]
     fn reads_every_geometry_type() {
         let point = json!({"type": "Point", "coordinates": [112.13, 35.15, 420.0]});
-        assert_eq!(
-            geometry_from_geojson(&point).unwrap(),
-            Geometry::Point(point!(x: 112.13, y: 35.15))
-        );
+        assert_eq!(geometry_from_geojson(&point).unwrap(), Geometry::Point(point!(x: 112.13, y: 35.15)));
         let line = json!({"type": "LineString", "coordinates": [[112.1, 35.1], [112.2, 35.2]]});
         assert_eq!(
             geometry_from_geojson(&line).unwrap(),
@@ -274,9 +241,7 @@ mod tests {
             [[112.1, 35.1], [112.2, 35.1], [112.2, 35.2], [112.1, 35.1]],
             [[112.15, 35.11], [112.19, 35.11], [112.19, 35.15], [112.15, 35.11]],
         ]});
-        let Geometry::Polygon(p) = geometry_from_geojson(&polygon).unwrap() else {
-            panic!("not a polygon")
-        };
+        let Geometry::Polygon(p) = geometry_from_geojson(&polygon).unwrap() else { panic!("not a polygon") };
         assert_eq!(p.interiors().len(), 1);
         for v in [
             json!({"type": "MultiPoint", "coordinates": [[112.1, 35.1], [112.2, 35.2]]}),
@@ -308,10 +273,7 @@ mod tests {
         let v = json!({"type": "Polygon", "coordinates": [
             [[112.1, 35.1], [112.2, 35.1], [112.2, 35.2], ["112.1", 35.1], [112.1, 35.1]]
         ]});
-        assert_eq!(
-            message(&v),
-            "coordinates[0][3] must be a position [lon, lat] of two numbers, got [\"112.1\",35.1]"
-        );
+        assert_eq!(message(&v), "coordinates[0][3] must be a position [lon, lat] of two numbers, got [\"112.1\",35.1]");
         let v = json!({"type": "Point", "coordinates": [112.1]});
         assert!(message(&v).starts_with("coordinates must be a position [lon, lat]"));
     }
@@ -327,10 +289,7 @@ mod tests {
         let v = json!({"type": "Point", "coordinates": [[112.1, 35.1]]});
         assert!(message(&v).ends_with("(one level of [ ] too many?)"));
         let v = json!({"type": "MultiPolygon", "coordinates": {"0": []}});
-        assert_eq!(
-            message(&v),
-            "coordinates must be an array of polygons, got {\"0\":[]}"
-        );
+        assert_eq!(message(&v), "coordinates must be an array of polygons, got {\"0\":[]}");
     }
 
     #[test]
@@ -338,10 +297,7 @@ mod tests {
         let open = json!({"type": "Polygon", "coordinates": [
             [[112.1, 35.1], [112.2, 35.1], [112.2, 35.2], [112.1, 35.2]]
         ]});
-        assert_eq!(
-            message(&open),
-            "coordinates[0] is not closed: its last position must repeat its first"
-        );
+        assert_eq!(message(&open), "coordinates[0] is not closed: its last position must repeat its first");
         let short = json!({"type": "Polygon", "coordinates": [
             [[112.1, 35.1], [112.2, 35.1], [112.1, 35.1]]
         ]});
@@ -372,16 +328,10 @@ mod tests {
     #[test]
     fn output_is_rounded_to_seven_decimals() {
         let g = Geometry::Point(point!(x: 112.123_456_789_1, y: -0.000_000_01));
-        assert_eq!(
-            geometry_to_geojson(&g),
-            json!({"type": "Point", "coordinates": [112.123_456_8, 0.0]})
-        );
+        assert_eq!(geometry_to_geojson(&g), json!({"type": "Point", "coordinates": [112.123_456_8, 0.0]}));
         let p = polygon![
             (x: 112.100_000_04, y: 35.1), (x: 112.2, y: 35.1), (x: 112.2, y: 35.2),
         ];
-        assert_eq!(
-            geometry_to_geojson(&p.into())["coordinates"][0][0],
-            json!([112.1, 35.1])
-        );
+        assert_eq!(geometry_to_geojson(&p.into())["coordinates"][0][0], json!([112.1, 35.1]));
     }
 }

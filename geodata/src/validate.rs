@@ -15,16 +15,13 @@
 //! edges (and holes, and parts) are only compared with those whose bounding boxes touch, found
 //! through an R-tree; [`check_size`] bounds the work before anything else runs.
 
-use geo::algorithm::validation::{
-    CoordIndex, GeometryIndex, InvalidMultiPolygon, InvalidPolygon, RingRole,
-};
+use geo::algorithm::validation::{CoordIndex, GeometryIndex, InvalidMultiPolygon, InvalidPolygon, RingRole};
 use geo::coordinate_position::CoordPos;
 use geo::dimensions::Dimensions;
 use geo::kernels::{Kernel as _, Orientation, RobustKernel};
 use geo::{
-    BoundingRect, Coord, CoordsIter, Geometry, HasDimensions, Intersects,
-    Line, LineString, MultiPolygon, Polygon, PreparedGeometry, Relate, RemoveRepeatedPoints,
-    Validation,
+    BoundingRect, Coord, CoordsIter, Geometry, HasDimensions, Intersects, Line, LineString, MultiPolygon, Polygon,
+    PreparedGeometry, Relate, RemoveRepeatedPoints, Validation,
 };
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree, RTreeObject as _};
@@ -66,10 +63,7 @@ pub fn check_valid(g: &Geometry<f64>) -> Result<(), GeoError> {
 
 fn coordinate_problem(c: Coord<f64>) -> Option<String> {
     if !c.x.is_finite() || !c.y.is_finite() {
-        return Some(format!(
-            "[{}, {}] is not a pair of finite numbers",
-            c.x, c.y
-        ));
+        return Some(format!("[{}, {}] is not a pair of finite numbers", c.x, c.y));
     }
     let lon_ok = (-180.0..=180.0).contains(&c.x);
     let lat_ok = (-90.0..=90.0).contains(&c.y);
@@ -80,10 +74,7 @@ fn coordinate_problem(c: Coord<f64>) -> Option<String> {
         ""
     };
     if !lon_ok {
-        Some(format!(
-            "longitude {} is outside [-180, 180]{swap_hint}",
-            c.x
-        ))
+        Some(format!("longitude {} is outside [-180, 180]{swap_hint}", c.x))
     } else if !lat_ok {
         Some(format!("latitude {} is outside [-90, 90]{swap_hint}", c.y))
     } else {
@@ -94,18 +85,12 @@ fn coordinate_problem(c: Coord<f64>) -> Option<String> {
 fn check_coord(c: Coord<f64>, location: impl FnOnce() -> String) -> Result<(), GeoError> {
     match coordinate_problem(c) {
         None => Ok(()),
-        Some(reason) => Err(GeoError::Coordinate {
-            location: location(),
-            reason,
-        }),
+        Some(reason) => Err(GeoError::Coordinate { location: location(), reason }),
     }
 }
 
 fn check_sequence(coords: &[Coord<f64>], path: &str) -> Result<(), GeoError> {
-    coords
-        .iter()
-        .enumerate()
-        .try_for_each(|(i, c)| check_coord(*c, || format!("{path}[{i}]")))
+    coords.iter().enumerate().try_for_each(|(i, c)| check_coord(*c, || format!("{path}[{i}]")))
 }
 
 fn check_rings(p: &Polygon<f64>, path: &str) -> Result<(), GeoError> {
@@ -119,27 +104,23 @@ fn check_coordinates_at(g: &Geometry<f64>, prefix: &str) -> Result<(), GeoError>
     let path = format!("{prefix}coordinates");
     match g {
         Geometry::Point(p) => check_coord(p.0, || path.clone()),
-        Geometry::MultiPoint(mp) => mp
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, p)| check_coord(p.0, || format!("{path}[{i}]"))),
+        Geometry::MultiPoint(mp) => {
+            mp.iter().enumerate().try_for_each(|(i, p)| check_coord(p.0, || format!("{path}[{i}]")))
+        }
         Geometry::Line(l) => check_sequence(&[l.start, l.end], &path),
         Geometry::LineString(ls) => check_sequence(&ls.0, &path),
-        Geometry::MultiLineString(mls) => mls
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, ls)| check_sequence(&ls.0, &format!("{path}[{i}]"))),
+        Geometry::MultiLineString(mls) => {
+            mls.iter().enumerate().try_for_each(|(i, ls)| check_sequence(&ls.0, &format!("{path}[{i}]")))
+        }
         Geometry::Polygon(p) => check_rings(p, &path),
         Geometry::Rect(r) => check_rings(&r.to_polygon(), &path),
         Geometry::Triangle(t) => check_rings(&t.to_polygon(), &path),
-        Geometry::MultiPolygon(mp) => mp
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, p)| check_rings(p, &format!("{path}[{i}]"))),
-        Geometry::GeometryCollection(gc) => gc
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, g)| check_coordinates_at(g, &format!("{prefix}geometries[{i}]."))),
+        Geometry::MultiPolygon(mp) => {
+            mp.iter().enumerate().try_for_each(|(i, p)| check_rings(p, &format!("{path}[{i}]")))
+        }
+        Geometry::GeometryCollection(gc) => {
+            gc.iter().enumerate().try_for_each(|(i, g)| check_coordinates_at(g, &format!("{prefix}geometries[{i}].")))
+        }
     }
 }
 
@@ -151,9 +132,7 @@ fn check_ring_shape(ring: &LineString<f64>, path: &str) -> Result<(), GeoError> 
         return Err(GeoError::Empty(path.to_owned()));
     }
     if !ring.is_closed() {
-        return Err(GeoError::Invalid(format!(
-            "{path} is not closed: its last position must repeat its first"
-        )));
+        return Err(GeoError::Invalid(format!("{path} is not closed: its last position must repeat its first")));
     }
     if ring.0.len() < 4 {
         return Err(GeoError::Invalid(format!(
@@ -285,7 +264,8 @@ impl<'a> RingIndex<'a> {
         let (Some(mine), Some(theirs)) = (&self.bbox, &other.bbox) else { return Some(false) };
         // One test suffices: boundaries are disjoint when the edges of either ring stay clear of
         // the other's box. Ask the larger ring, whose index makes the question cheap.
-        let (big, small, small_box) = if self.edges.len() >= other.edges.len() { (self, other, theirs) } else { (other, self, mine) };
+        let (big, small, small_box) =
+            if self.edges.len() >= other.edges.len() { (self, other, theirs) } else { (other, self, mine) };
         if big.near(small_box) {
             return None;
         }
@@ -334,7 +314,8 @@ fn polygon_problem(p: &Polygon<f64>, path: &str) -> Result<Option<InvalidPolygon
         let Some(hole_box) = &hole.bbox else { continue };
         if shell.near(hole_box) {
             let hole_polygon = Polygon::new(hole.ring.clone(), vec![]);
-            let against_shell = prepared_shell.get_or_init(|| PreparedGeometry::from(&shell_polygon)).relate(&hole_polygon);
+            let against_shell =
+                prepared_shell.get_or_init(|| PreparedGeometry::from(&shell_polygon)).relate(&hole_polygon);
             if !against_shell.is_contains() {
                 return Ok(Some(InvalidPolygon::InteriorRingNotContainedInExteriorRing(*role)));
             }
@@ -350,7 +331,8 @@ fn polygon_problem(p: &Polygon<f64>, path: &str) -> Result<Option<InvalidPolygon
                 Some(false) => {}
                 Some(true) => return Ok(Some(InvalidPolygon::IntersectingRingsOnAnArea(*role, *other_role))),
                 None => {
-                    let between = Polygon::new(hole.ring.clone(), vec![]).relate(&Polygon::new(other.ring.clone(), vec![]));
+                    let between =
+                        Polygon::new(hole.ring.clone(), vec![]).relate(&Polygon::new(other.ring.clone(), vec![]));
                     if between.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
                         return Ok(Some(InvalidPolygon::IntersectingRingsOnAnArea(*role, *other_role)));
                     }
@@ -403,9 +385,7 @@ fn check_valid_at(g: &Geometry<f64>, prefix: &str) -> Result<(), GeoError> {
             if mp.0.is_empty() {
                 return Err(GeoError::Empty(path));
             }
-            mp.iter()
-                .enumerate()
-                .try_for_each(|(i, p)| check_polygon(p, &format!("{path}[{i}]")))?;
+            mp.iter().enumerate().try_for_each(|(i, p)| check_polygon(p, &format!("{path}[{i}]")))?;
             // Each part is valid; what remains is how parts relate (overlap, shared edges).
             match parts_problem(mp) {
                 Some(e) => Err(GeoError::Invalid(format!("{path}: {e}"))),
@@ -416,8 +396,7 @@ fn check_valid_at(g: &Geometry<f64>, prefix: &str) -> Result<(), GeoError> {
             if let Some(i) = mls.iter().position(|ls| ls.0.is_empty()) {
                 return Err(GeoError::Empty(format!("{path}[{i}]")));
             }
-            mls.check_validation()
-                .map_err(|e| GeoError::Invalid(format!("{path}: {e}")))
+            mls.check_validation().map_err(|e| GeoError::Invalid(format!("{path}: {e}")))
         }
         Geometry::GeometryCollection(gc) => {
             if gc.0.is_empty() {
@@ -435,9 +414,7 @@ fn check_valid_at(g: &Geometry<f64>, prefix: &str) -> Result<(), GeoError> {
             if other.is_empty() {
                 return Err(GeoError::Empty(path));
             }
-            other
-                .check_validation()
-                .map_err(|e| GeoError::Invalid(format!("{path}: {e}")))
+            other.check_validation().map_err(|e| GeoError::Invalid(format!("{path}: {e}")))
         }
     }
 }
@@ -498,12 +475,7 @@ mod tests {
         ));
         // Web-Mercator metres sent as degrees.
         let g: Geometry<f64> = point!(x: 12_481_000.0, y: 4_180_000.0).into();
-        assert!(
-            check_coordinates(&g)
-                .unwrap_err()
-                .to_string()
-                .contains("longitude 12481000 is outside [-180, 180]")
-        );
+        assert!(check_coordinates(&g).unwrap_err().to_string().contains("longitude 12481000 is outside [-180, 180]"));
     }
 
     #[test]
@@ -538,11 +510,7 @@ mod tests {
     #[test]
     fn refuses_degenerate_rings() {
         let g: Geometry<f64> = Polygon::new(
-            LineString(vec![
-                Coord { x: 112.0, y: 35.0 },
-                Coord { x: 112.1, y: 35.0 },
-                Coord { x: 112.0, y: 35.0 },
-            ]),
+            LineString(vec![Coord { x: 112.0, y: 35.0 }, Coord { x: 112.1, y: 35.0 }, Coord { x: 112.0, y: 35.0 }]),
             vec![],
         )
         .into();
@@ -559,18 +527,12 @@ mod tests {
         let outer = square(112.0, 35.0, 0.1);
         let hole = square(112.5, 35.5, 0.01).exterior().clone();
         let g: Geometry<f64> = Polygon::new(outer.exterior().clone(), vec![hole]).into();
-        assert!(
-            check_valid(&g)
-                .unwrap_err()
-                .to_string()
-                .contains("not contained within the polygon's exterior")
-        );
+        assert!(check_valid(&g).unwrap_err().to_string().contains("not contained within the polygon's exterior"));
     }
 
     #[test]
     fn refuses_overlapping_parts() {
-        let g: Geometry<f64> =
-            MultiPolygon(vec![square(112.0, 35.0, 0.1), square(112.05, 35.05, 0.1)]).into();
+        let g: Geometry<f64> = MultiPolygon(vec![square(112.0, 35.0, 0.1), square(112.05, 35.05, 0.1)]).into();
         assert_eq!(
             check_valid(&g).unwrap_err().to_string(),
             "invalid geometry: coordinates: polygons at indices 0 and 1 overlap"
@@ -580,36 +542,17 @@ mod tests {
     #[test]
     fn refuses_empty_geometries_and_parts() {
         let empty = MultiPolygon::<f64>(vec![]).into();
-        assert_eq!(
-            check_valid(&empty),
-            Err(GeoError::Empty("the geometry".to_owned()))
-        );
-        let part = MultiPolygon(vec![
-            square(112.0, 35.0, 0.1),
-            Polygon::new(LineString(vec![]), vec![]),
-        ])
-        .into();
-        assert_eq!(
-            check_valid(&part),
-            Err(GeoError::Empty("coordinates[1]".to_owned()))
-        );
-        let lines = MultiLineString(vec![
-            line_string![(x: 112.0, y: 35.0), (x: 112.1, y: 35.0)],
-            LineString(vec![]),
-        ])
-        .into();
-        assert_eq!(
-            check_valid(&lines),
-            Err(GeoError::Empty("coordinates[1]".to_owned()))
-        );
+        assert_eq!(check_valid(&empty), Err(GeoError::Empty("the geometry".to_owned())));
+        let part = MultiPolygon(vec![square(112.0, 35.0, 0.1), Polygon::new(LineString(vec![]), vec![])]).into();
+        assert_eq!(check_valid(&part), Err(GeoError::Empty("coordinates[1]".to_owned())));
+        let lines =
+            MultiLineString(vec![line_string![(x: 112.0, y: 35.0), (x: 112.1, y: 35.0)], LineString(vec![])]).into();
+        assert_eq!(check_valid(&lines), Err(GeoError::Empty("coordinates[1]".to_owned())));
         let collection = Geometry::GeometryCollection(GeometryCollection(vec![
             point!(x: 112.0, y: 35.0).into(),
             MultiPolygon::<f64>(vec![]).into(),
         ]));
-        assert_eq!(
-            check_valid(&collection),
-            Err(GeoError::Empty("geometries[1].coordinates".to_owned()))
-        );
+        assert_eq!(check_valid(&collection), Err(GeoError::Empty("geometries[1].coordinates".to_owned())));
     }
 
     #[test]
@@ -689,7 +632,8 @@ mod tests {
             let p = random_polygon(&mut rng);
             let ours = polygon_problem(&p, "").unwrap();
             assert_eq!(ours, p.check_validation().err(), "{p:?}");
-            let kind = ours.as_ref().map_or("valid".to_owned(), |e| format!("{e:?}").split('(').next().unwrap().to_owned());
+            let kind =
+                ours.as_ref().map_or("valid".to_owned(), |e| format!("{e:?}").split('(').next().unwrap().to_owned());
             *verdicts.entry(kind).or_default() += 1;
             if ours.is_none() {
                 valid_polygons.push(p);
@@ -701,10 +645,13 @@ mod tests {
         for _ in 0..3000 {
             let parts = (0..2 + rng.below(3))
                 .map(|_| {
-                    let mut p = valid_polygons[rng.below(u32::try_from(valid_polygons.len()).unwrap()) as usize].clone();
+                    let mut p =
+                        valid_polygons[rng.below(u32::try_from(valid_polygons.len()).unwrap()) as usize].clone();
                     let (dx, dy) = (f64::from(rng.below(5)) * 4.0, f64::from(rng.below(5)) * 4.0);
                     p.exterior_mut(|r| r.0.iter_mut().for_each(|c| *c = Coord { x: c.x + dx, y: c.y + dy }));
-                    p.interiors_mut(|rs| rs.iter_mut().for_each(|r| r.0.iter_mut().for_each(|c| *c = Coord { x: c.x + dx, y: c.y + dy })));
+                    p.interiors_mut(|rs| {
+                        rs.iter_mut().for_each(|r| r.0.iter_mut().for_each(|c| *c = Coord { x: c.x + dx, y: c.y + dy }))
+                    });
                     p
                 })
                 .collect();
@@ -720,9 +667,8 @@ mod tests {
     #[test]
     fn refuses_more_vertices_than_the_limit() {
         let n = MAX_VERTICES + 1;
-        let ring: Vec<Coord<f64>> = (0..n)
-            .map(|i| Coord { x: 112.0 + f64::from(u32::try_from(i).unwrap()) * 1e-6, y: 35.0 })
-            .collect();
+        let ring: Vec<Coord<f64>> =
+            (0..n).map(|i| Coord { x: 112.0 + f64::from(u32::try_from(i).unwrap()) * 1e-6, y: 35.0 }).collect();
         let g: Geometry<f64> = LineString(ring).into();
         assert_eq!(check_size(&g), Err(GeoError::TooManyVertices { count: n, max: MAX_VERTICES }));
         assert_eq!(check_size(&square(112.0, 35.0, 0.1).into()), Ok(()));

@@ -14,25 +14,19 @@ use crate::GeoError;
 /// Encode `g` as little-endian ISO WKB (2D).
 pub fn to_wkb(g: &Geometry<f64>) -> Vec<u8> {
     let mut out = Vec::with_capacity(::wkb::writer::geometry_wkb_size(g));
-    write_geometry(
-        &mut out,
-        g,
-        &WriteOptions {
-            endianness: Endianness::LittleEndian,
-        },
-    )
-    // Writing into a Vec cannot fail on I/O; the only other error is a count above u32::MAX,
-    // which no geometry that fits in memory here reaches.
-    .expect("WKB encoding into memory does not fail");
+    write_geometry(&mut out, g, &WriteOptions { endianness: Endianness::LittleEndian })
+        // Writing into a Vec cannot fail on I/O; the only other error is a count above u32::MAX,
+        // which no geometry that fits in memory here reaches.
+        .expect("WKB encoding into memory does not fail");
     out
 }
 
 /// Decode WKB or PostGIS EWKB (either byte order; Z and M are dropped, an SRID is ignored).
 pub fn from_wkb(bytes: &[u8]) -> Result<Geometry<f64>, GeoError> {
     let parsed = read_wkb(bytes).map_err(|e| GeoError::Wkb(e.to_string()))?;
-    parsed.try_to_geometry().ok_or_else(|| {
-        GeoError::Wkb("empty point (NaN coordinates) cannot be represented".to_owned())
-    })
+    parsed
+        .try_to_geometry()
+        .ok_or_else(|| GeoError::Wkb("empty point (NaN coordinates) cannot be represented".to_owned()))
 }
 
 #[cfg(test)]
@@ -98,10 +92,7 @@ mod tests {
         bytes.extend_from_slice(&4326u32.to_le_bytes());
         bytes.extend_from_slice(&112.1f64.to_le_bytes());
         bytes.extend_from_slice(&35.1f64.to_le_bytes());
-        assert_eq!(
-            from_wkb(&bytes).unwrap(),
-            Geometry::Point(point!(x: 112.1, y: 35.1))
-        );
+        assert_eq!(from_wkb(&bytes).unwrap(), Geometry::Point(point!(x: 112.1, y: 35.1)));
     }
 
     #[test]

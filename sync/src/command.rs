@@ -35,7 +35,11 @@ pub trait Command: Send {
 
     /// Applies the change inside the command's transaction. `by` is the person
     /// acting. An `Err` rolls everything back.
-    fn apply(self, tx: &mut PgConnection, by: Uuid) -> impl Future<Output = Result<Applied<Self::Output>, SyncError>> + Send;
+    fn apply(
+        self,
+        tx: &mut PgConnection,
+        by: Uuid,
+    ) -> impl Future<Output = Result<Applied<Self::Output>, SyncError>> + Send;
 }
 
 /// Applies `command` for the person `by`: the change and its audit event
@@ -52,7 +56,14 @@ pub async fn execute<C: Command>(db: &PgPool, by: Uuid, command: C) -> Result<C:
 }
 
 /// The audit trail: who changed what, in the transaction of the change.
-pub async fn record_audit(tx: &mut PgConnection, actor: Uuid, action: &str, entity: &str, entity_id: Uuid, details: &Value) -> Result<(), sqlx::Error> {
+pub async fn record_audit(
+    tx: &mut PgConnection,
+    actor: Uuid,
+    action: &str,
+    entity: &str,
+    entity_id: Uuid,
+    details: &Value,
+) -> Result<(), sqlx::Error> {
     sqlx::query(include_str!("command/record_audit.sql"))
         .bind(actor)
         .bind(action)

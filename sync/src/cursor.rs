@@ -73,12 +73,15 @@ impl CursorKey {
     /// Checks the signature and that the cursor is this person's.
     pub fn verify(&self, cursor: &str, person: Uuid) -> Result<CursorState, SyncError> {
         let (payload, tag) = cursor.split_once('.').ok_or(SyncError::BadCursor("not a cursor this server made"))?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| SyncError::BadCursor("not a cursor this server made"))?;
+        let payload =
+            URL_SAFE_NO_PAD.decode(payload).map_err(|_| SyncError::BadCursor("not a cursor this server made"))?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| SyncError::BadCursor("not a cursor this server made"))?;
         let mut mac = self.mac();
         mac.update(&payload);
-        mac.verify_slice(&tag).map_err(|_| SyncError::BadCursor("the signature does not match; the cursor was altered"))?;
-        let state: CursorState = serde_json::from_slice(&payload).map_err(|_| SyncError::BadCursor("unreadable cursor"))?;
+        mac.verify_slice(&tag)
+            .map_err(|_| SyncError::BadCursor("the signature does not match; the cursor was altered"))?;
+        let state: CursorState =
+            serde_json::from_slice(&payload).map_err(|_| SyncError::BadCursor("unreadable cursor"))?;
         if state.person != person {
             return Err(SyncError::BadCursor("the cursor belongs to another person"));
         }

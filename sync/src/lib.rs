@@ -33,5 +33,5 @@ pub mod visits;
 pub mod client;
 
 pub use actor::Actor;
-pub use scope::Scope;
 pub use error::{SyncError, database_unavailable};
+pub use scope::Scope;

@@ -109,7 +109,19 @@ mod tests {
     fn a_month_parses_from_yyyy_mm_only() {
         assert_eq!(Month::parse("2026-10").unwrap().to_string(), "2026-10");
         assert_eq!(Month::parse(" 2026-02 ").unwrap().first_day(), NaiveDate::from_ymd_opt(2026, 2, 1).unwrap());
-        for bad in ["2026-1", "2026-13", "2026-00", "26-10", "2026/10", "2026-10-01", "1999-12", "2101-01", "", "+026-10", "２０２６-10"] {
+        for bad in [
+            "2026-1",
+            "2026-13",
+            "2026-00",
+            "26-10",
+            "2026/10",
+            "2026-10-01",
+            "1999-12",
+            "2101-01",
+            "",
+            "+026-10",
+            "２０２６-10",
+        ] {
             let e = Month::parse(bad).unwrap_err();
             assert!(e.to_string().starts_with("month must be YYYY-MM"), "{bad}: {e}");
         }

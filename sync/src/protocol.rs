@@ -262,4 +262,3 @@ pub struct PhotoDeclareV1 {
     pub mime: String,
     pub attached_to: PhotoTarget,
 }
-

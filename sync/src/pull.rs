@@ -44,7 +44,8 @@ async fn read_log(
     limit: i64,
     client: Uuid,
 ) -> Result<LogAnswer, SyncError> {
-    let (xids, seqs): (Vec<i64>, Vec<i64>) = wanted.iter().map(|b| positions.get(b).copied().unwrap_or_default()).map(|p| (p.xid, p.seq)).unzip();
+    let (xids, seqs): (Vec<i64>, Vec<i64>) =
+        wanted.iter().map(|b| positions.get(b).copied().unwrap_or_default()).map(|p| (p.xid, p.seq)).unzip();
     let (horizon, epoch, owner, last_mutation_id, changes): (i64, Uuid, Option<Uuid>, Option<i64>, serde_json::Value) =
         sqlx::query_as(include_str!("pull_changes.sql"))
             .bind(wanted)
@@ -58,7 +59,15 @@ async fn read_log(
         serde_json::from_value(changes).map_err(|e| SyncError::Database(sqlx::Error::Decode(e.into())))?;
     let rows = rows
         .into_iter()
-        .map(|(bucket, xid, seq, entity, entity_id, op, version)| ChangeRow { bucket, xid, seq, entity, entity_id, op, version })
+        .map(|(bucket, xid, seq, entity, entity_id, op, version)| ChangeRow {
+            bucket,
+            xid,
+            seq,
+            entity,
+            entity_id,
+            op,
+            version,
+        })
         .collect();
     Ok(LogAnswer { horizon, epoch, owner, last_mutation_id, rows })
 }
@@ -75,20 +84,30 @@ struct ChangeRow {
 }
 
 /// Answers one pull.
-pub async fn pull(db: &PgPool, key: &CursorKey, actor: &Actor, q: &PullQuery, rules: PullRules) -> Result<PullResponse, SyncError> {
+pub async fn pull(
+    db: &PgPool,
+    key: &CursorKey,
+    actor: &Actor,
+    q: &PullQuery,
+    rules: PullRules,
+) -> Result<PullResponse, SyncError> {
     let schema = q.schema_version.unwrap_or(MIN_PULL_SCHEMA_VERSION);
     if schema < MIN_PULL_SCHEMA_VERSION {
         return Err(SyncError::UpgradeRequired { got: schema, min: MIN_PULL_SCHEMA_VERSION });
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(SyncError::BadParameter { field: "limit", message: format!("limit must be between 1 and {MAX_LIMIT}") });
+        return Err(SyncError::BadParameter {
+            field: "limit",
+            message: format!("limit must be between 1 and {MAX_LIMIT}"),
+        });
     }
     // Check the cursor before touching the database: a forged one costs nothing.
     let sent = q.cursor.as_deref().filter(|c| !c.is_empty()).map(|c| key.verify(c, actor.person_id)).transpose()?;
     let wanted = buckets::for_actor(actor);
     let now = Utc::now().timestamp();
-    let fresh = |s: &CursorState, epoch: Uuid| s.epoch == epoch && now - s.issued_at <= rules.cursor_max_age_days * 86_400;
+    let fresh =
+        |s: &CursorState, epoch: Uuid| s.epoch == epoch && now - s.issued_at <= rules.cursor_max_age_days * 86_400;
 
     // Ask as if the cursor were current (the usual case): one round trip.
     // A new client, or a cursor from another epoch, costs a second one.
@@ -164,9 +183,16 @@ async fn materialise(db: &PgPool, page: Vec<ChangeRow>) -> Result<Vec<Change>, S
     for (i, r) in page.iter().enumerate() {
         last.insert((r.bucket.clone(), r.entity.clone(), r.entity_id), i);
     }
-    let page: Vec<ChangeRow> = page.into_iter().enumerate().filter(|(i, r)| last[&(r.bucket.clone(), r.entity.clone(), r.entity_id)] == *i).map(|(_, r)| r).collect();
+    let page: Vec<ChangeRow> = page
+        .into_iter()
+        .enumerate()
+        .filter(|(i, r)| last[&(r.bucket.clone(), r.entity.clone(), r.entity_id)] == *i)
+        .map(|(_, r)| r)
+        .collect();
 
-    let ids = |entity: &str| -> Vec<Uuid> { page.iter().filter(|r| r.entity == entity && r.op == "upsert").map(|r| r.entity_id).collect() };
+    let ids = |entity: &str| -> Vec<Uuid> {
+        page.iter().filter(|r| r.entity == entity && r.op == "upsert").map(|r| r.entity_id).collect()
+    };
     let kinds = ["station", "place", "assignment", "check_in", "finding", "photo", "finding_category"];
     let wanted: Vec<Vec<Uuid>> = kinds.iter().map(|k| ids(k)).collect();
     let mut data: HashMap<(String, Uuid), serde_json::Value> = HashMap::new();

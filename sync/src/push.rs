@@ -45,7 +45,9 @@ pub async fn register_client(db: &PgPool, client: Uuid, person: Uuid, schema: i3
     // winner's row; a fresh statement does.
     let owner = match owner {
         Some(o) => o,
-        None => sqlx::query_scalar("SELECT person_id FROM sync_clients WHERE id = $1").bind(client).fetch_one(db).await?,
+        None => {
+            sqlx::query_scalar("SELECT person_id FROM sync_clients WHERE id = $1").bind(client).fetch_one(db).await?
+        }
     };
     if owner == person { Ok(()) } else { Err(SyncError::ForeignClient(client)) }
 }
@@ -72,7 +74,10 @@ pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushConte
         return Err(SyncError::invalid("mutations", format!("at most {MAX_BATCH} mutations per push")));
     }
     if let Some(w) = req.mutations.windows(2).find(|w| w[1].id <= w[0].id) {
-        return Err(SyncError::invalid("mutations", format!("mutation ids must increase within a push ({} after {})", w[1].id, w[0].id)));
+        return Err(SyncError::invalid(
+            "mutations",
+            format!("mutation ids must increase within a push ({} after {})", w[1].id, w[0].id),
+        ));
     }
     // A device clock is evidence, but one that is not a plausible date (a
     // year -262000 overflows the skew arithmetic, 9999 the database's range)
@@ -123,7 +128,13 @@ enum Mode {
     OneByOne,
 }
 
-async fn apply_push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushContext, mode: Mode) -> Result<PushResponse, SyncError> {
+async fn apply_push(
+    db: &PgPool,
+    actor: &Actor,
+    req: &PushRequest,
+    ctx: &PushContext,
+    mode: Mode,
+) -> Result<PushResponse, SyncError> {
     let mut tx = db.begin().await?;
     let mut last: i64 = sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1 FOR UPDATE")
         .bind(req.client_id)
@@ -134,11 +145,13 @@ async fn apply_push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushCon
     let stored: Vec<StoredResult> = if duplicates.is_empty() {
         Vec::new()
     } else {
-        sqlx::query_as("SELECT id, status, code, reason, result FROM sync_mutations WHERE client_id = $1 AND id = ANY($2)")
-            .bind(req.client_id)
-            .bind(&duplicates)
-            .fetch_all(&mut *tx)
-            .await?
+        sqlx::query_as(
+            "SELECT id, status, code, reason, result FROM sync_mutations WHERE client_id = $1 AND id = ANY($2)",
+        )
+        .bind(req.client_id)
+        .bind(&duplicates)
+        .fetch_all(&mut *tx)
+        .await?
     };
 
     let applying = Applying {
@@ -153,7 +166,8 @@ async fn apply_push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushCon
         results.push(MutationResult {
             id: m.id,
             status: MutationStatus::Duplicate,
-            original: original.map(|s| if s.1 == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected }),
+            original: original
+                .map(|s| if s.1 == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected }),
             code: original.and_then(|s| s.2.clone()),
             reason: original.and_then(|s| s.3.clone()),
             data: original.and_then(|s| s.4.clone()),
@@ -181,7 +195,11 @@ async fn apply_push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushCon
                         None => return Err(e.into()),
                     },
                 };
-                let end = if matches!(outcome, Outcome::Applied(_)) { "RELEASE SAVEPOINT mutation" } else { "ROLLBACK TO SAVEPOINT mutation" };
+                let end = if matches!(outcome, Outcome::Applied(_)) {
+                    "RELEASE SAVEPOINT mutation"
+                } else {
+                    "ROLLBACK TO SAVEPOINT mutation"
+                };
                 sqlx::query(end).execute(&mut *tx).await?;
                 outcomes.push(outcome);
             }
@@ -191,10 +209,24 @@ async fn apply_push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushCon
     let mut recorded = Vec::with_capacity(fresh.len());
     for (m, outcome) in fresh.iter().zip(outcomes) {
         let rec = match outcome {
-            Outcome::Applied(data) => Recorded { id: m.id, name: m.name.clone(), status: "applied", code: None, reason: None, result: Some(data) },
+            Outcome::Applied(data) => Recorded {
+                id: m.id,
+                name: m.name.clone(),
+                status: "applied",
+                code: None,
+                reason: None,
+                result: Some(data),
+            },
             Outcome::Rejected { code, reason } => {
                 tracing::info!(client = %req.client_id, mutation = m.id, name = %m.name, code, %reason, "mutation rejected");
-                Recorded { id: m.id, name: m.name.clone(), status: "rejected", code: Some(code.to_owned()), reason: Some(reason), result: None }
+                Recorded {
+                    id: m.id,
+                    name: m.name.clone(),
+                    status: "rejected",
+                    code: Some(code.to_owned()),
+                    reason: Some(reason),
+                    result: None,
+                }
             }
         };
         results.push(MutationResult {
@@ -270,7 +302,10 @@ fn rejection_from_database(e: &sqlx::Error) -> Option<Outcome> {
     let class = db.code().map(|c| c.chars().take(2).collect::<String>());
     // Said in our words: the database's text names its internals, not the mutation.
     let reason = match (class.as_deref(), db.constraint()) {
-        (Some("22"), _) => "a value cannot be stored: a text holds a NUL character, or a number, date or time is out of range".to_owned(),
+        (Some("22"), _) => {
+            "a value cannot be stored: a text holds a NUL character, or a number, date or time is out of range"
+                .to_owned()
+        }
         (Some("23"), Some(rule)) => format!("the record breaks the rule {rule}"),
         (Some("23"), None) => "the record breaks a rule of the store".to_owned(),
         _ => return None,

@@ -119,8 +119,12 @@ pub async fn month_status(db: &sqlx::PgPool, month: Option<Month>, scope: &Scope
         Some(m) => m.first_day(),
         None => sqlx::query_scalar(include_str!("this_month.sql")).fetch_one(db).await?,
     };
-    let rows: Vec<Row> =
-        sqlx::query_as(include_str!("month_status.sql")).bind(month).bind(&scope.stations).bind(scope.person).fetch_all(db).await?;
+    let rows: Vec<Row> = sqlx::query_as(include_str!("month_status.sql"))
+        .bind(month)
+        .bind(&scope.stations)
+        .bind(scope.person)
+        .fetch_all(db)
+        .await?;
     let closed = rows.first().map_or_else(|| false, |r| r.closed);
     let mut people: Vec<PersonTotals> = Vec::new();
     let mut by_station: Vec<StationTotals> = Vec::new();
@@ -132,10 +136,18 @@ pub async fn month_status(db: &sqlx::PgPool, month: Option<Month>, scope: &Scope
             (None, true) => VisitStatus::Overdue,
         };
         if !people.iter().any(|p| p.person_id == r.person_id) {
-            people.push(PersonTotals { person_id: r.person_id, person_name: r.person_name.clone(), totals: Totals::default() });
+            people.push(PersonTotals {
+                person_id: r.person_id,
+                person_name: r.person_name.clone(),
+                totals: Totals::default(),
+            });
         }
         if !by_station.iter().any(|s| s.station_id == r.station_id) {
-            by_station.push(StationTotals { station_id: r.station_id, station_name: r.station_name.clone(), totals: Totals::default() });
+            by_station.push(StationTotals {
+                station_id: r.station_id,
+                station_name: r.station_name.clone(),
+                totals: Totals::default(),
+            });
         }
         people.iter_mut().filter(|p| p.person_id == r.person_id).for_each(|p| p.totals.add(status));
         by_station.iter_mut().filter(|s| s.station_id == r.station_id).for_each(|s| s.totals.add(status));

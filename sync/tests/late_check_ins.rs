@@ -57,7 +57,14 @@ fn at(s: &str) -> DateTime<Utc> {
 
 /// Pushes one check-in inside the cell, stamped `visited` by a correct
 /// device clock, as the server receives it at `received`; answers its outcome.
-async fn check_in(db: &PgPool, actor: &Actor, place: Uuid, rules: GeofenceRules, visited: DateTime<Utc>, received: DateTime<Utc>) -> Value {
+async fn check_in(
+    db: &PgPool,
+    actor: &Actor,
+    place: Uuid,
+    rules: GeofenceRules,
+    visited: DateTime<Utc>,
+    received: DateTime<Utc>,
+) -> Value {
     let tz = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
     let req = PushRequest {
         client_id: Uuid::now_v7(),
@@ -88,12 +95,24 @@ async fn seventy_one_hours_late_counts_seventy_three_waits_for_review(db: PgPool
     let on_time = check_in(&db, &actor, place, GeofenceRules::default(), visited, visited + Duration::hours(71)).await;
     assert_eq!(on_time["verdict"], "verified", "{on_time}");
     assert_eq!(on_time["late_by_s"], 71 * 3600);
-    let late = check_in(&db, &actor, place, GeofenceRules::default(), visited + Duration::hours(2), visited + Duration::hours(75)).await;
+    let late = check_in(
+        &db,
+        &actor,
+        place,
+        GeofenceRules::default(),
+        visited + Duration::hours(2),
+        visited + Duration::hours(75),
+    )
+    .await;
     assert_eq!(late["verdict"], "suspicious", "{late}");
     assert_eq!(reasons(&late), ["late"]);
     assert_eq!(late["late_by_s"], 73 * 3600, "the evidence says how late");
     // It waits in the review list: a judged check-in without a review.
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE verdict <> 'verified' AND review IS NULL").fetch_one(&db).await.unwrap();
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE verdict <> 'verified' AND review IS NULL")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(pending, 1);
 }
 
@@ -105,14 +124,19 @@ async fn the_last_day_of_a_month_counts_on_day_four_of_the_next_not_on_day_six(d
     let visited = at("2026-10-31T18:00:00+08:00");
     let day4 = check_in(&db, &actor, place, rules, visited, at("2026-11-04T09:00:00+08:00")).await;
     assert_eq!((day4["verdict"].as_str(), day4["month"].as_str()), (Some("verified"), Some("2026-10")), "{day4}");
-    let day6 = check_in(&db, &actor, place, rules, visited + Duration::minutes(30), at("2026-11-06T09:00:00+08:00")).await;
+    let day6 =
+        check_in(&db, &actor, place, rules, visited + Duration::minutes(30), at("2026-11-06T09:00:00+08:00")).await;
     assert_eq!(day6["verdict"], "suspicious", "{day6}");
     assert_eq!(reasons(&day6), ["late"]);
     // The default rule gives five days; the first one that closes the month is the sixth.
     let edge = check_in(&db, &actor, place, rules, visited + Duration::hours(1), at("2026-11-05T23:59:00+08:00")).await;
     assert_eq!(edge["verdict"], "verified", "{edge}");
     // October counts the day-4 and the day-5 check-ins, not the day-6 one.
-    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE visit_month = '2026-10-01' AND verdict = 'verified'").fetch_one(&db).await.unwrap();
+    let counted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE visit_month = '2026-10-01' AND verdict = 'verified'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
     assert_eq!(counted, 2);
 }
 
@@ -126,7 +150,8 @@ async fn an_absurd_client_time_refuses_the_push_and_writes_nothing(db: PgPool) {
                 "position": {"lon": 112.12, "lat": 35.14, "crs": "wgs84"}, "accuracy_m": 10.0, "device_time": "2026-11-10T10:00:00+08:00"}}]
         }))
         .unwrap();
-        let ctx = PushContext { rules: GeofenceRules::default(), received_at: Utc::now(), photo_max_bytes: PHOTO_MAX_BYTES };
+        let ctx =
+            PushContext { rules: GeofenceRules::default(), received_at: Utc::now(), photo_max_bytes: PHOTO_MAX_BYTES };
         let err = push(&db, &actor, &req, &ctx).await.expect_err(absurd);
         assert!(err.to_string().contains("client_time"), "{absurd}: {err}");
     }

@@ -95,7 +95,13 @@ struct Flags {
 fn config_for(pool: &PgPool, data_dir: &std::path::Path, env: &[(&str, &str)]) -> fieldvisit::config::Config {
     use clap::{CommandFactory, Parser};
     let command = Flags::command();
-    let mut args = vec!["fieldvisit".to_owned(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data_dir.display().to_string()];
+    let mut args = vec![
+        "fieldvisit".to_owned(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+    ];
     args.extend(["--database-url".into(), database_url(pool)]);
     for (name, value) in env {
         let arg = command
@@ -161,7 +167,10 @@ impl Server {
             runtime.shutdown_background();
             let _ = done.send(());
         });
-        let base = base.await.expect("the server thread answers").unwrap_or_else(|e| panic!("starting the app in process: {e}"));
+        let base = base
+            .await
+            .expect("the server thread answers")
+            .unwrap_or_else(|e| panic!("starting the app in process: {e}"));
         let in_process = InProcess { stop, stopped: std::sync::Mutex::new(stopped), data_dir };
         Self { child: None, _in_process: Some(in_process), base, http: reqwest::Client::new(), stdout: Vec::new() }
     }
@@ -231,13 +240,19 @@ impl Server {
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.pid();
         std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
-        tokio::time::timeout(Duration::from_mins(1), self.child().wait()).await.expect("exit within 60 s").expect("wait")
+        tokio::time::timeout(Duration::from_mins(1), self.child().wait())
+            .await
+            .expect("exit within 60 s")
+            .expect("wait")
     }
 
     /// Sends SIGKILL, as a crash or the OOM killer would, and waits until it is gone.
     pub async fn kill(mut self) {
         self.child().start_kill().expect("SIGKILL");
-        tokio::time::timeout(Duration::from_secs(30), self.child().wait()).await.expect("gone within 30 s").expect("wait");
+        tokio::time::timeout(Duration::from_secs(30), self.child().wait())
+            .await
+            .expect("gone within 30 s")
+            .expect("wait");
     }
 
     /// Signs in and returns the access token.
@@ -248,11 +263,23 @@ impl Server {
     }
 
     pub async fn login_full(&self, username: &str, password: &str) -> (StatusCode, Value) {
-        self.call(Method::POST, None, "/v1/auth/login", Some(&serde_json::json!({"username": username, "password": password}))).await
+        self.call(
+            Method::POST,
+            None,
+            "/v1/auth/login",
+            Some(&serde_json::json!({"username": username, "password": password})),
+        )
+        .await
     }
 
     /// A JSON request; answers the status and the JSON body (Null when empty).
-    pub async fn call(&self, method: Method, token: Option<&str>, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -264,8 +291,16 @@ impl Server {
     }
 
     /// A request with a raw body and content type.
-    pub async fn call_raw(&self, method: Method, token: Option<&str>, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req =
+            self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -275,7 +310,13 @@ impl Server {
     /// Sends a body larger than the server accepts over a raw connection,
     /// reading the answer while still writing: a server refuses such a body
     /// before reading it, which an ordinary client reports as a broken request.
-    pub async fn call_oversize(&self, method: &Method, token: Option<&str>, path: &str, size: usize) -> (StatusCode, Value) {
+    pub async fn call_oversize(
+        &self,
+        method: &Method,
+        token: Option<&str>,
+        path: &str,
+        size: usize,
+    ) -> (StatusCode, Value) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let addr = self.base.trim_start_matches("http://").to_owned();
         let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
@@ -299,7 +340,11 @@ impl Server {
         let _ = tokio::time::timeout(Duration::from_secs(30), reader.read_to_end(&mut raw)).await;
         write.abort();
         let text = String::from_utf8_lossy(&raw);
-        let status: u16 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status line: {text}"));
+        let status: u16 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {text}"));
         let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
         // A chunked answer starts with its length line; the JSON starts at the brace.
         let json = body.find('{').and_then(|i| body.rfind('}').map(|j| &body[i..=j])).unwrap_or("null");
@@ -316,7 +361,8 @@ impl Server {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         (status, body)
     }

@@ -39,7 +39,10 @@ impl PgCluster {
         }
         let port = free_port();
         let cluster = Self { dir, bin, run_as, port };
-        cluster.run("initdb", &["-D", &cluster.data(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+        cluster.run(
+            "initdb",
+            &["-D", &cluster.data(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+        );
         cluster.pg_ctl_start().expect("starting the test's own cluster");
         cluster
     }
@@ -87,7 +90,11 @@ impl PgCluster {
     }
 
     fn pg_ctl_start(&self) -> Result<(), String> {
-        let opts = format!("-c listen_addresses=127.0.0.1 -p {} -k {} -c max_connections=100 -c fsync=off", self.port, self.dir.display());
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c max_connections=100 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
         self.try_run("pg_ctl", &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "-t", "60", "start"])
     }
@@ -108,7 +115,11 @@ impl PgCluster {
         if out.status.success() {
             Ok(())
         } else {
-            Err(format!("{program} {args:?}: {}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout)))
+            Err(format!(
+                "{program} {args:?}: {}{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            ))
         }
     }
 
@@ -140,7 +151,10 @@ pub fn processes_of(data: &Path) -> Vec<u32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| !is_zombie(*pid))
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&needle)))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&needle))
+        })
         .collect()
 }
 

@@ -36,15 +36,10 @@ impl S3Server {
         let fs = s3s_fs::FileSystem::new(&folder).expect("s3s-fs on the folder");
         let mut builder = S3ServiceBuilder::new(fs);
         // With auth set, unsigned and wrongly signed requests are refused.
-        builder.set_auth(SimpleAuth::from_single(
-            access_key.clone(),
-            secret_key.clone(),
-        ));
+        builder.set_auth(SimpleAuth::from_single(access_key.clone(), secret_key.clone()));
         let service = builder.build();
 
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding the S3 port");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding the S3 port");
         let endpoint = format!("http://{}", listener.local_addr().expect("S3 address"));
         let task = tokio::spawn(async move {
             // Owned here, so aborting the accept loop drops (aborts) every connection.
@@ -57,21 +52,12 @@ impl S3Server {
                 connections.spawn(async move {
                     let io = TokioIo::new(socket);
                     // A client hanging up mid-request is a test scenario, not a failure.
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await;
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
                 });
                 while connections.try_join_next().is_some() {}
             }
         });
-        Self {
-            endpoint,
-            bucket,
-            access_key,
-            secret_key,
-            folder,
-            task,
-        }
+        Self { endpoint, bucket, access_key, secret_key, folder, task }
     }
 
     /// Where an object `key` of the bucket lives on disk. A file put there

@@ -39,11 +39,12 @@ async fn cast(server: &Server, pool: &PgPool) -> Cast {
     .fetch_one(pool)
     .await
     .unwrap();
-    let own_staff: String = sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1")
-        .bind(own_station)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let own_staff: String =
+        sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1")
+            .bind(own_station)
+            .fetch_one(pool)
+            .await
+            .unwrap();
     let central_staff: String = sqlx::query_scalar(
         "SELECT p.username FROM people p JOIN stations s ON s.id = p.station_id WHERE s.level = 'central' AND p.role = 'station_staff'",
     )
@@ -51,7 +52,9 @@ async fn cast(server: &Server, pool: &PgPool) -> Cast {
     .await
     .unwrap();
     let place_in = |station: Uuid| {
-        sqlx::query_scalar::<_, Uuid>("SELECT id FROM places WHERE station_id = $1 ORDER BY id LIMIT 1").bind(station).fetch_one(pool)
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM places WHERE station_id = $1 ORDER BY id LIMIT 1")
+            .bind(station)
+            .fetch_one(pool)
     };
     let own_place = place_in(own_station).await.unwrap();
     let other_place = place_in(other_station).await.unwrap();
@@ -62,11 +65,12 @@ async fn cast(server: &Server, pool: &PgPool) -> Cast {
     .fetch_one(pool)
     .await
     .unwrap();
-    let own_assignment: Uuid = sqlx::query_scalar("SELECT id FROM assignments WHERE person_id = $1 ORDER BY id LIMIT 1")
-        .bind(own_rep)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let own_assignment: Uuid =
+        sqlx::query_scalar("SELECT id FROM assignments WHERE person_id = $1 ORDER BY id LIMIT 1")
+            .bind(own_rep)
+            .fetch_one(pool)
+            .await
+            .unwrap();
     let mut tokens = Vec::new();
     for (label, username) in [
         ("rep", rep_username),
@@ -79,7 +83,17 @@ async fn cast(server: &Server, pool: &PgPool) -> Cast {
     ] {
         tokens.push((label, server.login(&username).await));
     }
-    Cast { own_station, other_station, own_place, other_place, own_rep, other_rep, own_assignment, other_assignment, tokens }
+    Cast {
+        own_station,
+        other_station,
+        own_place,
+        other_place,
+        own_rep,
+        other_rep,
+        own_assignment,
+        other_assignment,
+        tokens,
+    }
 }
 
 /// Runs one request per role and compares the statuses with `expected`
@@ -93,7 +107,9 @@ async fn check(server: &Server, cast: &Cast, method: Method, path: &str, body: O
         }
         if status == StatusCode::NOT_FOUND {
             // Out of scope reads exactly like absent: same code, same message.
-            let (_, absent) = server.call(Method::GET, Some(token), &path.replace(&last_id(path), &Uuid::nil().to_string()), None).await;
+            let (_, absent) = server
+                .call(Method::GET, Some(token), &path.replace(&last_id(path), &Uuid::nil().to_string()), None)
+                .await;
             assert_eq!(answer, absent, "{label} {method} {path}: a 404 must not differ from a missing record");
         }
         if status == StatusCode::FORBIDDEN {
@@ -114,12 +130,39 @@ async fn reads_follow_the_station_tree(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let c = cast(&server, &pool).await;
     //                                                        rep  own  oth  cen  pla  pre  adm
-    check(&server, &c, Method::GET, &format!("/v1/places/{}", c.own_place), None, [200, 200, 404, 200, 200, 200, 200]).await;
-    check(&server, &c, Method::GET, &format!("/v1/places/{}", c.other_place), None, [404, 404, 200, 200, 200, 200, 200]).await;
-    check(&server, &c, Method::GET, &format!("/v1/people/{}", c.own_rep), None, [200, 200, 404, 200, 200, 200, 200]).await;
-    check(&server, &c, Method::GET, &format!("/v1/people/{}", c.other_rep), None, [404, 404, 200, 200, 200, 200, 200]).await;
-    check(&server, &c, Method::GET, &format!("/v1/assignments/{}", c.own_assignment), None, [200, 200, 404, 200, 200, 200, 200]).await;
-    check(&server, &c, Method::GET, &format!("/v1/assignments/{}", c.other_assignment), None, [404, 404, 200, 200, 200, 200, 200]).await;
+    check(&server, &c, Method::GET, &format!("/v1/places/{}", c.own_place), None, [200, 200, 404, 200, 200, 200, 200])
+        .await;
+    check(
+        &server,
+        &c,
+        Method::GET,
+        &format!("/v1/places/{}", c.other_place),
+        None,
+        [404, 404, 200, 200, 200, 200, 200],
+    )
+    .await;
+    check(&server, &c, Method::GET, &format!("/v1/people/{}", c.own_rep), None, [200, 200, 404, 200, 200, 200, 200])
+        .await;
+    check(&server, &c, Method::GET, &format!("/v1/people/{}", c.other_rep), None, [404, 404, 200, 200, 200, 200, 200])
+        .await;
+    check(
+        &server,
+        &c,
+        Method::GET,
+        &format!("/v1/assignments/{}", c.own_assignment),
+        None,
+        [200, 200, 404, 200, 200, 200, 200],
+    )
+    .await;
+    check(
+        &server,
+        &c,
+        Method::GET,
+        &format!("/v1/assignments/{}", c.other_assignment),
+        None,
+        [404, 404, 200, 200, 200, 200, 200],
+    )
+    .await;
     // The station tree is reference data: everybody reads all of it.
     check(&server, &c, Method::GET, &format!("/v1/stations/{}", c.other_station), None, ALL).await;
     check(&server, &c, Method::GET, "/v1/stations", None, ALL).await;
@@ -134,7 +177,11 @@ async fn lists_hold_nothing_outside_the_scope(pool: PgPool) {
     // A representative sees exactly their station's places.
     let (_, places) = server.get(&token("rep"), "/v1/places?limit=500").await;
     let features = places["features"].as_array().unwrap();
-    let in_station: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1").bind(c.own_station).fetch_one(&pool).await.unwrap();
+    let in_station: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1")
+        .bind(c.own_station)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(i64::try_from(features.len()).unwrap(), in_station);
     assert!(features.iter().all(|f| f["properties"]["station_id"] == c.own_station.to_string()));
     // Filtering by another station finds nothing rather than leaking it.
@@ -167,21 +214,78 @@ async fn only_planners_edit_stations_places_and_assignments(pool: PgPool) {
     //                                                 rep  own  oth  cen  pla  pre  adm
     check(&server, &c, Method::POST, "/v1/places", Some(&new_place), [403, 403, 403, 403, 201, 403, 403]).await;
     let patch = json!({"properties": {"name": "改名企业"}});
-    check(&server, &c, Method::PATCH, &format!("/v1/places/{}", c.own_place), Some(&patch), [403, 403, 403, 403, 200, 403, 403]).await;
-    check(&server, &c, Method::PATCH, &format!("/v1/places/{}", c.other_place), Some(&patch), [403, 403, 403, 403, 200, 403, 403]).await;
+    check(
+        &server,
+        &c,
+        Method::PATCH,
+        &format!("/v1/places/{}", c.own_place),
+        Some(&patch),
+        [403, 403, 403, 403, 200, 403, 403],
+    )
+    .await;
+    check(
+        &server,
+        &c,
+        Method::PATCH,
+        &format!("/v1/places/{}", c.other_place),
+        Some(&patch),
+        [403, 403, 403, 403, 200, 403, 403],
+    )
+    .await;
 
     let new_station = json!({"parent_id": c.own_station, "level": "point", "code": "test-point", "name": "测试联络点",
         "location": {"lon": 112.13, "lat": 35.15}});
     check(&server, &c, Method::POST, "/v1/stations", Some(&new_station), [403, 403, 403, 403, 201, 403, 403]).await;
-    check(&server, &c, Method::PATCH, &format!("/v1/stations/{}", c.own_station), Some(&json!({"name": "新站名"})), [403, 403, 403, 403, 200, 403, 403]).await;
+    check(
+        &server,
+        &c,
+        Method::PATCH,
+        &format!("/v1/stations/{}", c.own_station),
+        Some(&json!({"name": "新站名"})),
+        [403, 403, 403, 403, 200, 403, 403],
+    )
+    .await;
     // A station still in use cannot be deactivated, even by a planner.
-    check(&server, &c, Method::DELETE, &format!("/v1/stations/{}", c.other_station), None, [403, 403, 403, 403, 409, 403, 403]).await;
+    check(
+        &server,
+        &c,
+        Method::DELETE,
+        &format!("/v1/stations/{}", c.other_station),
+        None,
+        [403, 403, 403, 403, 409, 403, 403],
+    )
+    .await;
 
     let new_assignment = json!({"person_id": c.own_rep, "place_id": c.other_place});
-    check(&server, &c, Method::POST, "/v1/assignments", Some(&new_assignment), [403, 403, 403, 403, 201, 403, 403]).await;
-    check(&server, &c, Method::PATCH, &format!("/v1/assignments/{}", c.other_assignment), Some(&json!({"locked": true})), [403, 403, 403, 403, 200, 403, 403]).await;
-    check(&server, &c, Method::DELETE, &format!("/v1/assignments/{}", c.other_assignment), None, [403, 403, 403, 403, 200, 403, 403]).await;
-    check(&server, &c, Method::DELETE, &format!("/v1/places/{}", c.other_place), None, [403, 403, 403, 403, 200, 403, 403]).await;
+    check(&server, &c, Method::POST, "/v1/assignments", Some(&new_assignment), [403, 403, 403, 403, 201, 403, 403])
+        .await;
+    check(
+        &server,
+        &c,
+        Method::PATCH,
+        &format!("/v1/assignments/{}", c.other_assignment),
+        Some(&json!({"locked": true})),
+        [403, 403, 403, 403, 200, 403, 403],
+    )
+    .await;
+    check(
+        &server,
+        &c,
+        Method::DELETE,
+        &format!("/v1/assignments/{}", c.other_assignment),
+        None,
+        [403, 403, 403, 403, 200, 403, 403],
+    )
+    .await;
+    check(
+        &server,
+        &c,
+        Method::DELETE,
+        &format!("/v1/places/{}", c.other_place),
+        None,
+        [403, 403, 403, 403, 200, 403, 403],
+    )
+    .await;
 }
 
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
@@ -192,8 +296,24 @@ async fn only_admins_manage_people(pool: PgPool) {
         "station_id": c.own_station, "anchor": {"lon": 112.12, "lat": 35.14}});
     //                                                 rep  own  oth  cen  pla  pre  adm
     check(&server, &c, Method::POST, "/v1/people", Some(&person), [403, 403, 403, 403, 403, 403, 201]).await;
-    check(&server, &c, Method::PATCH, &format!("/v1/people/{}", c.other_rep), Some(&json!({"visit_capacity": 3})), [403, 403, 403, 403, 403, 403, 200]).await;
-    check(&server, &c, Method::DELETE, &format!("/v1/people/{}", c.other_rep), None, [403, 403, 403, 403, 403, 403, 200]).await;
+    check(
+        &server,
+        &c,
+        Method::PATCH,
+        &format!("/v1/people/{}", c.other_rep),
+        Some(&json!({"visit_capacity": 3})),
+        [403, 403, 403, 403, 403, 403, 200],
+    )
+    .await;
+    check(
+        &server,
+        &c,
+        Method::DELETE,
+        &format!("/v1/people/{}", c.other_rep),
+        None,
+        [403, 403, 403, 403, 403, 403, 200],
+    )
+    .await;
     // The new person can sign in with the password the admin set.
     let (status, _) = server.login_full("rep-new", "long-enough").await;
     assert_eq!(status, StatusCode::OK);

@@ -65,7 +65,8 @@ async fn refresh_rotates_and_reuse_revokes_the_family(pool: PgPool) {
     let (_, first) = server.login_full("rep002", "fieldvisit").await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
 
-    let (status, second) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": r1}))).await;
+    let (status, second) =
+        server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": r1}))).await;
     assert_eq!(status, StatusCode::OK, "{second}");
     let r2 = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2, "refresh tokens rotate");
@@ -92,7 +93,8 @@ async fn refresh_tokens_are_stored_hashed(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let (_, body) = server.login_full("rep003", "fieldvisit").await;
     let token = body["refresh_token"].as_str().unwrap();
-    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens").fetch_all(&pool).await.unwrap();
+    let stored: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT token_hash FROM refresh_tokens").fetch_all(&pool).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], token.as_bytes(), "the token itself is never stored");
     assert_eq!(stored[0].len(), 32);
@@ -105,9 +107,11 @@ async fn logout_ends_the_sign_in(pool: PgPool) {
     let refresh = body["refresh_token"].clone();
     let access = body["access_token"].as_str().unwrap().to_owned();
     let (_, other) = server.login_full("rep004", "fieldvisit").await;
-    let (status, _) = server.call(Method::POST, None, "/v1/auth/logout", Some(&json!({"refresh_token": refresh}))).await;
+    let (status, _) =
+        server.call(Method::POST, None, "/v1/auth/logout", Some(&json!({"refresh_token": refresh}))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": refresh}))).await;
+    let (status, _) =
+        server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": refresh}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The access token of that sign-in stops at once, not when it expires…
     let (status, body) = server.get(&access, "/v1/me").await;
@@ -116,7 +120,8 @@ async fn logout_ends_the_sign_in(pool: PgPool) {
     let (status, _) = server.get(other["access_token"].as_str().unwrap(), "/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     // A repeated sign-out is harmless.
-    let (status, _) = server.call(Method::POST, None, "/v1/auth/logout", Some(&json!({"refresh_token": refresh}))).await;
+    let (status, _) =
+        server.call(Method::POST, None, "/v1/auth/logout", Some(&json!({"refresh_token": refresh}))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
@@ -126,8 +131,9 @@ async fn a_password_change_or_a_reused_refresh_token_ends_access_at_once(pool: P
     let (_, rep) = server.login_full("rep008", "fieldvisit").await;
     let admin = server.login("admin").await;
     let id = rep["user"]["id"].as_str().unwrap();
-    let (status, body) =
-        server.call(Method::PATCH, Some(&admin), &format!("/v1/people/{id}"), Some(&json!({"password": "a-new-secret-2026"}))).await;
+    let (status, body) = server
+        .call(Method::PATCH, Some(&admin), &format!("/v1/people/{id}"), Some(&json!({"password": "a-new-secret-2026"})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = server.get(rep["access_token"].as_str().unwrap(), "/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password's sign-in is over");
@@ -151,7 +157,12 @@ fn from_address(address: &str) -> reqwest::Client {
 }
 
 async fn login_from(server: &Server, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
-    client.post(format!("{}/v1/auth/login", server.base)).json(&json!({"username": username, "password": password})).send().await.unwrap()
+    client
+        .post(format!("{}/v1/auth/login", server.base))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
 }
 
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
@@ -217,7 +228,9 @@ async fn an_expired_access_token_is_refused_and_refresh_recovers(pool: PgPool) {
     let (status, err) = server.get(access, "/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(err["error"]["message"].as_str().unwrap().contains("expired"));
-    let (status, fresh) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": body["refresh_token"]}))).await;
+    let (status, fresh) = server
+        .call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": body["refresh_token"]})))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = server.get(fresh["access_token"].as_str().unwrap(), "/v1/me").await;
     assert_eq!(status, StatusCode::OK);
@@ -236,7 +249,9 @@ async fn a_deactivated_person_is_locked_out_at_once(pool: PgPool) {
     // The unexpired access token stops working, and so does the refresh token.
     let (status, _) = server.get(rep_token, "/v1/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": rep["refresh_token"]}))).await;
+    let (status, _) = server
+        .call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": rep["refresh_token"]})))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = server.login_full("rep008", "fieldvisit").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

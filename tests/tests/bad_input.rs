@@ -11,7 +11,12 @@ use uuid::Uuid;
 async fn footprint(pool: &PgPool) -> Vec<i64> {
     let mut counts = Vec::new();
     for table in ["stations", "people", "places", "assignments", "audit_events", "refresh_tokens"] {
-        counts.push(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(pool).await.unwrap());
+        counts.push(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        );
     }
     // Versions catch an update that slipped through.
     let versions: i64 = sqlx::query_scalar(
@@ -59,45 +64,121 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let admin = server.login("admin").await;
-    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let place: Uuid = sqlx::query_scalar(
         "SELECT id FROM places WHERE kind = 'grid_cell' AND id NOT IN
              (SELECT place_id FROM assignments a JOIN people p ON p.id = a.person_id WHERE p.username = 'rep010') ORDER BY id LIMIT 1",
     ).fetch_one(&pool).await.unwrap();
-    let person: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE username = 'rep010'").fetch_one(&pool).await.unwrap();
-    let assignment: Uuid = sqlx::query_scalar("SELECT id FROM assignments ORDER BY id LIMIT 1").fetch_one(&pool).await.unwrap();
+    let person: Uuid =
+        sqlx::query_scalar("SELECT id FROM people WHERE username = 'rep010'").fetch_one(&pool).await.unwrap();
+    let assignment: Uuid =
+        sqlx::query_scalar("SELECT id FROM assignments ORDER BY id LIMIT 1").fetch_one(&pool).await.unwrap();
     let square = json!({"type": "Polygon", "coordinates": [[[112.10, 35.10], [112.11, 35.10], [112.11, 35.11], [112.10, 35.11], [112.10, 35.10]]]});
 
     let endpoints = vec![
-        Endpoint { method: Method::POST, path: "/v1/auth/login".into(), token: String::new(),
-            valid: json!({"username": "rep001", "password": "fieldvisit"}), text: "/username", enumeration: None, coordinates: None },
-        Endpoint { method: Method::POST, path: "/v1/auth/refresh".into(), token: String::new(),
-            valid: json!({"refresh_token": "x"}), text: "/refresh_token", enumeration: None, coordinates: None },
-        Endpoint { method: Method::POST, path: "/v1/auth/logout".into(), token: String::new(),
-            valid: json!({"refresh_token": "x"}), text: "/refresh_token", enumeration: None, coordinates: None },
-        Endpoint { method: Method::POST, path: "/v1/stations".into(), token: planner.clone(),
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/auth/login".into(),
+            token: String::new(),
+            valid: json!({"username": "rep001", "password": "fieldvisit"}),
+            text: "/username",
+            enumeration: None,
+            coordinates: None,
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/auth/refresh".into(),
+            token: String::new(),
+            valid: json!({"refresh_token": "x"}),
+            text: "/refresh_token",
+            enumeration: None,
+            coordinates: None,
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/auth/logout".into(),
+            token: String::new(),
+            valid: json!({"refresh_token": "x"}),
+            text: "/refresh_token",
+            enumeration: None,
+            coordinates: None,
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/stations".into(),
+            token: planner.clone(),
             valid: json!({"parent_id": station, "level": "point", "code": "p-1", "name": "联络点", "location": {"lon": 112.1, "lat": 35.1}}),
-            text: "/name", enumeration: Some("/level"), coordinates: Some(("/location", CoordKind::Position)) },
-        Endpoint { method: Method::PATCH, path: format!("/v1/stations/{station}"), token: planner.clone(),
-            valid: json!({"name": "新名字", "service_area": square}), text: "/name", enumeration: Some("/level"),
-            coordinates: Some(("/service_area", CoordKind::Geometry)) },
-        Endpoint { method: Method::POST, path: "/v1/people".into(), token: admin.clone(),
+            text: "/name",
+            enumeration: Some("/level"),
+            coordinates: Some(("/location", CoordKind::Position)),
+        },
+        Endpoint {
+            method: Method::PATCH,
+            path: format!("/v1/stations/{station}"),
+            token: planner.clone(),
+            valid: json!({"name": "新名字", "service_area": square}),
+            text: "/name",
+            enumeration: Some("/level"),
+            coordinates: Some(("/service_area", CoordKind::Geometry)),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/people".into(),
+            token: admin.clone(),
             valid: json!({"name": "张三", "username": "zhangsan", "password": "password1", "role": "representative", "station_id": station,
                 "anchor": {"lon": 112.1, "lat": 35.1}}),
-            text: "/name", enumeration: Some("/role"), coordinates: Some(("/anchor", CoordKind::Position)) },
-        Endpoint { method: Method::PATCH, path: format!("/v1/people/{person}"), token: admin.clone(),
-            valid: json!({"name": "李四", "anchor": {"lon": 112.1, "lat": 35.1}}), text: "/name", enumeration: Some("/role"),
-            coordinates: Some(("/anchor", CoordKind::Position)) },
-        Endpoint { method: Method::POST, path: "/v1/places".into(), token: planner.clone(),
+            text: "/name",
+            enumeration: Some("/role"),
+            coordinates: Some(("/anchor", CoordKind::Position)),
+        },
+        Endpoint {
+            method: Method::PATCH,
+            path: format!("/v1/people/{person}"),
+            token: admin.clone(),
+            valid: json!({"name": "李四", "anchor": {"lon": 112.1, "lat": 35.1}}),
+            text: "/name",
+            enumeration: Some("/role"),
+            coordinates: Some(("/anchor", CoordKind::Position)),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/places".into(),
+            token: planner.clone(),
             valid: json!({"type": "Feature", "geometry": square, "properties": {"kind": "grid_cell", "name": "新网格", "station_id": station}}),
-            text: "/properties/name", enumeration: Some("/properties/kind"), coordinates: Some(("/geometry", CoordKind::Geometry)) },
-        Endpoint { method: Method::PATCH, path: format!("/v1/places/{place}"), token: planner.clone(),
+            text: "/properties/name",
+            enumeration: Some("/properties/kind"),
+            coordinates: Some(("/geometry", CoordKind::Geometry)),
+        },
+        Endpoint {
+            method: Method::PATCH,
+            path: format!("/v1/places/{place}"),
+            token: planner.clone(),
             valid: json!({"geometry": square, "properties": {"name": "改名网格"}}),
-            text: "/properties/name", enumeration: Some("/properties/kind"), coordinates: Some(("/geometry", CoordKind::Geometry)) },
-        Endpoint { method: Method::POST, path: "/v1/assignments".into(), token: planner.clone(),
-            valid: json!({"person_id": person, "place_id": place, "valid_from": "2026-12-01"}), text: "/valid_from", enumeration: None, coordinates: None },
-        Endpoint { method: Method::PATCH, path: format!("/v1/assignments/{assignment}"), token: planner.clone(),
-            valid: json!({"valid_to": "2027-12-01"}), text: "/valid_to", enumeration: None, coordinates: None },
+            text: "/properties/name",
+            enumeration: Some("/properties/kind"),
+            coordinates: Some(("/geometry", CoordKind::Geometry)),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: "/v1/assignments".into(),
+            token: planner.clone(),
+            valid: json!({"person_id": person, "place_id": place, "valid_from": "2026-12-01"}),
+            text: "/valid_from",
+            enumeration: None,
+            coordinates: None,
+        },
+        Endpoint {
+            method: Method::PATCH,
+            path: format!("/v1/assignments/{assignment}"),
+            token: planner.clone(),
+            valid: json!({"valid_to": "2027-12-01"}),
+            text: "/valid_to",
+            enumeration: None,
+            coordinates: None,
+        },
     ];
 
     let before = footprint(&pool).await;
@@ -106,50 +187,171 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
         let token = (!e.token.is_empty()).then_some(e.token.as_str());
         let mut cases: Vec<Case> = vec![
             ("malformed JSON".into(), b"{,}".to_vec(), "application/json", &[400], None),
-            ("truncated JSON".into(), e.valid.to_string().as_bytes()[..e.valid.to_string().len() / 2].to_vec(), "application/json", &[400], None),
-            ("trailing garbage".into(), [e.valid.to_string().as_bytes(), b" x"].concat(), "application/json", &[400], None),
+            (
+                "truncated JSON".into(),
+                e.valid.to_string().as_bytes()[..e.valid.to_string().len() / 2].to_vec(),
+                "application/json",
+                &[400],
+                None,
+            ),
+            (
+                "trailing garbage".into(),
+                [e.valid.to_string().as_bytes(), b" x"].concat(),
+                "application/json",
+                &[400],
+                None,
+            ),
             ("not JSON at all".into(), b"name=x".to_vec(), "application/x-www-form-urlencoded", &[415], None),
             ("a JSON array".into(), b"[]".to_vec(), "application/json", &[422], None),
-            ("wrong type".into(), with(&e.valid, e.text, json!(12345)).to_string().into_bytes(), "application/json", &[422], Some(e.text)),
-            ("unknown field".into(), with(&e.valid, "/surprise", json!(1)).to_string().into_bytes(), "application/json", &[422], Some("/surprise")),
+            (
+                "wrong type".into(),
+                with(&e.valid, e.text, json!(12345)).to_string().into_bytes(),
+                "application/json",
+                &[422],
+                Some(e.text),
+            ),
+            (
+                "unknown field".into(),
+                with(&e.valid, "/surprise", json!(1)).to_string().into_bytes(),
+                "application/json",
+                &[422],
+                Some("/surprise"),
+            ),
             // PostgreSQL cannot store NUL; the edge says so, by field, in its own words.
-            ("NUL character".into(), with(&e.valid, e.text, json!("x\u{0}y")).to_string().into_bytes(), "application/json", &[422], Some(e.text)),
+            (
+                "NUL character".into(),
+                with(&e.valid, e.text, json!("x\u{0}y")).to_string().into_bytes(),
+                "application/json",
+                &[422],
+                Some(e.text),
+            ),
         ];
         if e.text.starts_with("/properties/") {
-            cases.push(("unknown nested field".into(), with(&e.valid, "/properties/colour", json!("red")).to_string().into_bytes(), "application/json", &[422], Some("/properties/colour")));
+            cases.push((
+                "unknown nested field".into(),
+                with(&e.valid, "/properties/colour", json!("red")).to_string().into_bytes(),
+                "application/json",
+                &[422],
+                Some("/properties/colour"),
+            ));
         }
         if e.text == "/refresh_token" {
             // Any string is a well-formed token; only its shape can be wrong.
         } else if e.text != "/valid_from" && e.text != "/valid_to" && e.text != "/username" {
-            cases.push(("empty name".into(), with(&e.valid, e.text, json!("   ")).to_string().into_bytes(), "application/json", &[422], Some(e.text)));
-            cases.push(("over-long name".into(), with(&e.valid, e.text, json!("长".repeat(5000))).to_string().into_bytes(), "application/json", &[422], Some(e.text)));
+            cases.push((
+                "empty name".into(),
+                with(&e.valid, e.text, json!("   ")).to_string().into_bytes(),
+                "application/json",
+                &[422],
+                Some(e.text),
+            ));
+            cases.push((
+                "over-long name".into(),
+                with(&e.valid, e.text, json!("长".repeat(5000))).to_string().into_bytes(),
+                "application/json",
+                &[422],
+                Some(e.text),
+            ));
         } else {
-            cases.push(("unparseable value".into(), with(&e.valid, e.text, json!("not-a-date-or-name!")).to_string().into_bytes(),
-                "application/json", &[401, 422], None));
+            cases.push((
+                "unparseable value".into(),
+                with(&e.valid, e.text, json!("not-a-date-or-name!")).to_string().into_bytes(),
+                "application/json",
+                &[401, 422],
+                None,
+            ));
             if e.text != "/username" {
-                cases.push(("date out of range".into(), with(&e.valid, e.text, json!("-5000-01-01")).to_string().into_bytes(),
-                    "application/json", &[422], Some(e.text)));
+                cases.push((
+                    "date out of range".into(),
+                    with(&e.valid, e.text, json!("-5000-01-01")).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(e.text),
+                ));
             }
         }
         if let Some(en) = e.enumeration {
-            cases.push(("unknown enum value".into(), with(&e.valid, en, json!("castle")).to_string().into_bytes(), "application/json", &[422], Some(en)));
+            cases.push((
+                "unknown enum value".into(),
+                with(&e.valid, en, json!("castle")).to_string().into_bytes(),
+                "application/json",
+                &[422],
+                Some(en),
+            ));
         }
         match e.coordinates {
             Some((ptr, CoordKind::Position)) => {
-                cases.push(("longitude out of range".into(), with(&e.valid, ptr, json!({"lon": 200.0, "lat": 35.1})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
-                cases.push(("latitude out of range".into(), with(&e.valid, ptr, json!({"lon": 112.1, "lat": -95.0})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
-                cases.push(("non-finite number".into(), e.valid.to_string().replace("112.1", "1e999").into_bytes(), "application/json", &[422], Some(ptr)));
-                cases.push(("unknown crs".into(), with(&e.valid, "/crs", json!("mars")).to_string().into_bytes(), "application/json", &[422], Some("crs")));
+                cases.push((
+                    "longitude out of range".into(),
+                    with(&e.valid, ptr, json!({"lon": 200.0, "lat": 35.1})).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
+                cases.push((
+                    "latitude out of range".into(),
+                    with(&e.valid, ptr, json!({"lon": 112.1, "lat": -95.0})).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
+                cases.push((
+                    "non-finite number".into(),
+                    e.valid.to_string().replace("112.1", "1e999").into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
+                cases.push((
+                    "unknown crs".into(),
+                    with(&e.valid, "/crs", json!("mars")).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some("crs"),
+                ));
             }
             Some((ptr, CoordKind::Geometry)) => {
                 let bowtie = json!({"type": "Polygon", "coordinates": [[[112.10, 35.10], [112.11, 35.11], [112.11, 35.10], [112.10, 35.11], [112.10, 35.10]]]});
-                cases.push(("self-intersecting polygon".into(), with(&e.valid, ptr, bowtie).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
-                let open_ring = json!({"type": "Polygon", "coordinates": [[[112.10, 35.10], [112.11, 35.10], [112.11, 35.11]]]});
-                cases.push(("unclosed ring".into(), with(&e.valid, ptr, open_ring).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                cases.push((
+                    "self-intersecting polygon".into(),
+                    with(&e.valid, ptr, bowtie).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
+                let open_ring =
+                    json!({"type": "Polygon", "coordinates": [[[112.10, 35.10], [112.11, 35.10], [112.11, 35.11]]]});
+                cases.push((
+                    "unclosed ring".into(),
+                    with(&e.valid, ptr, open_ring).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
                 let far = json!({"type": "Polygon", "coordinates": [[[190.0, 35.10], [112.11, 35.10], [112.11, 35.11], [190.0, 35.10]]]});
-                cases.push(("coordinates out of range".into(), with(&e.valid, ptr, far).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
-                cases.push(("not a geometry".into(), with(&e.valid, ptr, json!({"type": "Circle", "radius": 3})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
-                cases.push(("coordinates as strings".into(), with(&e.valid, ptr, json!({"type": "Point", "coordinates": ["112", "35"]})).to_string().into_bytes(), "application/json", &[422], Some(ptr)));
+                cases.push((
+                    "coordinates out of range".into(),
+                    with(&e.valid, ptr, far).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
+                cases.push((
+                    "not a geometry".into(),
+                    with(&e.valid, ptr, json!({"type": "Circle", "radius": 3})).to_string().into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
+                cases.push((
+                    "coordinates as strings".into(),
+                    with(&e.valid, ptr, json!({"type": "Point", "coordinates": ["112", "35"]}))
+                        .to_string()
+                        .into_bytes(),
+                    "application/json",
+                    &[422],
+                    Some(ptr),
+                ));
             }
             None => {}
         }
@@ -159,13 +361,19 @@ async fn every_write_endpoint_refuses_bad_input_and_writes_nothing(pool: PgPool)
         }
         for (name, body, content_type, statuses, field) in cases {
             let (status, answer) = server.call_raw(e.method.clone(), token, &e.path, content_type, body).await;
-            let shape_ok = answer["error"]["code"].is_string() && answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty());
+            let shape_ok = answer["error"]["code"].is_string()
+                && answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty());
             let field_ok = field.is_none_or(|f| {
                 let want = f.trim_start_matches('/').replace('/', ".");
-                answer["error"]["details"]["field"].as_str().is_some_and(|got| got.starts_with(&want) || want.starts_with(got))
+                answer["error"]["details"]["field"]
+                    .as_str()
+                    .is_some_and(|got| got.starts_with(&want) || want.starts_with(got))
             });
             // An unknown field is named once, not as `surprise.surprise`.
-            let unknown_named_once = !name.starts_with("unknown") || field.is_some_and(|f| answer["error"]["details"]["field"] == f.trim_start_matches('/').replace('/', "."));
+            let unknown_named_once = !name.starts_with("unknown")
+                || field.is_some_and(|f| {
+                    answer["error"]["details"]["field"] == f.trim_start_matches('/').replace('/', ".")
+                });
             let own_words = !answer["error"]["message"].as_str().unwrap_or_default().contains("invalid byte sequence");
             if !statuses.contains(&status.as_u16()) || !shape_ok || !field_ok || !unknown_named_once || !own_words {
                 failures.push(format!("{} {} — {name}: {status} {answer}", e.method, e.path));
@@ -190,7 +398,10 @@ async fn duplicates_and_stale_versions_are_conflicts(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let admin = server.login("admin").await;
     let planner = server.login("planner").await;
-    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let person = json!({"name": "重名", "username": "rep001", "password": "password1", "role": "representative", "station_id": station});
     let (status, body) = server.call(Method::POST, Some(&admin), "/v1/people", Some(&person)).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -199,19 +410,42 @@ async fn duplicates_and_stale_versions_are_conflicts(pool: PgPool) {
 
     let (_, s) = server.get(&planner, &format!("/v1/stations/{station}")).await;
     let version = s["version"].as_i64().unwrap();
-    let (status, _) = server.call(Method::PATCH, Some(&planner), &format!("/v1/stations/{station}"), Some(&json!({"version": version, "name": "一改"}))).await;
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            Some(&planner),
+            &format!("/v1/stations/{station}"),
+            Some(&json!({"version": version, "name": "一改"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = server.call(Method::PATCH, Some(&planner), &format!("/v1/stations/{station}"), Some(&json!({"version": version, "name": "二改"}))).await;
+    let (status, body) = server
+        .call(
+            Method::PATCH,
+            Some(&planner),
+            &format!("/v1/stations/{station}"),
+            Some(&json!({"version": version, "name": "二改"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_code(&body), "version_conflict");
     let (_, s) = server.get(&planner, &format!("/v1/stations/{station}")).await;
     assert_eq!(s["name"], "一改", "the stale edit changed nothing");
 
     // A station cannot move under its own subtree, nor have two roots.
-    let central: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'central'").fetch_one(&pool).await.unwrap();
-    let (status, body) = server.call(Method::PATCH, Some(&planner), &format!("/v1/stations/{central}"), Some(&json!({"parent_id": station, "level": "regional"}))).await;
+    let central: Uuid =
+        sqlx::query_scalar("SELECT id FROM stations WHERE level = 'central'").fetch_one(&pool).await.unwrap();
+    let (status, body) = server
+        .call(
+            Method::PATCH,
+            Some(&planner),
+            &format!("/v1/stations/{central}"),
+            Some(&json!({"parent_id": station, "level": "regional"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let second_root = json!({"level": "central", "code": "root2", "name": "第二中心", "location": {"lon": 112.1, "lat": 35.1}});
+    let second_root =
+        json!({"level": "central", "code": "root2", "name": "第二中心", "location": {"lon": 112.1, "lat": 35.1}});
     let (status, _) = server.call(Method::POST, Some(&planner), "/v1/stations", Some(&second_root)).await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
@@ -221,8 +455,12 @@ async fn special_values_are_refused_not_crashed_on(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let admin = server.login("admin").await;
-    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
-    let central: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'central'").fetch_one(&pool).await.unwrap();
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let central: Uuid =
+        sqlx::query_scalar("SELECT id FROM stations WHERE level = 'central'").fetch_one(&pool).await.unwrap();
     let before = footprint(&pool).await;
     // A client-made id that is already taken.
     let (status, body) = server.call(Method::POST, Some(&planner), "/v1/stations",
@@ -244,7 +482,14 @@ async fn special_values_are_refused_not_crashed_on(pool: PgPool) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["details"]["field"], "phone");
     // A missing field is named.
-    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/stations", Some(&json!({"level": "point", "code": "x1", "location": {"lon": 1, "lat": 1}}))).await;
+    let (status, body) = server
+        .call(
+            Method::POST,
+            Some(&planner),
+            "/v1/stations",
+            Some(&json!({"level": "point", "code": "x1", "location": {"lon": 1, "lat": 1}})),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["details"]["field"], "name");
     assert_eq!(footprint(&pool).await, before);
@@ -254,8 +499,17 @@ async fn special_values_are_refused_not_crashed_on(pool: PgPool) {
 async fn bad_query_parameters_are_400s(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
-    for path in ["/v1/places?limit=0", "/v1/places?limit=abc", "/v1/places?kind=castle", "/v1/places?bbox=1,2,3", "/v1/places?crs=mars",
-        "/v1/people?role=king", "/v1/stations?after=not-a-uuid", "/v1/assignments?current=maybe", "/v1/places/not-a-uuid"] {
+    for path in [
+        "/v1/places?limit=0",
+        "/v1/places?limit=abc",
+        "/v1/places?kind=castle",
+        "/v1/places?bbox=1,2,3",
+        "/v1/places?crs=mars",
+        "/v1/people?role=king",
+        "/v1/stations?after=not-a-uuid",
+        "/v1/assignments?current=maybe",
+        "/v1/places/not-a-uuid",
+    ] {
         let (status, body) = server.get(&planner, path).await;
         assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND, "{path}: {status} {body}");
         if status == StatusCode::BAD_REQUEST {
@@ -268,7 +522,10 @@ async fn bad_query_parameters_are_400s(pool: PgPool) {
 async fn query_parameters_an_endpoint_does_not_take_are_refused(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
-    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let place = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [112.30, 35.10]},
         "properties": {"kind": "enterprise", "name": "火星坐标厂", "station_id": station}});
     let before = footprint(&pool).await;
@@ -288,7 +545,11 @@ async fn query_parameters_an_endpoint_does_not_take_are_refused(pool: PgPool) {
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("colour") && message.contains("size") && message.contains("takes: "), "{message}");
     let (status, body) = server.get(&planner, &format!("/v1/stations/{station}?verbose=1")).await;
-    assert_eq!((status, body["error"]["details"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("verbose")), "{body}");
+    assert_eq!(
+        (status, body["error"]["details"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("verbose")),
+        "{body}"
+    );
 
     // The parameters each endpoint takes still work.
     let (status, body) = server.get(&planner, "/v1/places?crs=gcj02&limit=2&kind=enterprise").await;
@@ -313,8 +574,14 @@ async fn text_the_database_cannot_store_is_refused_at_the_edge_in_our_words(pool
         !message.is_empty() && !database_words.iter().any(|w| message.contains(w))
     };
     // Query and path: NUL, another control character, and bytes that are not UTF-8.
-    for (path, field) in [("/v1/people?q=%00x", "q"), ("/v1/people?q=a%07b", "q"), ("/v1/people?q=%FFx", "q"), ("/v1/places?q=%C3%28", "q"),
-        ("/v1/places/%00", "id"), ("/v1/check-ins/%FF", "id")] {
+    for (path, field) in [
+        ("/v1/people?q=%00x", "q"),
+        ("/v1/people?q=a%07b", "q"),
+        ("/v1/people?q=%FFx", "q"),
+        ("/v1/places?q=%C3%28", "q"),
+        ("/v1/places/%00", "id"),
+        ("/v1/check-ins/%FF", "id"),
+    ] {
         let (status, body) = server.get(&planner, path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
         assert_eq!(error_code(&body), "invalid_parameter", "{path}");
@@ -322,7 +589,10 @@ async fn text_the_database_cannot_store_is_refused_at_the_edge_in_our_words(pool
         assert!(ours(&body), "{path}: {body}");
     }
     // A NUL deep in a JSON body (attributes are stored as jsonb, which refuses it).
-    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(&pool).await.unwrap();
+    let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let before = footprint(&pool).await;
     let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&json!({"type": "Feature",
         "geometry": {"type": "Point", "coordinates": [112.1, 35.1]},
@@ -347,12 +617,18 @@ async fn text_the_database_cannot_store_is_refused_at_the_edge_in_our_words(pool
     let (rep, place): (String, Uuid) = sqlx::query_as(
         "SELECT p.username, a.place_id FROM people p JOIN assignments a ON a.person_id = p.id WHERE p.username = 'rep003' ORDER BY a.place_id LIMIT 1",
     ).fetch_one(&pool).await.unwrap();
-    let (lon, lat): (f64, f64) = sqlx::query_as("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = $1")
-        .bind(place).fetch_one(&pool).await.unwrap();
+    let (lon, lat): (f64, f64) =
+        sqlx::query_as("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = $1")
+            .bind(place)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let token = server.login(&rep).await;
     let device_time = chrono::Utc::now().to_rfc3339();
-    let checkin = |note: &str| json!({"id": Uuid::now_v7(), "place_id": place, "position": {"lon": lon, "lat": lat, "crs": "wgs84"},
-        "accuracy_m": 10.0, "device_time": device_time, "note": note});
+    let checkin = |note: &str| {
+        json!({"id": Uuid::now_v7(), "place_id": place, "position": {"lon": lon, "lat": lat, "crs": "wgs84"},
+        "accuracy_m": 10.0, "device_time": device_time, "note": note})
+    };
     let push = json!({"client_id": Uuid::now_v7(), "schema_version": 1, "mutations": [
         {"id": 1, "name": "checkin.create.v1", "args": checkin("门口\u{0}")},
         {"id": 2, "name": "checkin.create.v1", "args": checkin("门口")}]});
@@ -369,8 +645,14 @@ async fn a_bad_limit_is_the_same_400_everywhere(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let client = Uuid::now_v7();
-    for path in [format!("/v1/sync/pull?client_id={client}&limit=0"), format!("/v1/sync/pull?client_id={client}&limit=1001"),
-        "/v1/places?limit=0".into(), "/v1/people?limit=501".into(), "/v1/check-ins?limit=-1".into(), "/v1/findings?limit=0".into()] {
+    for path in [
+        format!("/v1/sync/pull?client_id={client}&limit=0"),
+        format!("/v1/sync/pull?client_id={client}&limit=1001"),
+        "/v1/places?limit=0".into(),
+        "/v1/people?limit=501".into(),
+        "/v1/check-ins?limit=-1".into(),
+        "/v1/findings?limit=0".into(),
+    ] {
         let (status, body) = server.get(&planner, &path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
         assert_eq!(error_code(&body), "invalid_parameter", "{path}");
@@ -389,7 +671,10 @@ async fn heads_too_large_for_the_server_get_the_json_error_body(pool: PgPool) {
             let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
             stream.write_all(&head).await.unwrap();
             let mut answer = Vec::new();
-            tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut answer)).await.expect("an answer").unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut answer))
+                .await
+                .expect("an answer")
+                .unwrap();
             let answer = String::from_utf8(answer).unwrap();
             let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head: {answer}"));
             (head.to_owned(), serde_json::from_str::<Value>(body).unwrap_or_else(|_| panic!("not JSON: {answer}")))
@@ -402,7 +687,9 @@ async fn heads_too_large_for_the_server_get_the_json_error_body(pool: PgPool) {
     assert!(head.contains("content-type: application/json"), "{head}");
     assert_eq!(error_code(&body), "uri_too_long");
     // Headers beyond the read buffer, and a request line that is not HTTP.
-    let (head, body) = raw(format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nx-filler: {}\r\n\r\n", "a".repeat(500_000)).into_bytes()).await;
+    let (head, body) =
+        raw(format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nx-filler: {}\r\n\r\n", "a".repeat(500_000)).into_bytes())
+            .await;
     assert!(head.starts_with("HTTP/1.1 431 "), "{head}");
     assert_eq!(error_code(&body), "headers_too_large");
     let (head, body) = raw(b"GE T /healthz HTTP/1.1\r\n\r\n".to_vec()).await;

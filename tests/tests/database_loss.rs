@@ -43,7 +43,12 @@ struct Device {
 
 /// One device's outbox: batches of check-ins, each pushed until it is
 /// answered 200; a 503 is retried with the same bytes (the same mutation ids).
-async fn run_device(server: Arc<Server>, device: Device, seen: Arc<Seen>, stop: Arc<AtomicBool>) -> (Device, Vec<Value>) {
+async fn run_device(
+    server: Arc<Server>,
+    device: Device,
+    seen: Arc<Seen>,
+    stop: Arc<AtomicBool>,
+) -> (Device, Vec<Value>) {
     let http = reqwest::Client::builder().timeout(Duration::from_mins(1)).build().unwrap();
     let mut sent: Vec<Value> = Vec::new();
     // Visits a minute apart over the last hours: plausible speeds, no clock ahead.
@@ -61,7 +66,8 @@ async fn run_device(server: Arc<Server>, device: Device, seen: Arc<Seen>, stop: 
             .collect();
         let body = json!({"client_id": device.client, "schema_version": 1, "client_time": Utc::now().to_rfc3339(), "mutations": mutations});
         loop {
-            let answer = http.post(format!("{}/v1/sync/push", server.base)).bearer_auth(&device.token).json(&body).send().await;
+            let answer =
+                http.post(format!("{}/v1/sync/push", server.base)).bearer_auth(&device.token).json(&body).send().await;
             let res = match answer {
                 Ok(res) => res,
                 Err(e) => {
@@ -98,7 +104,11 @@ async fn run_reader(server: Arc<Server>, token: String, stop: Arc<AtomicBool>) -
     let client = Uuid::now_v7();
     let mut seen = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        for path in [format!("/v1/sync/pull?client_id={client}&schema_version=1&limit=50"), "/v1/check-ins?limit=20".to_owned(), "/v1/places?limit=5".to_owned()] {
+        for path in [
+            format!("/v1/sync/pull?client_id={client}&schema_version=1&limit=50"),
+            "/v1/check-ins?limit=20".to_owned(),
+            "/v1/places?limit=5".to_owned(),
+        ] {
             match http.get(format!("{}{path}", server.base)).bearer_auth(&token).send().await {
                 Ok(res) => seen.push((path, res.status())),
                 Err(e) => seen.push((format!("{path}: {e}"), StatusCode::IM_A_TEAPOT)),
@@ -145,7 +155,8 @@ async fn database_loss(outage: Outage) {
 
     let seen = Arc::new(Seen::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let tasks: Vec<_> = devices.into_iter().map(|d| tokio::spawn(run_device(server.clone(), d, seen.clone(), stop.clone()))).collect();
+    let tasks: Vec<_> =
+        devices.into_iter().map(|d| tokio::spawn(run_device(server.clone(), d, seen.clone(), stop.clone()))).collect();
     let reader = tokio::spawn(run_reader(server.clone(), server.login("planner").await, stop.clone()));
     let accepted = || seen.accepted.load(Ordering::SeqCst);
     wait_until("pushes before the outage", Duration::from_mins(1), || accepted() >= 2 * DEVICES).await;
@@ -162,7 +173,10 @@ async fn database_loss(outage: Outage) {
         if readyz(&server).await == StatusCode::OK {
             break;
         }
-        assert!(back.elapsed() < Duration::from_secs(20), "/readyz did not answer 200 within 20 s of the database coming back");
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "/readyz did not answer 200 within 20 s of the database coming back"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Every device gets through again, without restarting the server.
@@ -175,11 +189,18 @@ async fn database_loss(outage: Outage) {
     }
 
     let reads = reader.await.unwrap();
-    let odd_reads: Vec<_> = reads.iter().filter(|(_, s)| *s != StatusCode::OK && *s != StatusCode::SERVICE_UNAVAILABLE).collect();
+    let odd_reads: Vec<_> =
+        reads.iter().filter(|(_, s)| *s != StatusCode::OK && *s != StatusCode::SERVICE_UNAVAILABLE).collect();
     assert!(odd_reads.is_empty(), "reads answered other than 200 or 503: {odd_reads:?}");
     let statuses = seen.statuses.lock().unwrap().clone();
-    let other: Vec<_> = statuses.iter().filter(|s| **s != StatusCode::OK && **s != StatusCode::SERVICE_UNAVAILABLE).collect();
-    assert!(other.is_empty(), "pushes answered other than 200 or 503 ({} of {}): {other:?}", other.len(), statuses.len());
+    let other: Vec<_> =
+        statuses.iter().filter(|s| **s != StatusCode::OK && **s != StatusCode::SERVICE_UNAVAILABLE).collect();
+    assert!(
+        other.is_empty(),
+        "pushes answered other than 200 or 503 ({} of {}): {other:?}",
+        other.len(),
+        statuses.len()
+    );
     let codes = seen.codes.lock().unwrap().clone();
     assert!(codes.iter().all(|c| c == "unavailable"), "503 codes: {codes:?}");
     let transport = seen.transport_errors.lock().unwrap().clone();
@@ -191,18 +212,30 @@ async fn database_loss(outage: Outage) {
     for (device, sent) in &outboxes {
         for chunk in sent.chunks(500) {
             let body = json!({"client_id": device.client, "schema_version": 1, "mutations": chunk});
-            let (status, answer) = server.call(reqwest::Method::POST, Some(&device.token), "/v1/sync/push", Some(&body)).await;
+            let (status, answer) =
+                server.call(reqwest::Method::POST, Some(&device.token), "/v1/sync/push", Some(&body)).await;
             assert_eq!(status, StatusCode::OK, "{answer}");
             let results = answer["results"].as_array().unwrap();
             assert_eq!(results.len(), chunk.len());
-            assert!(results.iter().all(|r| r["status"] == "duplicate" && r["original"] == "applied"), "re-sent: {answer}");
+            assert!(
+                results.iter().all(|r| r["status"] == "duplicate" && r["original"] == "applied"),
+                "re-sent: {answer}"
+            );
         }
         ids.extend(sent.iter().map(|m| Uuid::parse_str(m["args"]["id"].as_str().unwrap()).unwrap()));
-        let taken: i64 = sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1").bind(device.client).fetch_one(&pool).await.unwrap();
+        let taken: i64 = sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1")
+            .bind(device.client)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(usize::try_from(taken).unwrap(), sent.len(), "the server took every mutation of the device once");
     }
     let clients: Vec<Uuid> = outboxes.iter().map(|(d, _)| d.client).collect();
-    let stored: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM check_ins WHERE client_id = ANY($1) ORDER BY id").bind(&clients).fetch_all(&pool).await.unwrap();
+    let stored: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM check_ins WHERE client_id = ANY($1) ORDER BY id")
+        .bind(&clients)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     ids.sort();
     assert_eq!(stored, ids, "every check-in pushed is stored exactly once, and nothing else");
     pool.close().await;

@@ -44,13 +44,18 @@ async fn every_demo_place_lies_in_western_jiyuan(pool: PgPool) {
     // The real boundary of 济源市, converted from GCJ-02, and its western part.
     let boundary = fieldvisit::demo::township::township().boundary;
     let wkb = fieldvisit_geodata::wkb::to_wkb(&geo::Geometry::MultiPolygon(boundary));
-    let outside: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE NOT ST_Within(geom, ST_GeomFromWKB($1, 4326))")
-        .bind(&wkb)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let outside: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM places WHERE NOT ST_Within(geom, ST_GeomFromWKB($1, 4326))")
+            .bind(&wkb)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(outside, 0);
-    let (min_x, max_x): (f64, f64) = sqlx::query_as("SELECT ST_XMin(ST_Extent(geom)), ST_XMax(ST_Extent(geom)) FROM places").fetch_one(&pool).await.unwrap();
+    let (min_x, max_x): (f64, f64) =
+        sqlx::query_as("SELECT ST_XMin(ST_Extent(geom)), ST_XMax(ST_Extent(geom)) FROM places")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(min_x > 111.9 && max_x < 112.36, "western Jiyuan: {min_x}..{max_x}");
     // Each place sits in its own station's service area.
     let misplaced: i64 = sqlx::query_scalar(
@@ -73,9 +78,17 @@ async fn rep001_sees_their_stations_places_and_nothing_else(pool: PgPool) {
     let features = places["features"].as_array().unwrap();
     assert!(!features.is_empty());
     assert!(features.iter().all(|f| f["properties"]["station_id"] == station.as_str()));
-    let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1::uuid").bind(&station).fetch_one(&pool).await.unwrap();
+    let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1::uuid")
+        .bind(&station)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(i64::try_from(features.len()).unwrap(), theirs);
-    let elsewhere: Vec<String> = sqlx::query_scalar("SELECT id::text FROM places WHERE station_id <> $1::uuid").bind(&station).fetch_all(&pool).await.unwrap();
+    let elsewhere: Vec<String> = sqlx::query_scalar("SELECT id::text FROM places WHERE station_id <> $1::uuid")
+        .bind(&station)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     assert!(!elsewhere.is_empty());
     for id in elsewhere.iter().take(10) {
         let (status, _) = server.get(&token, &format!("/v1/places/{id}")).await;
@@ -120,14 +133,16 @@ async fn the_demo_has_findings_from_its_visits(pool: PgPool) {
     assert!(total > 30, "{total} demo findings");
     assert_eq!(consistent, total);
     assert_eq!(months, ["2026-08", "2026-09", "2026-10"]);
-    let unlinked: i64 = sqlx::query_scalar("SELECT count(*) FROM findings WHERE check_in_id IS NULL").fetch_one(&pool).await.unwrap();
+    let unlinked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM findings WHERE check_in_id IS NULL").fetch_one(&pool).await.unwrap();
     assert_eq!(unlinked, 0);
     // Station staff see their station's findings of a month, and only those.
     let token = server.login("staff02").await;
     let (status, page) = server.get(&token, "/v1/findings?month=2026-09&limit=500").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let items = page["items"].as_array().unwrap();
-    let station: uuid::Uuid = sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'staff02'").fetch_one(&pool).await.unwrap();
+    let station: uuid::Uuid =
+        sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'staff02'").fetch_one(&pool).await.unwrap();
     let theirs: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM findings f JOIN places p ON p.id = f.place_id
          WHERE p.station_id = $1 AND date_trunc('month', f.created_at AT TIME ZONE 'Asia/Shanghai') = '2026-09-01'",

@@ -19,21 +19,47 @@ async fn probes_answer_once_migrated(pool: PgPool) {
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn openapi_lists_every_endpoint_and_docs_render_offline(pool: PgPool) {
     let server = Server::in_process(&pool).await;
-    let spec: serde_json::Value = server.http.get(format!("{}/openapi.json", server.base)).send().await.unwrap().json().await.unwrap();
+    let spec: serde_json::Value =
+        server.http.get(format!("{}/openapi.json", server.base)).send().await.unwrap().json().await.unwrap();
     let paths = spec["paths"].as_object().expect("paths");
     for p in [
-        "/healthz", "/readyz", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout", "/v1/me",
-        "/v1/stations", "/v1/stations/{id}", "/v1/people", "/v1/people/{id}", "/v1/places", "/v1/places/{id}",
-        "/v1/assignments", "/v1/assignments/{id}", "/v1/sync/push", "/v1/sync/pull", "/v1/check-ins", "/v1/check-ins/{id}",
-        "/v1/visits/status", "/v1/findings", "/v1/photos/{id}", "/v1/photos/{id}/upload-url", "/v1/photos/{id}/complete",
-        "/v1/photos/{id}/thumbnail", "/v1/blobs/{key}",
+        "/healthz",
+        "/readyz",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+        "/v1/me",
+        "/v1/stations",
+        "/v1/stations/{id}",
+        "/v1/people",
+        "/v1/people/{id}",
+        "/v1/places",
+        "/v1/places/{id}",
+        "/v1/assignments",
+        "/v1/assignments/{id}",
+        "/v1/sync/push",
+        "/v1/sync/pull",
+        "/v1/check-ins",
+        "/v1/check-ins/{id}",
+        "/v1/visits/status",
+        "/v1/findings",
+        "/v1/photos/{id}",
+        "/v1/photos/{id}/upload-url",
+        "/v1/photos/{id}/complete",
+        "/v1/photos/{id}/thumbnail",
+        "/v1/blobs/{key}",
     ] {
         assert!(paths.contains_key(p), "{p} missing from /openapi.json");
     }
     // The local store's signed URLs: both methods, with their signature parameters.
     let blobs = &paths["/v1/blobs/{key}"];
     for method in ["put", "get"] {
-        let names: Vec<&str> = blobs[method]["parameters"].as_array().expect("parameters").iter().filter_map(|p| p["name"].as_str()).collect();
+        let names: Vec<&str> = blobs[method]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
         for name in ["key", "expires", "sig"] {
             assert!(names.contains(&name), "{method} /v1/blobs/{{key}} lacks {name}: {names:?}");
         }

@@ -25,8 +25,11 @@ struct Cast {
 }
 
 async fn cast(server: &Server, pool: &PgPool, username: &str) -> Cast {
-    let (person, station): (Uuid, Uuid) =
-        sqlx::query_as("SELECT id, station_id FROM people WHERE username = $1").bind(username).fetch_one(pool).await.unwrap();
+    let (person, station): (Uuid, Uuid) = sqlx::query_as("SELECT id, station_id FROM people WHERE username = $1")
+        .bind(username)
+        .fetch_one(pool)
+        .await
+        .unwrap();
     let place: Uuid = sqlx::query_scalar(
         "SELECT a.place_id FROM assignments a JOIN places p ON p.id = a.place_id
          WHERE a.person_id = $1 ORDER BY p.kind = 'grid_cell' DESC, a.place_id LIMIT 1",
@@ -35,16 +38,18 @@ async fn cast(server: &Server, pool: &PgPool, username: &str) -> Cast {
     .fetch_one(pool)
     .await
     .unwrap();
-    let at: (f64, f64) = sqlx::query_as("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = $1")
-        .bind(place)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let staff: String = sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1")
-        .bind(station)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let at: (f64, f64) =
+        sqlx::query_as("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = $1")
+            .bind(place)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let staff: String =
+        sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1")
+            .bind(station)
+            .fetch_one(pool)
+            .await
+            .unwrap();
     Cast { rep: server.login(username).await, person, staff: server.login(&staff).await, place, at }
 }
 
@@ -61,7 +66,12 @@ async fn push_check_in(server: &Server, c: &Cast, device_time: chrono::DateTime<
 }
 
 fn status_of(body: &Value, c: &Cast) -> String {
-    body["entries"].as_array().unwrap().iter().find(|e| e["place_id"] == c.place.to_string() && e["person_id"] == c.person.to_string()).unwrap()["status"]
+    body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["place_id"] == c.place.to_string() && e["person_id"] == c.person.to_string())
+        .unwrap()["status"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -82,7 +92,12 @@ async fn a_check_in_backdated_weeks_does_not_rewrite_its_month_until_staff_accep
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM check_ins WHERE place_id = $1 AND visit_month = $2::date").bind(c.place).bind(&first_day).execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM check_ins WHERE place_id = $1 AND visit_month = $2::date")
+        .bind(c.place)
+        .bind(&first_day)
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let outcome = push_check_in(&server, &c, claimed).await;
     assert_eq!(outcome["verdict"], "suspicious", "{outcome}");
@@ -100,8 +115,14 @@ async fn a_check_in_backdated_weeks_does_not_rewrite_its_month_until_staff_accep
     assert_eq!(listed["reasons"], json!(["late"]));
     assert!((listed["late_by_s"].as_i64().unwrap() - late).abs() <= 1);
 
-    let (status, reviewed) =
-        server.call(Method::POST, Some(&c.staff), &format!("/v1/check-ins/{id}/review"), Some(&json!({"decision": "accepted", "note": "补录，有照片为证"}))).await;
+    let (status, reviewed) = server
+        .call(
+            Method::POST,
+            Some(&c.staff),
+            &format!("/v1/check-ins/{id}/review"),
+            Some(&json!({"decision": "accepted", "note": "补录，有照片为证"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{reviewed}");
     let (_, after) = server.get(&c.staff, &format!("/v1/visits/status?month={month}")).await;
     assert_eq!(status_of(&after, &c), "visited", "accepted on review, it counts");
@@ -150,10 +171,12 @@ async fn an_absurd_device_clock_is_refused_with_a_reason_never_a_500(pool: PgPoo
             assert!(status.is_client_error(), "device_time {absurd}: {status} {res}");
         }
     }
-    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE person_id = $1 AND received_at > now() - interval '1 hour'")
-        .bind(c.person)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let written: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM check_ins WHERE person_id = $1 AND received_at > now() - interval '1 hour'",
+    )
+    .bind(c.person)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(written, 0);
 }

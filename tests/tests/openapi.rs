@@ -36,7 +36,9 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
 /// Follows a local `$ref` (`#/components/...`).
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     match v.get("$ref").and_then(Value::as_str) {
-        Some(r) => resolve(doc, doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("{r} does not resolve"))),
+        Some(r) => {
+            resolve(doc, doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("{r} does not resolve")))
+        }
         None => v,
     }
 }
@@ -46,7 +48,9 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
 fn refers_to(schema: &Value, name: &str) -> bool {
     let target = format!("#/components/schemas/{name}");
     schema["$ref"] == target.as_str()
-        || ["oneOf", "allOf", "anyOf"].iter().any(|k| schema[k].as_array().is_some_and(|xs| xs.iter().any(|x| refers_to(x, name))))
+        || ["oneOf", "allOf", "anyOf"]
+            .iter()
+            .any(|k| schema[k].as_array().is_some_and(|xs| xs.iter().any(|x| refers_to(x, name))))
 }
 
 /// Every `$ref` anywhere in `v`.
@@ -110,9 +114,12 @@ async fn the_document_is_valid_and_complete(pool: PgPool) {
             }
         }
         // Binary bodies are binary strings, not arrays of numbers.
-        for (mime, media) in content.as_object().into_iter().flatten().chain(
-            responses.values().filter_map(|r| resolve(&doc, r)["content"].as_object()).flatten(),
-        ) {
+        for (mime, media) in content
+            .as_object()
+            .into_iter()
+            .flatten()
+            .chain(responses.values().filter_map(|r| resolve(&doc, r)["content"].as_object()).flatten())
+        {
             if mime == "application/octet-stream" {
                 let schema = resolve(&doc, &media["schema"]);
                 if schema["type"] != "string" || schema["format"] != "binary" {
@@ -156,9 +163,17 @@ async fn the_document_is_valid_and_complete(pool: PgPool) {
     let file = std::env::temp_dir().join(format!("fieldvisit-openapi-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
     let validator = python_tool("openapi-spec-validator");
-    let out = std::process::Command::new(&validator).arg(&file).output().unwrap_or_else(|e| panic!("running {}: {e}", validator.display()));
+    let out = std::process::Command::new(&validator)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", validator.display()));
     let _ = std::fs::remove_file(&file);
-    assert!(out.status.success(), "openapi-spec-validator refused the document:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator refused the document:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A Python tool that `.ci/setup` installs (pinned) into the directory named
@@ -170,8 +185,13 @@ fn python_tool(name: &str) -> std::path::PathBuf {
             return tool;
         }
     }
-    let on_path = std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|t| t.is_file()));
-    on_path.unwrap_or_else(|| panic!("{name} is not installed: run .ci/setup, which installs it, and set FIELDVISIT_PY_TOOLS as .ci/test does"))
+    let on_path = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|t| t.is_file()));
+    on_path.unwrap_or_else(|| {
+        panic!(
+            "{name} is not installed: run .ci/setup, which installs it, and set FIELDVISIT_PY_TOOLS as .ci/test does"
+        )
+    })
 }
 
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR")]
@@ -183,12 +203,20 @@ async fn every_documented_operation_refuses_an_unknown_query_parameter(pool: PgP
     for (method, path, op) in ops {
         // Real-looking path values: the parameter is refused before anything is looked up.
         let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{key}", "photos/x.jpg");
-        let known: Vec<String> = op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "query").map(|p| format!("{}=1", p["name"].as_str().unwrap())).collect();
+        let known: Vec<String> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .map(|p| format!("{}=1", p["name"].as_str().unwrap()))
+            .collect();
         // Next to the parameters it does take, whatever their values.
         let query = known.into_iter().chain(["surprise=1".to_owned()]).collect::<Vec<_>>().join("&");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let (status, body) = server.call(method.clone(), None, &format!("{concrete}?{query}"), None).await;
-        let ok = status == StatusCode::BAD_REQUEST && body["error"]["details"]["field"] == "surprise" && error_code(&body) == "invalid_parameter";
+        let ok = status == StatusCode::BAD_REQUEST
+            && body["error"]["details"]["field"] == "surprise"
+            && error_code(&body) == "invalid_parameter";
         if !ok {
             failures.push(format!("{method} {path}: {status} {body}"));
         }

@@ -52,9 +52,7 @@ async fn local() -> Subject {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let store = LocalStore::new(root.clone(), base, b"test secret".to_vec());
-    let app = Router::new()
-        .route("/v1/blobs/{*key}", put(receive).get(send))
-        .with_state(store.clone());
+    let app = Router::new().route("/v1/blobs/{*key}", put(receive).get(send)).with_state(store.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
@@ -69,12 +67,7 @@ async fn local() -> Subject {
 async fn s3() -> Subject {
     let server = S3Server::start().await;
     let store = S3Store::new(settings(&server, &server.secret_key));
-    Subject {
-        store: Arc::new(store),
-        server_checks_hash: true,
-        sealed_in_place: false,
-        _server: Box::new(server),
-    }
+    Subject { store: Arc::new(store), server_checks_hash: true, sealed_in_place: false, _server: Box::new(server) }
 }
 
 fn settings(server: &S3Server, secret_key: &str) -> S3Settings {
@@ -108,9 +101,7 @@ async fn receive(
     Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> StatusCode {
-    let (Some(expires), Some(size), Some(sig)) =
-        (param(&q, "expires"), param(&q, "size"), q.get("sig"))
-    else {
+    let (Some(expires), Some(size), Some(sig)) = (param(&q, "expires"), param(&q, "size"), q.get("sig")) else {
         return StatusCode::BAD_REQUEST;
     };
     if let Err(e) = store.check_upload(&key, expires, size, sig, chrono::Utc::now()) {
@@ -161,11 +152,7 @@ fn photo(len: usize, seed: u8) -> Vec<u8> {
 }
 
 fn declared(bytes: &[u8]) -> Declared {
-    Declared {
-        size: bytes.len() as u64,
-        sha256: Sha256::digest(bytes).into(),
-        mime: "image/jpeg".into(),
-    }
+    Declared { size: bytes.len() as u64, sha256: Sha256::digest(bytes).into(), mime: "image/jpeg".into() }
 }
 
 /// PUTs `body` as a device would, with the signed headers (all of them, or
@@ -182,11 +169,7 @@ async fn upload_to(url: &str, req: &SignedRequest, body: Vec<u8>, with_length: b
             put = put.header(name.as_str(), value.as_str());
         }
     }
-    put.body(body)
-        .send()
-        .await
-        .expect("upload request")
-        .status()
+    put.body(body).send().await.expect("upload request").status()
 }
 
 async fn get(url: &str) -> (StatusCode, Vec<u8>) {
@@ -226,21 +209,11 @@ async fn suite(subject: Subject) {
     let req = store.upload_request("photos/one", &d, TTL).await.unwrap();
     assert_eq!(req.headers["content-length"], "700000");
     if subject.server_checks_hash {
-        assert!(
-            req.headers.contains_key("x-amz-checksum-sha256"),
-            "{:?}",
-            req.headers
-        );
+        assert!(req.headers.contains_key("x-amz-checksum-sha256"), "{:?}", req.headers);
     }
     assert!(req.expires_at > chrono::Utc::now() + chrono::Duration::seconds(290));
     assert_eq!(upload(&req, bytes.clone(), true).await, StatusCode::OK);
-    assert_eq!(
-        store.stat("photos/one").await.unwrap(),
-        Stored {
-            size: d.size,
-            sha256: d.sha256
-        }
-    );
+    assert_eq!(store.stat("photos/one").await.unwrap(), Stored { size: d.size, sha256: d.sha256 });
     assert_eq!(store.read("photos/one").await.unwrap(), bytes);
     let url = store.download_url("photos/one", TTL, &shown()).await.unwrap();
     assert_eq!(get(&url).await, (StatusCode::OK, bytes.clone()));
@@ -278,17 +251,9 @@ async fn suite(subject: Subject) {
     assert_eq!((content_type.as_str(), disposition.as_str()), ("image/jpeg", "inline; filename=\"one.jpg\""));
     assert!(matches!(store.seal("photos/never").await, Err(StoreError::NotFound)));
     let url = store.download_url(&sealed, TTL, &shown()).await.unwrap();
-    assert_eq!(
-        get(&flip_last(&url)).await.0,
-        StatusCode::FORBIDDEN,
-        "tampered download"
-    );
+    assert_eq!(get(&flip_last(&url)).await.0, StatusCode::FORBIDDEN, "tampered download");
     let other = url.replace("photos/one", "photos/two");
-    assert_eq!(
-        get(&other).await.0,
-        StatusCode::FORBIDDEN,
-        "download URL used for another key"
-    );
+    assert_eq!(get(&other).await.0, StatusCode::FORBIDDEN, "download URL used for another key");
 
     // Bytes other than declared, same length.
     let mut wrong = bytes.clone();
@@ -296,11 +261,7 @@ async fn suite(subject: Subject) {
     let req = store.upload_request("photos/wrong", &d, TTL).await.unwrap();
     let status = upload(&req, wrong, true).await;
     if subject.server_checks_hash {
-        assert_eq!(
-            status,
-            StatusCode::BAD_REQUEST,
-            "S3 refuses a body that fails the signed checksum"
-        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "S3 refuses a body that fails the signed checksum");
     } else {
         assert_eq!(status, StatusCode::OK);
         let stored = store.stat("photos/wrong").await.unwrap();
@@ -309,110 +270,46 @@ async fn suite(subject: Subject) {
 
     // A body longer or shorter than signed.
     let small = photo(1000, 2);
-    let req = store
-        .upload_request("photos/length", &declared(&small), TTL)
-        .await
-        .unwrap();
+    let req = store.upload_request("photos/length", &declared(&small), TTL).await.unwrap();
     let mut longer = small.clone();
     longer.push(0);
     let status = upload(&req, longer, false).await;
     assert!(status.is_client_error(), "longer body: {status}");
     let status = upload(&req, small[..999].to_vec(), false).await;
     assert!(status.is_client_error(), "shorter body: {status}");
-    assert!(matches!(
-        store.stat("photos/length").await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(store.stat("photos/length").await, Err(StoreError::NotFound)));
 
     // Tampered upload URLs: another key, a changed signature.
-    let status = upload_to(
-        &req.url.replace("photos/length", "photos/stolen"),
-        &req,
-        small.clone(),
-        true,
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "upload URL used for another key"
-    );
-    assert_eq!(
-        upload_to(&flip_last(&req.url), &req, small.clone(), true).await,
-        StatusCode::FORBIDDEN
-    );
-    assert!(matches!(
-        store.stat("photos/stolen").await,
-        Err(StoreError::NotFound)
-    ));
-    assert_eq!(
-        upload(&req, small.clone(), true).await,
-        StatusCode::OK,
-        "the genuine URL still works"
-    );
+    let status = upload_to(&req.url.replace("photos/length", "photos/stolen"), &req, small.clone(), true).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "upload URL used for another key");
+    assert_eq!(upload_to(&flip_last(&req.url), &req, small.clone(), true).await, StatusCode::FORBIDDEN);
+    assert!(matches!(store.stat("photos/stolen").await, Err(StoreError::NotFound)));
+    assert_eq!(upload(&req, small.clone(), true).await, StatusCode::OK, "the genuine URL still works");
 
     // Expired.
-    let req = store
-        .upload_request("photos/late", &declared(&small), Duration::from_secs(1))
-        .await
-        .unwrap();
-    let url = store
-        .download_url(&sealed, Duration::from_secs(1), &shown())
-        .await
-        .unwrap();
+    let req = store.upload_request("photos/late", &declared(&small), Duration::from_secs(1)).await.unwrap();
+    let url = store.download_url(&sealed, Duration::from_secs(1), &shown()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(
-        upload(&req, small.clone(), true).await,
-        StatusCode::FORBIDDEN,
-        "expired upload URL"
-    );
-    assert_eq!(
-        get(&url).await.0,
-        StatusCode::FORBIDDEN,
-        "expired download URL"
-    );
+    assert_eq!(upload(&req, small.clone(), true).await, StatusCode::FORBIDDEN, "expired upload URL");
+    assert_eq!(get(&url).await.0, StatusCode::FORBIDDEN, "expired download URL");
 
     // Server-side writes, listing by prefix, idempotent delete.
-    store
-        .write("thumbnails/one.jpg", b"thumb".to_vec(), "image/jpeg")
-        .await
-        .unwrap();
-    store
-        .write("thumbnails/two.jpg", b"thumb 2".to_vec(), "image/jpeg")
-        .await
-        .unwrap();
+    store.write("thumbnails/one.jpg", b"thumb".to_vec(), "image/jpeg").await.unwrap();
+    store.write("thumbnails/two.jpg", b"thumb 2".to_vec(), "image/jpeg").await.unwrap();
     assert_eq!(
         store.stat("thumbnails/two.jpg").await.unwrap(),
-        Stored {
-            size: 7,
-            sha256: Sha256::digest(b"thumb 2").into()
-        }
+        Stored { size: 7, sha256: Sha256::digest(b"thumb 2").into() }
     );
-    assert_eq!(
-        store.list("thumbnails/").await.unwrap(),
-        ["thumbnails/one.jpg", "thumbnails/two.jpg"]
-    );
+    assert_eq!(store.list("thumbnails/").await.unwrap(), ["thumbnails/one.jpg", "thumbnails/two.jpg"]);
     let photos = store.list("photos/").await.unwrap();
-    assert!(
-        photos.contains(&sealed) && photos.contains(&"photos/length".to_owned()),
-        "{photos:?}"
-    );
+    assert!(photos.contains(&sealed) && photos.contains(&"photos/length".to_owned()), "{photos:?}");
     assert!(photos.iter().all(|k| k.starts_with("photos/")));
     store.delete("thumbnails/one.jpg").await.unwrap();
     store.delete("thumbnails/one.jpg").await.unwrap();
     store.delete("thumbnails/never").await.unwrap();
-    assert!(matches!(
-        store.stat("thumbnails/one.jpg").await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        store.read("thumbnails/one.jpg").await,
-        Err(StoreError::NotFound)
-    ));
-    assert_eq!(
-        store.list("thumbnails/").await.unwrap(),
-        ["thumbnails/two.jpg"]
-    );
+    assert!(matches!(store.stat("thumbnails/one.jpg").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.read("thumbnails/one.jpg").await, Err(StoreError::NotFound)));
+    assert_eq!(store.list("thumbnails/").await.unwrap(), ["thumbnails/two.jpg"]);
 }
 
 #[tokio::test]
@@ -431,20 +328,11 @@ async fn s3_server_checks_signatures() {
     let impostor = S3Store::new(settings(&server, "not the secret"));
     let err = impostor.list("").await.unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
-    let err = impostor
-        .write("photos/x", vec![1], "image/jpeg")
-        .await
-        .unwrap_err();
+    let err = impostor.write("photos/x", vec![1], "image/jpeg").await.unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
     // An unsigned request is refused too.
     let url = format!("{}/{}/photos/x", server.endpoint, server.bucket);
-    let status = reqwest::Client::new()
-        .put(&url)
-        .body("x")
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = reqwest::Client::new().put(&url).body("x").send().await.unwrap().status();
     assert_eq!(status, StatusCode::FORBIDDEN);
     let genuine = S3Store::new(settings(&server, &server.secret_key));
     assert!(genuine.list("").await.unwrap().is_empty());
@@ -459,15 +347,6 @@ async fn s3_stat_measures_objects_without_a_checksum() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, &bytes).unwrap();
     let d = declared(&bytes);
-    assert_eq!(
-        store.stat("photos/raw").await.unwrap(),
-        Stored {
-            size: d.size,
-            sha256: d.sha256
-        }
-    );
-    assert!(matches!(
-        store.stat("photos/none").await,
-        Err(StoreError::NotFound)
-    ));
+    assert_eq!(store.stat("photos/raw").await.unwrap(), Stored { size: d.size, sha256: d.sha256 });
+    assert!(matches!(store.stat("photos/none").await, Err(StoreError::NotFound)));
 }

@@ -91,8 +91,11 @@ async fn ctx_with(pool: &PgPool, store: Store, username: &str, extra: &[(&str, &
     };
     let device_time = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).to_rfc3339();
     let res = c
-        .push("checkin.create.v1", json!({"id": c.check_in, "place_id": place, "position": {"lon": x, "lat": y, "crs": "wgs84"},
-            "accuracy_m": 10.0, "device_time": device_time}))
+        .push(
+            "checkin.create.v1",
+            json!({"id": c.check_in, "place_id": place, "position": {"lon": x, "lat": y, "crs": "wgs84"},
+            "accuracy_m": 10.0, "device_time": device_time}),
+        )
         .await;
     assert_eq!(res["status"], "applied", "{res}");
     c
@@ -112,8 +115,11 @@ impl Ctx {
     async fn declare(&self, bytes: &[u8], mime: &str) -> (Uuid, Value) {
         let id = Uuid::now_v7();
         let res = self
-            .push("photo.declare.v1", json!({"id": id, "sha256": hex::encode(Sha256::digest(bytes)), "size": bytes.len(),
-                "mime": mime, "attached_to": {"check_in": self.check_in}}))
+            .push(
+                "photo.declare.v1",
+                json!({"id": id, "sha256": hex::encode(Sha256::digest(bytes)), "size": bytes.len(),
+                "mime": mime, "attached_to": {"check_in": self.check_in}}),
+            )
             .await;
         (id, res)
     }
@@ -241,9 +247,22 @@ async fn the_whole_flow_stores_the_photo_once_with_a_thumbnail(pool: PgPool, sto
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let jpeg = c.server.http.get(thumb["url"].as_str().expect("thumbnail ready within 10 s")).send().await.unwrap().bytes().await.unwrap();
+    let jpeg = c
+        .server
+        .http
+        .get(thumb["url"].as_str().expect("thumbnail ready within 10 s"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(media::sniff(&jpeg), Some(PhotoType::Jpeg));
-    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM photos WHERE id = $1 AND thumbnail_key IS NOT NULL").bind(id).fetch_one(&pool).await.unwrap();
+    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM photos WHERE id = $1 AND thumbnail_key IS NOT NULL")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(made, 1);
     // The record travels back through pull, once the pull horizon passes
     // it, which a transaction open elsewhere in the cluster (another
@@ -251,7 +270,8 @@ async fn the_whole_flow_stores_the_photo_once_with_a_thumbnail(pool: PgPool, sto
     let mut pulled = false;
     for _ in 0..100 {
         let (_, page) = c.server.get(&c.rep, &format!("/v1/sync/pull?client_id={}&limit=1000", c.client)).await;
-        pulled = page["changes"].as_array().unwrap().iter().any(|ch| ch["entity"] == "photo" && ch["id"] == id.to_string());
+        pulled =
+            page["changes"].as_array().unwrap().iter().any(|ch| ch["entity"] == "photo" && ch["id"] == id.to_string());
         if pulled {
             break;
         }
@@ -303,7 +323,11 @@ async fn a_wrong_length_and_an_interrupted_upload_leave_nothing(pool: PgPool, st
     assert_eq!(c.put(&req, bytes.clone()).await, StatusCode::OK);
     let (status, _) = c.complete(id).await;
     assert_eq!(status, StatusCode::OK);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM photos WHERE id = $1 AND status = 'uploaded'").bind(id).fetch_one(&pool).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM photos WHERE id = $1 AND status = 'uploaded'")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(rows, 1);
 }
 
@@ -405,7 +429,8 @@ async fn exif_far_away_or_days_earlier_is_flagged(pool: PgPool, store: Store) {
 async fn another_stations_people_cannot_see_the_photo(pool: PgPool, store: Store) {
     let c = ctx(&pool, store, "rep056").await;
     let (id, _) = c.upload(&photo_here(&c)).await;
-    let station: Uuid = sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'rep056'").fetch_one(&pool).await.unwrap();
+    let station: Uuid =
+        sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'rep056'").fetch_one(&pool).await.unwrap();
     let other_staff: String = sqlx::query_scalar(
         "SELECT p.username FROM people p JOIN stations s ON s.id = p.station_id WHERE p.role = 'station_staff' AND s.level = 'regional' AND s.id <> $1 LIMIT 1",
     )
@@ -413,11 +438,12 @@ async fn another_stations_people_cannot_see_the_photo(pool: PgPool, store: Store
     .fetch_one(&pool)
     .await
     .unwrap();
-    let other_rep: String = sqlx::query_scalar("SELECT username FROM people WHERE role = 'representative' AND station_id <> $1 LIMIT 1")
-        .bind(station)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let other_rep: String =
+        sqlx::query_scalar("SELECT username FROM people WHERE role = 'representative' AND station_id <> $1 LIMIT 1")
+            .bind(station)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     for who in [other_staff, other_rep] {
         let token = c.server.login(&who).await;
         let (status, _) = c.server.get(&token, &format!("/v1/photos/{id}")).await;
@@ -458,7 +484,11 @@ async fn findings_sync_and_lock_once_taken_into_an_issue(pool: PgPool, store: St
     let (_, page) = c.server.get(&c.rep, &format!("/v1/sync/pull?client_id={}&limit=1000", c.client)).await;
     assert_eq!(page["changes"].as_array().unwrap().iter().filter(|ch| ch["entity"] == "finding_category").count(), 13);
     // Once station staff take it into an issue, the author's edit is refused with a reason.
-    sqlx::query("UPDATE findings SET issue_id = gen_random_uuid() WHERE id = $1").bind(id).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE findings SET issue_id = gen_random_uuid() WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
     let late = c.push("finding.update.v1", json!({"id": id, "severity": "low"})).await;
     assert_eq!(late["status"], "rejected");
     assert_eq!(late["code"], "taken_into_issue");
@@ -470,7 +500,11 @@ async fn the_sweep_reports_and_removes_what_no_record_references(pool: PgPool, s
     let (kept, _) = c.upload(&photo_here(&c)).await;
     // A declaration whose bytes never came, from long ago.
     let (never, _) = c.declare(b"never sent", "image/jpeg").await;
-    sqlx::query("UPDATE photos SET declared_at = now() - interval '30 days' WHERE id = $1").bind(never).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE photos SET declared_at = now() - interval '30 days' WHERE id = $1")
+        .bind(never)
+        .execute(&pool)
+        .await
+        .unwrap();
     // An object no record names (its record was removed by hand).
     let (gone, _) = c.upload(&media::sample_image(PhotoType::Png, 64, 64)).await;
     sqlx::query("DELETE FROM photos WHERE id = $1").bind(gone).execute(&pool).await.unwrap();
@@ -520,7 +554,12 @@ fn heic_of(jpeg: &[u8]) -> Vec<u8> {
     std::fs::create_dir_all(&dir).unwrap();
     let (input, output) = (dir.join("in.jpg"), dir.join("out.heic"));
     std::fs::write(&input, jpeg).unwrap();
-    let done = std::process::Command::new("heif-enc").args(["-q", "60", "-o"]).arg(&output).arg(&input).output().expect("heif-enc (Debian package libheif-examples) is installed");
+    let done = std::process::Command::new("heif-enc")
+        .args(["-q", "60", "-o"])
+        .arg(&output)
+        .arg(&input)
+        .output()
+        .expect("heif-enc (Debian package libheif-examples) is installed");
     assert!(done.status.success(), "heif-enc: {}", String::from_utf8_lossy(&done.stderr));
     let heic = std::fs::read(&output).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -581,7 +620,11 @@ async fn without_a_heif_converter_heic_waits_and_jpegs_go_on(pool: PgPool) {
     let (jpeg_id, _) = c.upload(&photo_here(&c)).await;
     assert_eq!(thumbnail_size(&c, jpeg_id).await, (512, 384));
     let (tried, error): (bool, Option<String>) =
-        sqlx::query_as("SELECT thumbnail_claimed_at IS NOT NULL, thumbnail_error FROM photos WHERE id = $1").bind(heic_id).fetch_one(&pool).await.unwrap();
+        sqlx::query_as("SELECT thumbnail_claimed_at IS NOT NULL, thumbnail_error FROM photos WHERE id = $1")
+            .bind(heic_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(tried, "the worker took the HEIC photo before the JPEG");
     assert_eq!(error, None, "a missing converter is not the photo's fault");
     let (status, body) = c.server.get(&c.rep, &format!("/v1/photos/{heic_id}/thumbnail")).await;
@@ -670,6 +713,9 @@ async fn downloads_carry_the_photo_type_and_a_file_name(pool: PgPool, store: Sto
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (content_type, disposition, jpeg) = c.download(&thumb["url"]).await;
-    assert_eq!((content_type.as_str(), disposition), ("image/jpeg", format!("inline; filename=\"{id}-thumbnail.jpg\"")));
+    assert_eq!(
+        (content_type.as_str(), disposition),
+        ("image/jpeg", format!("inline; filename=\"{id}-thumbnail.jpg\""))
+    );
     assert_eq!(media::sniff(&jpeg), Some(PhotoType::Jpeg));
 }

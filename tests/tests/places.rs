@@ -10,7 +10,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn regional_station(pool: &PgPool) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 fn enterprise(station: Uuid, lon: f64, lat: f64, crs: &str) -> Value {
@@ -20,7 +23,11 @@ fn enterprise(station: Uuid, lon: f64, lat: f64, crs: &str) -> Value {
 }
 
 async fn stored_point(pool: &PgPool, id: &str) -> (f64, f64) {
-    sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM places WHERE id = $1::uuid").bind(id).fetch_one(pool).await.unwrap()
+    sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM places WHERE id = $1::uuid")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
@@ -30,7 +37,8 @@ async fn gcj02_and_bd09_input_is_stored_as_wgs84(pool: PgPool) {
     let station = regional_station(&pool).await;
     // A point as AMap (GCJ-02) shows it in 邵原镇.
     let (lon, lat) = (112.137_5, 35.152_1);
-    let (status, created) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&enterprise(station, lon, lat, "gcj02"))).await;
+    let (status, created) =
+        server.call(Method::POST, Some(&planner), "/v1/places", Some(&enterprise(station, lon, lat, "gcj02"))).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap();
     let (x, y) = stored_point(&pool, id).await;
@@ -59,8 +67,10 @@ async fn a_polygon_round_trips_and_shapes_follow_the_kind(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
     let station = regional_station(&pool).await;
-    let ring = json!([[[112.10, 35.10], [112.12, 35.10], [112.12, 35.12], [112.10, 35.12], [112.10, 35.10]],
-                      [[112.105, 35.105], [112.105, 35.11], [112.11, 35.11], [112.11, 35.105], [112.105, 35.105]]]);
+    let ring = json!([
+        [[112.10, 35.10], [112.12, 35.10], [112.12, 35.12], [112.10, 35.12], [112.10, 35.10]],
+        [[112.105, 35.105], [112.105, 35.11], [112.11, 35.11], [112.11, 35.105], [112.105, 35.105]]
+    ]);
     let cell = json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": ring},
         "properties": {"kind": "grid_cell", "name": "测试网格", "station_id": station, "source": "survey-2026", "external_id": "G-17"}});
     let (status, created) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&cell)).await;
@@ -89,8 +99,16 @@ async fn a_polygon_round_trips_and_shapes_follow_the_kind(pool: PgPool) {
     assert_eq!(body["error"]["details"]["field"], "geometry");
 
     // Nor can an existing point enterprise become a grid cell without a polygon.
-    let enterprise_id: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE kind = 'enterprise' LIMIT 1").fetch_one(&pool).await.unwrap();
-    let (status, _) = server.call(Method::PATCH, Some(&planner), &format!("/v1/places/{enterprise_id}"), Some(&json!({"properties": {"kind": "grid_cell"}}))).await;
+    let enterprise_id: Uuid =
+        sqlx::query_scalar("SELECT id FROM places WHERE kind = 'enterprise' LIMIT 1").fetch_one(&pool).await.unwrap();
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            Some(&planner),
+            &format!("/v1/places/{enterprise_id}"),
+            Some(&json!({"properties": {"kind": "grid_cell"}})),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -98,21 +116,31 @@ async fn a_polygon_round_trips_and_shapes_follow_the_kind(pool: PgPool) {
 async fn a_patch_changes_only_what_it_sends(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
-    let id: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE kind = 'grid_cell' ORDER BY id LIMIT 1").fetch_one(&pool).await.unwrap();
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE kind = 'grid_cell' ORDER BY id LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let (_, before) = server.get(&planner, &format!("/v1/places/{id}")).await;
-    let (status, after) = server.call(Method::PATCH, Some(&planner), &format!("/v1/places/{id}"),
-        Some(&json!({"properties": {"name": "新名字", "address": null}}))).await;
+    let (status, after) = server
+        .call(
+            Method::PATCH,
+            Some(&planner),
+            &format!("/v1/places/{id}"),
+            Some(&json!({"properties": {"name": "新名字", "address": null}})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{after}");
     assert_eq!(after["properties"]["name"], "新名字");
     assert_eq!(after["properties"]["address"], Value::Null, "null clears");
     assert_eq!(after["geometry"], before["geometry"], "absent keeps");
     assert_eq!(after["properties"]["attributes"], before["properties"]["attributes"]);
     assert_eq!(after["properties"]["version"].as_i64().unwrap(), before["properties"]["version"].as_i64().unwrap() + 1);
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE entity = 'place' AND entity_id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE entity = 'place' AND entity_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(audited, 1, "each change leaves an audit event");
 }
 
@@ -150,26 +178,40 @@ async fn filters_by_kind_bbox_and_text(pool: PgPool) {
     assert!(cells["features"].as_array().unwrap().iter().all(|f| f["properties"]["kind"] == "grid_cell"));
 
     let bbox = [112.0, 35.05, 112.2, 35.2];
-    let (_, boxed) = server.get(&planner, &format!("/v1/places?limit=500&bbox={},{},{},{}", bbox[0], bbox[1], bbox[2], bbox[3])).await;
-    let want: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)")
-        .bind(bbox[0]).bind(bbox[1]).bind(bbox[2]).bind(bbox[3])
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let (_, boxed) = server
+        .get(&planner, &format!("/v1/places?limit=500&bbox={},{},{},{}", bbox[0], bbox[1], bbox[2], bbox[3]))
+        .await;
+    let want: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM places WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)")
+            .bind(bbox[0])
+            .bind(bbox[1])
+            .bind(bbox[2])
+            .bind(bbox[3])
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(want > 0);
     assert_eq!(i64::try_from(boxed["features"].as_array().unwrap().len()).unwrap(), want);
 
     let (_, named) = server.get(&planner, "/v1/places?q=%E9%A3%8E%E7%94%B5").await; // 风电
     assert!(!named["features"].as_array().unwrap().is_empty());
-    assert!(named["features"].as_array().unwrap().iter().all(|f| f["properties"]["name"].as_str().unwrap().contains("风电")
-        || f["properties"]["address"].as_str().unwrap_or_default().contains("风电")));
+    assert!(
+        named["features"].as_array().unwrap().iter().all(|f| f["properties"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("风电")
+            || f["properties"]["address"].as_str().unwrap_or_default().contains("风电"))
+    );
 }
 
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn deactivating_a_place_ends_its_assignments(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let planner = server.login("planner").await;
-    let place: Uuid = sqlx::query_scalar("SELECT place_id FROM assignments WHERE valid_to IS NULL LIMIT 1").fetch_one(&pool).await.unwrap();
+    let place: Uuid = sqlx::query_scalar("SELECT place_id FROM assignments WHERE valid_to IS NULL LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let (status, body) = server.call(Method::DELETE, Some(&planner), &format!("/v1/places/{place}"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["properties"]["active"], false);
@@ -189,8 +231,11 @@ async fn deactivating_a_place_ends_its_assignments(pool: PgPool) {
     let (status, _) = server.get(&planner, &format!("/v1/places/{place}")).await;
     assert_eq!(status, StatusCode::OK);
     // A deactivated place takes no new assignment.
-    let rep: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE username = 'rep020'").fetch_one(&pool).await.unwrap();
-    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/assignments", Some(&json!({"person_id": rep, "place_id": place}))).await;
+    let rep: Uuid =
+        sqlx::query_scalar("SELECT id FROM people WHERE username = 'rep020'").fetch_one(&pool).await.unwrap();
+    let (status, body) = server
+        .call(Method::POST, Some(&planner), "/v1/assignments", Some(&json!({"person_id": rep, "place_id": place})))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(&body), "validation_failed");
 }
@@ -229,7 +274,12 @@ async fn large_boundaries_do_not_hold_up_other_requests(pool: PgPool) {
         .map(|external_id| {
             let body = serde_json::to_vec(&grid_cell(station, external_id, &surveyed_boundary(45_000))).unwrap();
             assert!(body.len() < 2 * 1024 * 1024, "under the body limit: {} bytes", body.len());
-            let request = server.http.post(format!("{}/v1/places", server.base)).bearer_auth(&planner).header("content-type", "application/json").body(body);
+            let request = server
+                .http
+                .post(format!("{}/v1/places", server.base))
+                .bearer_auth(&planner)
+                .header("content-type", "application/json")
+                .body(body);
             tokio::spawn(async move {
                 let res = request.send().await.expect("import");
                 (res.status(), res.text().await.unwrap_or_default())
@@ -254,7 +304,10 @@ async fn large_boundaries_do_not_hold_up_other_requests(pool: PgPool) {
         let (status, body) = import.await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
-    let stored: i32 = sqlx::query_scalar("SELECT max(ST_NPoints(geom)) FROM places WHERE source = 'survey-2026'").fetch_one(&pool).await.unwrap();
+    let stored: i32 = sqlx::query_scalar("SELECT max(ST_NPoints(geom)) FROM places WHERE source = 'survey-2026'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(stored, 45_001);
 }
 
@@ -267,9 +320,11 @@ async fn a_polygon_over_the_vertex_limit_is_refused(pool: PgPool) {
     let station = regional_station(&pool).await;
     let limit = fieldvisit_geodata::validate::MAX_VERTICES;
     // Short coordinates, so that 100,001 positions fit in the 2 MB body.
-    let mut ring: Vec<Value> = (0..limit).map(|i| json!([112.1 + f64::from(u32::try_from(i % 9).unwrap()) / 10.0, 35.1])).collect();
+    let mut ring: Vec<Value> =
+        (0..limit).map(|i| json!([112.1 + f64::from(u32::try_from(i % 9).unwrap()) / 10.0, 35.1])).collect();
     ring.push(ring[0].clone());
-    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-3", &json!([ring])))).await;
+    let (status, body) =
+        server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-3", &json!([ring])))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_code(&body), "too_many_vertices");
     assert_eq!(body["error"]["details"]["field"], "geometry");
@@ -278,9 +333,11 @@ async fn a_polygon_over_the_vertex_limit_is_refused(pool: PgPool) {
     // runs back and forth along one line).
     ring.truncate(limit - 1);
     ring.push(ring[0].clone());
-    let (status, body) = server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-4", &json!([ring])))).await;
+    let (status, body) =
+        server.call(Method::POST, Some(&planner), "/v1/places", Some(&grid_cell(station, "B-4", &json!([ring])))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_code(&body), "validation_failed", "{body}");
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE source = 'survey-2026'").fetch_one(&pool).await.unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM places WHERE source = 'survey-2026'").fetch_one(&pool).await.unwrap();
     assert_eq!(stored, 0);
 }

@@ -109,7 +109,11 @@ async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPoo
     let (a_finding, a_photo) = finding_with_photo(&server, &pool, &a).await;
     let (b_finding, b_photo) = finding_with_photo(&server, &pool, &b).await;
     let own_staff: String =
-        sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1").bind(station).fetch_one(&pool).await.unwrap();
+        sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1")
+            .bind(station)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let other_staff: String = sqlx::query_scalar(
         "SELECT p.username FROM people p JOIN stations s ON s.id = p.station_id
          WHERE p.role = 'station_staff' AND s.level = 'regional' AND s.id <> $1 ORDER BY p.username LIMIT 1",
@@ -132,7 +136,11 @@ async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPoo
         // Photos have no list: each one is readable through REST exactly when it was received.
         for photo in &all_photos {
             let (status, _) = server.get(&token, &format!("/v1/photos/{photo}")).await;
-            assert_eq!(status == StatusCode::OK, got("photo").contains(photo), "{username}: photo {photo} answered {status}");
+            assert_eq!(
+                status == StatusCode::OK,
+                got("photo").contains(photo),
+                "{username}: photo {photo} answered {status}"
+            );
         }
         assert!(!got("place").is_empty() && !got("station").is_empty(), "{username} received nothing: {seen:?}");
         by_role.insert(username.to_owned(), seen);
@@ -140,14 +148,26 @@ async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPoo
 
     // What that means for the people involved.
     let rep = &by_role[&a];
-    assert!(rep["finding"].contains(&a_finding) && !rep["finding"].contains(&b_finding), "a representative receives only their own findings");
+    assert!(
+        rep["finding"].contains(&a_finding) && !rep["finding"].contains(&b_finding),
+        "a representative receives only their own findings"
+    );
     assert!(rep["photo"].contains(&a_photo) && !rep["photo"].contains(&b_photo));
-    let rep_id: Uuid = sqlx::query_scalar("SELECT id FROM people WHERE username = $1").bind(&a).fetch_one(&pool).await.unwrap();
-    let theirs: BTreeSet<Uuid> =
-        sqlx::query_scalar("SELECT id FROM assignments WHERE person_id = $1").bind(rep_id).fetch_all(&pool).await.unwrap().into_iter().collect();
+    let rep_id: Uuid =
+        sqlx::query_scalar("SELECT id FROM people WHERE username = $1").bind(&a).fetch_one(&pool).await.unwrap();
+    let theirs: BTreeSet<Uuid> = sqlx::query_scalar("SELECT id FROM assignments WHERE person_id = $1")
+        .bind(rep_id)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     assert_eq!(rep["assignment"], theirs, "and only their own assignments");
     let staff = &by_role[&own_staff];
-    assert!(staff["finding"].contains(&a_finding) && staff["finding"].contains(&b_finding), "their station's staff receive both");
+    assert!(
+        staff["finding"].contains(&a_finding) && staff["finding"].contains(&b_finding),
+        "their station's staff receive both"
+    );
     assert!(staff["photo"].contains(&a_photo) && staff["photo"].contains(&b_photo));
     let other = by_role[&other_staff].get("finding").cloned().unwrap_or_default();
     assert!(!other.contains(&a_finding) && !other.contains(&b_finding), "another station's staff receive neither");
@@ -165,8 +185,10 @@ async fn a_representative_carries_their_stations_places_and_their_own_records_on
     let (person, station): (Uuid, Uuid) =
         sqlx::query_as("SELECT id, station_id FROM people WHERE username = 'rep010'").fetch_one(&pool).await.unwrap();
     let client = Uuid::now_v7();
-    let (status, first) = server.get(&token, &format!("/v1/sync/pull?client_id={client}&limit=5&schema_version=1")).await;
+    let (status, first) =
+        server.get(&token, &format!("/v1/sync/pull?client_id={client}&limit=5&schema_version=1")).await;
     assert_eq!(status, StatusCode::OK, "{first}");
-    let buckets: Vec<String> = first["buckets"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()).collect();
+    let buckets: Vec<String> =
+        first["buckets"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(buckets, ["ref".to_owned(), format!("rep:{person}"), format!("places:{station}")]);
 }

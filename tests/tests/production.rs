@@ -10,7 +10,9 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use fieldvisit_tests::{Server, error_code};
-use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -59,7 +61,10 @@ fn check_ins(rep: &Rep, first: i64, n: i64) -> (Vec<Value>, Vec<Uuid>) {
 }
 
 fn push_body(client: Uuid, mutations: &[Value]) -> Vec<u8> {
-    serde_json::to_vec(&json!({"client_id": client, "schema_version": 1, "client_time": now_device(), "mutations": mutations})).unwrap()
+    serde_json::to_vec(
+        &json!({"client_id": client, "schema_version": 1, "client_time": now_device(), "mutations": mutations}),
+    )
+    .unwrap()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -110,7 +115,8 @@ async fn a_gzip_or_zstd_compressed_push_is_applied(pool: PgPool) {
     assert_eq!(status, StatusCode::OK, "{res}");
     assert_eq!(res["last_mutation_id"], 3, "{res}");
     let (second, second_ids) = check_ins(&r, 4, 3);
-    let (status, res) = push_encoded(&server, &r.token, "zstd", zstd::encode_all(&push_body(client, &second)[..], 3).unwrap()).await;
+    let (status, res) =
+        push_encoded(&server, &r.token, "zstd", zstd::encode_all(&push_body(client, &second)[..], 3).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert!(res["results"].as_array().unwrap().iter().all(|m| m["status"] == "applied"), "{res}");
     assert_eq!(count_present(&pool, &[first_ids, second_ids].concat()).await, 6);
@@ -176,7 +182,9 @@ async fn a_push_bomb_from_a_signed_in_device_is_a_413(pool: PgPool) {
 
 /// Reads a pull answer as sent: its `Content-Encoding` and decoded JSON.
 async fn pull_as(server: &Server, token: &str, client: Uuid, accept: Option<&str>) -> (Option<String>, usize, Value) {
-    let mut req = raw_client().get(format!("{}/v1/sync/pull?client_id={client}&schema_version=1", server.base)).bearer_auth(token);
+    let mut req = raw_client()
+        .get(format!("{}/v1/sync/pull?client_id={client}&schema_version=1", server.base))
+        .bearer_auth(token);
     if let Some(a) = accept {
         req = req.header(ACCEPT_ENCODING, a);
     }
@@ -218,7 +226,13 @@ async fn accept_encoding_gets_a_compressed_pull_that_decodes_to_the_same_json(po
     assert_eq!(encoding.as_deref(), Some("zstd"));
     assert_eq!(page(zstded), page(plain));
     // Tiny answers go as they are.
-    let res = raw_client().get(format!("{}/v1/me", server.base)).bearer_auth(&r.token).header(ACCEPT_ENCODING, "gzip").send().await.unwrap();
+    let res = raw_client()
+        .get(format!("{}/v1/me", server.base))
+        .bearer_auth(&r.token)
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get(CONTENT_ENCODING).is_none());
 }
@@ -237,7 +251,8 @@ async fn upload_photo(server: &Server, r: &Rep, client: Uuid, first_mutation: i6
     let (status, res) = server.call(Method::POST, Some(&r.token), "/v1/sync/push", Some(&body)).await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert!(res["results"].as_array().unwrap().iter().all(|m| m["status"] == "applied"), "{res}");
-    let (status, signed) = server.call(Method::POST, Some(&r.token), &format!("/v1/photos/{id}/upload-url"), None).await;
+    let (status, signed) =
+        server.call(Method::POST, Some(&r.token), &format!("/v1/photos/{id}/upload-url"), None).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
     let mut put = raw_client().put(signed["url"].as_str().unwrap());
     for (k, v) in signed["headers"].as_object().unwrap() {
@@ -272,7 +287,11 @@ async fn photo_bytes_are_never_compressed(pool: PgPool) {
 async fn on_the_wire(base: &str, head: &str, body: &[u8]) -> (usize, usize, Vec<u8>) {
     let addr = base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = [format!("{head}host: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes(), body.to_vec()].concat();
+    let request = [
+        format!("{head}host: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes(),
+        body.to_vec(),
+    ]
+    .concat();
     stream.write_all(&request).await.unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.unwrap();
@@ -323,7 +342,10 @@ async fn wire_bytes_of_a_bootstrap_and_a_push_of_50_check_ins(pool: PgPool) {
         let mut wire = 0;
         let mut i = 0;
         while i < queries.len() {
-            let head = format!("GET /v1/sync/pull?client_id={client}&schema_version=1{} HTTP/1.1\r\n{auth}accept-encoding: {accept}\r\n", queries[i]);
+            let head = format!(
+                "GET /v1/sync/pull?client_id={client}&schema_version=1{} HTTP/1.1\r\n{auth}accept-encoding: {accept}\r\n",
+                queries[i]
+            );
             let (sent, got, body) = on_the_wire(&server.base, &head, b"").await;
             wire += sent + got;
             if accept == "identity" {
@@ -340,11 +362,19 @@ async fn wire_bytes_of_a_bootstrap_and_a_push_of_50_check_ins(pool: PgPool) {
             i += 1;
         }
         let changes: usize = pages_plain.iter().map(|p| p.as_array().unwrap().len()).sum();
-        writeln!(report, "bootstrap of rep001, Accept-Encoding {accept}: {} pages, {changes} changes, {wire} bytes on the wire", queries.len()).unwrap();
+        writeln!(
+            report,
+            "bootstrap of rep001, Accept-Encoding {accept}: {} pages, {changes} changes, {wire} bytes on the wire",
+            queries.len()
+        )
+        .unwrap();
         bootstrap.insert(accept, wire);
     }
     let identity = bootstrap["identity"];
-    assert!(bootstrap["gzip"] * 3 < identity && bootstrap["zstd"] * 3 < identity && bootstrap["br"] * 3 < identity, "{report}");
+    assert!(
+        bootstrap["gzip"] * 3 < identity && bootstrap["zstd"] * 3 < identity && bootstrap["br"] * 3 < identity,
+        "{report}"
+    );
 
     let mut push = BTreeMap::new();
     for encoding in ["identity", "gzip", "zstd"] {
@@ -363,7 +393,12 @@ async fn wire_bytes_of_a_bootstrap_and_a_push_of_50_check_ins(pool: PgPool) {
         let answer: Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(answer["last_mutation_id"], 50, "{answer}");
         assert_eq!(count_present(&pool, &ids).await, 50);
-        writeln!(report, "push of 50 check-ins, {encoding}: request {sent} bytes (JSON {} bytes), answer {got} bytes", json.len()).unwrap();
+        writeln!(
+            report,
+            "push of 50 check-ins, {encoding}: request {sent} bytes (JSON {} bytes), answer {got} bytes",
+            json.len()
+        )
+        .unwrap();
         push.insert(encoding, sent + got);
     }
     assert!(push["zstd"] * 3 < push["identity"] && push["gzip"] * 3 < push["identity"], "{report}");
@@ -374,7 +409,12 @@ async fn wire_bytes_of_a_bootstrap_and_a_push_of_50_check_ins(pool: PgPool) {
 async fn private_answers_say_no_store_and_every_answer_nosniff(pool: PgPool) {
     let server = Server::in_process(&pool).await;
     let http = raw_client();
-    let login = http.post(format!("{}/v1/auth/login", server.base)).json(&json!({"username": "rep001", "password": "fieldvisit"})).send().await.unwrap();
+    let login = http
+        .post(format!("{}/v1/auth/login", server.base))
+        .json(&json!({"username": "rep001", "password": "fieldvisit"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
     assert_eq!(login.headers().get(CACHE_CONTROL).unwrap(), "no-store", "tokens must not be cached");
     assert_eq!(login.headers().get(X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
@@ -412,19 +452,30 @@ async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> 
 #[sqlx::test(migrations = false)]
 async fn a_half_sent_request_head_is_closed_after_the_header_timeout(pool: PgPool) {
     let url = fieldvisit_tests::database_url(&pool);
-    let server =
-        Server::start(&["serve"], &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_HEADER_READ_TIMEOUT_S", "2"), ("FIELDVISIT_IDLE_TIMEOUT_S", "6")]).await;
+    let server = Server::start(
+        &["serve"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("FIELDVISIT_HEADER_READ_TIMEOUT_S", "2"),
+            ("FIELDVISIT_IDLE_TIMEOUT_S", "6"),
+        ],
+    )
+    .await;
     let addr = server.base.trim_start_matches("http://").to_owned();
     // Half a head, then silence: closed at the header timeout, long before
     // the idle timeout, with nothing answered.
     let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(b"POST /v1/sync/push HTTP/1.1\r\nhost: fieldvisit\r\ncontent-type: application/json\r\n").await.unwrap();
-    let (after, got) = closed_within(&mut slow, Duration::from_secs(20)).await.expect("the server closed the half-sent request");
+    slow.write_all(b"POST /v1/sync/push HTTP/1.1\r\nhost: fieldvisit\r\ncontent-type: application/json\r\n")
+        .await
+        .unwrap();
+    let (after, got) =
+        closed_within(&mut slow, Duration::from_secs(20)).await.expect("the server closed the half-sent request");
     assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
     assert!(after < Duration::from_secs(5), "closed after {after:?}");
     // A connection that sends nothing at all is closed the same way.
     let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let (after, _) = closed_within(&mut silent, Duration::from_secs(20)).await.expect("the server closed the silent connection");
+    let (after, _) =
+        closed_within(&mut silent, Duration::from_secs(20)).await.expect("the server closed the silent connection");
     assert!(after < Duration::from_secs(5), "closed after {after:?}");
     // The server serves on meanwhile.
     let (status, _) = server.call(Method::GET, None, "/healthz", None).await;
@@ -434,8 +485,15 @@ async fn a_half_sent_request_head_is_closed_after_the_header_timeout(pool: PgPoo
 #[sqlx::test(migrations = false)]
 async fn a_keep_alive_connection_outlives_the_header_timeout_and_ends_at_the_idle_timeout(pool: PgPool) {
     let url = fieldvisit_tests::database_url(&pool);
-    let server =
-        Server::start(&["serve"], &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_HEADER_READ_TIMEOUT_S", "2"), ("FIELDVISIT_IDLE_TIMEOUT_S", "6")]).await;
+    let server = Server::start(
+        &["serve"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("FIELDVISIT_HEADER_READ_TIMEOUT_S", "2"),
+            ("FIELDVISIT_IDLE_TIMEOUT_S", "6"),
+        ],
+    )
+    .await;
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let request = b"GET /healthz HTTP/1.1\r\nhost: fieldvisit\r\n\r\n";
@@ -464,7 +522,11 @@ async fn block_pushes(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgre
 }
 
 async fn last_mutation(pool: &PgPool, client: Uuid) -> i64 {
-    sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1").bind(client).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1")
+        .bind(client)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test(migrations = false)]
@@ -520,10 +582,12 @@ async fn a_statement_past_the_statement_timeout_is_cancelled(pool: PgPool) {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(error_code(&body), "unavailable", "{body}");
     assert!(waited < Duration::from_secs(20), "answered after {waited:?}");
-    let cancelled: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let cancelled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(cancelled, 0, "no statement of the server still waits on the lock");
     lock.rollback().await.unwrap();
     assert_eq!(count_present(&pool, &ids).await, 0);
@@ -540,7 +604,8 @@ fn samples(text: &str) -> Vec<Sample> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let (series, value) = l.rsplit_once(' ').unwrap();
-            let (name, labels) = series.split_once('{').map_or((series, ""), |(n, rest)| (n, rest.trim_end_matches('}')));
+            let (name, labels) =
+                series.split_once('{').map_or((series, ""), |(n, rest)| (n, rest.trim_end_matches('}')));
             let labels = labels
                 .split(',')
                 .filter(|p| !p.is_empty())
@@ -609,14 +674,21 @@ async fn metrics_count_requests_mutations_pulls_the_pool_photos_and_logins(pool:
 
     let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
     let all = samples(&text);
-    let v = |name: &str, labels: &[(&str, &str)]| value(&all, name, labels).unwrap_or_else(|| panic!("no {name} {labels:?} in\n{text}"));
+    let v = |name: &str, labels: &[(&str, &str)]| {
+        value(&all, name, labels).unwrap_or_else(|| panic!("no {name} {labels:?} in\n{text}"))
+    };
     let n = |name: &str, labels: &[(&str, &str)]| whole(v(name, labels));
-    assert!(n("fieldvisit_http_requests_total", &[("method", "POST"), ("route", "/v1/auth/login"), ("status", "200")]) >= 1);
+    assert!(
+        n("fieldvisit_http_requests_total", &[("method", "POST"), ("route", "/v1/auth/login"), ("status", "200")]) >= 1
+    );
     assert_eq!(n("fieldvisit_http_requests_total", &[("route", "/v1/sync/push"), ("status", "200")]), 3);
     assert!(n("fieldvisit_http_request_duration_seconds_count", &[("route", "/v1/sync/pull"), ("status", "200")]) >= 1);
     assert!(v("fieldvisit_http_request_duration_seconds_sum", &[("route", "/v1/sync/pull")]) > 0.0);
     assert!(n("fieldvisit_http_request_duration_seconds_bucket", &[("route", "/v1/sync/pull"), ("le", "+Inf")]) >= 1);
-    assert!(value(&all, "fieldvisit_http_requests_total", &[("route", "/metrics")]).is_none(), "the scrape is not a request of the API");
+    assert!(
+        value(&all, "fieldvisit_http_requests_total", &[("route", "/metrics")]).is_none(),
+        "the scrape is not a request of the API"
+    );
     assert_eq!(n("fieldvisit_sync_mutations_total", &[("name", "checkin.create.v1"), ("status", "applied")]), 3);
     assert_eq!(n("fieldvisit_sync_mutations_total", &[("name", "checkin.create.v1"), ("status", "duplicate")]), 2);
     assert_eq!(n("fieldvisit_sync_mutations_total", &[("name", "photo.declare.v1"), ("status", "applied")]), 1);
@@ -647,7 +719,11 @@ async fn under_overload_every_push_applies_whole_or_answers_503_and_the_devices_
     let demo = Server::demo(&pool).await;
     demo.terminate().await;
     let url = fieldvisit_tests::database_url(&pool);
-    let server = Server::start(&["serve"], &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_DB_POOL", "2"), ("FIELDVISIT_DB_ACQUIRE_TIMEOUT_S", "0.25")]).await;
+    let server = Server::start(
+        &["serve"],
+        &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_DB_POOL", "2"), ("FIELDVISIT_DB_ACQUIRE_TIMEOUT_S", "0.25")],
+    )
+    .await;
     let mut devices = Vec::new();
     for i in 1..=DEVICES {
         let r = rep(&server, &pool, &format!("rep{i:03}")).await;
@@ -707,14 +783,29 @@ async fn under_overload_every_push_applies_whole_or_answers_503_and_the_devices_
             other => panic!("device {i}: {other} {body}"),
         }
     }
-    println!("pool of 2, {DEVICES} concurrent pushes of {BATCH} check-ins: {applied} applied, {} refused with 503", refused.len());
-    assert!(applied > 0 && !refused.is_empty(), "the pool of 2 should both serve and refuse: {applied} applied, {} refused", refused.len());
+    println!(
+        "pool of 2, {DEVICES} concurrent pushes of {BATCH} check-ins: {applied} applied, {} refused with 503",
+        refused.len()
+    );
+    assert!(
+        applied > 0 && !refused.is_empty(),
+        "the pool of 2 should both serve and refuse: {applied} applied, {} refused",
+        refused.len()
+    );
 
     // Nothing half-applied: every device has all of its batch or none of it,
     // and its last_mutation_id says which.
     for (i, (_, client, _, ids)) in devices.iter().enumerate() {
-        let last: Option<i64> = sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1").bind(client).fetch_optional(&pool).await.unwrap();
-        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_mutations WHERE client_id = $1").bind(client).fetch_one(&pool).await.unwrap();
+        let last: Option<i64> = sqlx::query_scalar("SELECT last_mutation_id FROM sync_clients WHERE id = $1")
+            .bind(client)
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+        let taken: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_mutations WHERE client_id = $1")
+            .bind(client)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         let present = count_present(&pool, ids).await;
         let last = last.unwrap_or(0);
         assert!(last == 0 || last == BATCH, "device {i}: last_mutation_id {last}");
@@ -733,7 +824,8 @@ async fn under_overload_every_push_applies_whole_or_answers_503_and_the_devices_
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        waiting = send_all(waiting).await.into_iter().filter(|(_, s, _, _)| *s != StatusCode::OK).map(|r| r.0).collect();
+        waiting =
+            send_all(waiting).await.into_iter().filter(|(_, s, _, _)| *s != StatusCode::OK).map(|r| r.0).collect();
     }
     assert!(waiting.is_empty(), "devices {waiting:?} never got through");
     let all_ids: Vec<Uuid> = devices.iter().flat_map(|d| d.3.clone()).collect();

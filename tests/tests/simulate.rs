@@ -59,16 +59,21 @@ async fn six_devices_converge_through_dropped_answers_and_repeated_sends(pool: P
     assert_eq!(count("SELECT count(*) FROM check_ins WHERE client_id = ANY($2) AND $1::uuid[] IS NOT NULL").await, n);
     assert_eq!(count("SELECT count(*) FROM sync_mutations WHERE client_id = ANY($2) AND status = 'applied' AND $1::uuid[] IS NOT NULL").await, n);
     // Clocks hours ahead or days behind were corrected: every visit counts for the month.
-    let elsewhere: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE id = ANY($1) AND to_char(visit_month, 'YYYY-MM') <> $2")
-        .bind(&sent)
-        .bind(&month)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let elsewhere: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM check_ins WHERE id = ANY($1) AND to_char(visit_month, 'YYYY-MM') <> $2",
+    )
+    .bind(&sent)
+    .bind(&month)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(elsewhere, 0);
 
     assert!(report.total(|d| d.connection.dropped_responses) > 0, "{text}");
-    assert!(report.total(|d| d.stats.duplicate) > 0, "retries after a dropped answer are answered as duplicates: {text}");
+    assert!(
+        report.total(|d| d.stats.duplicate) > 0,
+        "retries after a dropped answer are answered as duplicates: {text}"
+    );
     assert!(report.total(|d| d.stats.repeated_sends) > 0, "{text}");
     assert_eq!(report.total(|d| d.stats.rejected), 0, "{text}");
     // Each mutation was applied once, whichever answer the device saw.
@@ -128,7 +133,11 @@ async fn every_declared_photo_is_uploaded_once_through_cut_uploads(pool: PgPool)
         n
     );
     assert_eq!(report.total(|d| d.photo_stats.declared), declared.len() as u64, "no declaration was rejected: {text}");
-    assert_eq!(report.total(|d| d.photo_stats.uploaded), declared.len() as u64, "complete answered uploaded once per photo: {text}");
+    assert_eq!(
+        report.total(|d| d.photo_stats.uploaded),
+        declared.len() as u64,
+        "complete answered uploaded once per photo: {text}"
+    );
     assert_eq!(report.devices.iter().map(|d| d.photos_verified).sum::<usize>(), declared.len(), "{text}");
 
     // The faults happened: uploads were cut mid-body, `complete` then found

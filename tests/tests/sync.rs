@@ -21,13 +21,17 @@ struct Rep {
 }
 
 async fn rep(server: &Server, pool: &PgPool, username: &str) -> Rep {
-    let (person, station): (Uuid, Uuid) =
-        sqlx::query_as("SELECT id, station_id FROM people WHERE username = $1").bind(username).fetch_one(pool).await.unwrap();
-    let cell: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE station_id = $1 AND kind = 'grid_cell' ORDER BY id LIMIT 1")
-        .bind(station)
+    let (person, station): (Uuid, Uuid) = sqlx::query_as("SELECT id, station_id FROM people WHERE username = $1")
+        .bind(username)
         .fetch_one(pool)
         .await
         .unwrap();
+    let cell: Uuid =
+        sqlx::query_scalar("SELECT id FROM places WHERE station_id = $1 AND kind = 'grid_cell' ORDER BY id LIMIT 1")
+            .bind(station)
+            .fetch_one(pool)
+            .await
+            .unwrap();
     let enterprise: Uuid = sqlx::query_scalar(
         "SELECT id FROM places WHERE station_id = $1 AND kind = 'enterprise' AND GeometryType(geom) = 'POINT' ORDER BY id LIMIT 1",
     )
@@ -40,7 +44,11 @@ async fn rep(server: &Server, pool: &PgPool, username: &str) -> Rep {
 
 /// One of the places assigned to `person`.
 async fn assigned(pool: &PgPool, person: Uuid) -> Uuid {
-    sqlx::query_scalar("SELECT place_id FROM assignments WHERE person_id = $1 ORDER BY place_id LIMIT 1").bind(person).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT place_id FROM assignments WHERE person_id = $1 ORDER BY place_id LIMIT 1")
+        .bind(person)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 /// A point well inside a place (WGS84).
@@ -76,7 +84,13 @@ async fn pull(server: &Server, token: &str, client: Uuid, cursor: Option<&str>, 
 }
 
 /// Pulls until `has_more` is false; returns every change and the last cursor.
-async fn pull_all(server: &Server, token: &str, client: Uuid, mut cursor: Option<String>, limit: i64) -> (Vec<Value>, Vec<Value>, String) {
+async fn pull_all(
+    server: &Server,
+    token: &str,
+    client: Uuid,
+    mut cursor: Option<String>,
+    limit: i64,
+) -> (Vec<Value>, Vec<Value>, String) {
     let mut changes = Vec::new();
     let mut events = Vec::new();
     loop {
@@ -93,7 +107,10 @@ async fn pull_all(server: &Server, token: &str, client: Uuid, mut cursor: Option
 
 async fn count_check_ins(pool: &PgPool) -> i64 {
     // Only what the test itself pushed: the demo brings months of history.
-    sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE received_at > now() - interval '1 day'").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM check_ins WHERE received_at > now() - interval '1 day'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 fn statuses(body: &Value) -> Vec<String> {
@@ -112,7 +129,10 @@ async fn identical_batch_resent_applies_once(pool: PgPool) {
     let r = rep(&server, &pool, "rep020").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
-    let batch = json!([m(1, checkin(Uuid::now_v7(), r.cell, at, &now_device())), m(2, checkin(Uuid::now_v7(), r.enterprise, inside(&pool, r.enterprise).await, &now_device()))]);
+    let batch = json!([
+        m(1, checkin(Uuid::now_v7(), r.cell, at, &now_device())),
+        m(2, checkin(Uuid::now_v7(), r.enterprise, inside(&pool, r.enterprise).await, &now_device()))
+    ]);
     let (status, first) = push(&server, &r.token, client, batch.clone()).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(statuses(&first), ["applied", "applied"]);
@@ -135,7 +155,9 @@ async fn a_batch_overlapping_an_acknowledged_one_applies_only_the_new_part(pool:
     let args: Vec<Value> = (0..4).map(|_| checkin(Uuid::now_v7(), r.cell, at, &now_device())).collect();
     let (_, first) = push(&server, &r.token, client, json!([m(1, args[0].clone()), m(2, args[1].clone())])).await;
     assert_eq!(statuses(&first), ["applied", "applied"]);
-    let (_, second) = push(&server, &r.token, client, json!([m(2, args[1].clone()), m(3, args[2].clone()), m(4, args[3].clone())])).await;
+    let (_, second) =
+        push(&server, &r.token, client, json!([m(2, args[1].clone()), m(3, args[2].clone()), m(4, args[3].clone())]))
+            .await;
     assert_eq!(statuses(&second), ["duplicate", "applied", "applied"]);
     assert_eq!(second["last_mutation_id"], 4);
     assert_eq!(count_check_ins(&pool).await, 4);
@@ -147,8 +169,16 @@ async fn a_gap_stops_the_batch(pool: PgPool) {
     let r = rep(&server, &pool, "rep022").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
-    let (_, body) = push(&server, &r.token, client, json!([m(1, checkin(Uuid::now_v7(), r.cell, at, &now_device())),
-        m(3, checkin(Uuid::now_v7(), r.cell, at, &now_device()))])).await;
+    let (_, body) = push(
+        &server,
+        &r.token,
+        client,
+        json!([
+            m(1, checkin(Uuid::now_v7(), r.cell, at, &now_device())),
+            m(3, checkin(Uuid::now_v7(), r.cell, at, &now_device()))
+        ]),
+    )
+    .await;
     assert_eq!(statuses(&body), ["applied"], "nothing after the gap is applied: {body}");
     assert_eq!(body["last_mutation_id"], 1);
     assert_eq!(count_check_ins(&pool).await, 1);
@@ -164,10 +194,12 @@ async fn the_same_uuid_with_another_payload_is_rejected_not_overwritten(pool: Pg
     let original = checkin(id, r.cell, at, &now_device());
     let mut changed = original.clone();
     changed["note"] = json!("另一份内容");
-    let (_, body) = push(&server, &r.token, client, json!([m(1, original.clone()), m(2, changed), m(3, original)])).await;
+    let (_, body) =
+        push(&server, &r.token, client, json!([m(1, original.clone()), m(2, changed), m(3, original)])).await;
     assert_eq!(statuses(&body), ["applied", "rejected", "applied"], "{body}");
     assert_eq!(body["results"][1]["code"], "id_conflict");
-    let note: Option<String> = sqlx::query_scalar("SELECT note FROM check_ins WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    let note: Option<String> =
+        sqlx::query_scalar("SELECT note FROM check_ins WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
     assert_eq!(note, None, "the stored check-in is untouched");
     assert_eq!(count_check_ins(&pool).await, 1);
 }
@@ -210,7 +242,8 @@ async fn two_concurrent_pushes_of_one_client_apply_each_mutation_once(pool: PgPo
     let at = inside(&pool, r.cell).await;
     let batch: Vec<Value> = (1..=20).map(|i| m(i, checkin(Uuid::now_v7(), r.cell, at, &now_device()))).collect();
     let batch = Value::Array(batch);
-    let (a, b) = tokio::join!(push(&server, &r.token, client, batch.clone()), push(&server, &r.token, client, batch.clone()));
+    let (a, b) =
+        tokio::join!(push(&server, &r.token, client, batch.clone()), push(&server, &r.token, client, batch.clone()));
     let applied = |body: &Value| statuses(body).iter().filter(|s| *s == "applied").count();
     assert_eq!(a.0, StatusCode::OK);
     assert_eq!(b.0, StatusCode::OK);
@@ -224,14 +257,24 @@ async fn a_rejected_mutation_in_the_middle_does_not_block_the_queue(pool: PgPool
     let r = rep(&server, &pool, "rep026").await;
     let client = Uuid::now_v7();
     let at = inside(&pool, r.cell).await;
-    let other_station_place: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE station_id <> $1 LIMIT 1").bind(r.station).fetch_one(&pool).await.unwrap();
-    let (_, body) = push(&server, &r.token, client, json!([
-        m(1, checkin(Uuid::now_v7(), r.cell, at, &now_device())),
-        m(2, checkin(Uuid::now_v7(), other_station_place, at, &now_device())),
-        {"id": 3, "name": "checkin.create.v1", "args": {"id": "not-a-uuid"}},
-        {"id": 4, "name": "teleport.v9", "args": {}},
-        m(5, checkin(Uuid::now_v7(), r.cell, at, &now_device())),
-    ])).await;
+    let other_station_place: Uuid = sqlx::query_scalar("SELECT id FROM places WHERE station_id <> $1 LIMIT 1")
+        .bind(r.station)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (_, body) = push(
+        &server,
+        &r.token,
+        client,
+        json!([
+            m(1, checkin(Uuid::now_v7(), r.cell, at, &now_device())),
+            m(2, checkin(Uuid::now_v7(), other_station_place, at, &now_device())),
+            {"id": 3, "name": "checkin.create.v1", "args": {"id": "not-a-uuid"}},
+            {"id": 4, "name": "teleport.v9", "args": {}},
+            m(5, checkin(Uuid::now_v7(), r.cell, at, &now_device())),
+        ]),
+    )
+    .await;
     assert_eq!(statuses(&body), ["applied", "rejected", "rejected", "rejected", "applied"], "{body}");
     assert_eq!(body["results"][1]["code"], "unknown_place", "outside the scope reads like absent");
     assert_eq!(body["results"][2]["code"], "invalid_args");
@@ -253,7 +296,13 @@ async fn another_persons_client_id_is_refused(pool: PgPool) {
     let client = Uuid::now_v7();
     let (status, _) = push(&server, &a.token, client, json!([])).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = push(&server, &b.token, client, json!([m(1, checkin(Uuid::now_v7(), b.cell, inside(&pool, b.cell).await, &now_device()))])).await;
+    let (status, body) = push(
+        &server,
+        &b.token,
+        client,
+        json!([m(1, checkin(Uuid::now_v7(), b.cell, inside(&pool, b.cell).await, &now_device()))]),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     error_code(&body);
     assert_eq!(count_check_ins(&pool).await, 0);
@@ -269,8 +318,12 @@ async fn the_database_unreachable_during_a_push_commits_nothing(pool: PgPool) {
     let db = pool.connect_options().get_database().unwrap().to_owned();
     // Shut the server's database out from the maintenance database: no new
     // connections, existing ones cut (the test's own pool included).
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&std::env::var("DATABASE_URL").unwrap()).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false"))).execute(&mut admin).await.unwrap();
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&std::env::var("DATABASE_URL").unwrap()).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
         .bind(&db)
         .execute(&mut admin)
@@ -279,7 +332,10 @@ async fn the_database_unreachable_during_a_push_commits_nothing(pool: PgPool) {
     let (status, body) = push(&server, &r.token, client, batch.clone()).await;
     assert!(status.is_server_error(), "{status} {body}");
     assert!(status != StatusCode::INTERNAL_SERVER_ERROR || body["error"]["code"].is_string());
-    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true"))).execute(&mut admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     assert_eq!(count_check_ins(&pool).await, 0, "nothing was committed");
     // Once the database is back, the same push applies, once.
     let mut tries = 0;
@@ -319,7 +375,11 @@ fn apply(store: &mut std::collections::BTreeMap<(String, String, String), Value>
         }
     }
     for c in changes {
-        let key = (c["bucket"].as_str().unwrap().to_owned(), c["entity"].as_str().unwrap().to_owned(), c["id"].as_str().unwrap().to_owned());
+        let key = (
+            c["bucket"].as_str().unwrap().to_owned(),
+            c["entity"].as_str().unwrap().to_owned(),
+            c["id"].as_str().unwrap().to_owned(),
+        );
         if c["op"] == "delete" {
             store.remove(&key);
         } else {
@@ -334,7 +394,11 @@ async fn a_paged_bootstrap_while_writes_continue_converges(pool: PgPool) {
     let r = rep(&server, &pool, "rep031").await;
     let planner = server.login("planner").await;
     let client = Uuid::now_v7();
-    let places: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM places WHERE station_id = $1 ORDER BY id").bind(r.station).fetch_all(&pool).await.unwrap();
+    let places: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM places WHERE station_id = $1 ORDER BY id")
+        .bind(r.station)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     let mut store = std::collections::BTreeMap::new();
     let mut cursor: Option<String> = None;
     for (i, page_no) in (0..200).enumerate() {
@@ -344,7 +408,14 @@ async fn a_paged_bootstrap_while_writes_continue_converges(pool: PgPool) {
         cursor = Some(page["cursor"].as_str().unwrap().to_owned());
         // Writes land between the pages: renames, and a deactivation.
         if i < places.len() && page_no % 2 == 0 {
-            let (s, _) = server.call(Method::PATCH, Some(&planner), &format!("/v1/places/{}", places[i]), Some(&json!({"properties": {"name": format!("改名{i}")}}))).await;
+            let (s, _) = server
+                .call(
+                    Method::PATCH,
+                    Some(&planner),
+                    &format!("/v1/places/{}", places[i]),
+                    Some(&json!({"properties": {"name": format!("改名{i}")}})),
+                )
+                .await;
             assert_eq!(s, StatusCode::OK);
         }
         if !page["has_more"].as_bool().unwrap() && i >= places.len() {
@@ -354,7 +425,11 @@ async fn a_paged_bootstrap_while_writes_continue_converges(pool: PgPool) {
     let (status, _) = server.call(Method::DELETE, Some(&planner), &format!("/v1/places/{}", places[0]), None).await;
     assert_eq!(status, StatusCode::OK);
     let mut server_side: Vec<(String, String)> =
-        sqlx::query_as("SELECT id::text, name FROM places WHERE station_id = $1 AND active ORDER BY id").bind(r.station).fetch_all(&pool).await.unwrap();
+        sqlx::query_as("SELECT id::text, name FROM places WHERE station_id = $1 AND active ORDER BY id")
+            .bind(r.station)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     server_side.sort();
     // A write shows up once the pull horizon passes it, which a transaction
     // open elsewhere in the cluster (another test's) may delay a little.
@@ -395,19 +470,36 @@ async fn a_transaction_that_commits_last_is_not_skipped_and_rollbacks_do_not_sta
     // T1 takes its transaction id first and writes, but commits last.
     let mut t1 = pool.begin().await.unwrap();
     sqlx::query("SELECT pg_current_xact_id()").execute(&mut *t1).await.unwrap();
-    sqlx::query("UPDATE places SET name = '先开始后提交', version = version + 1 WHERE id = $1").bind(early_place).execute(&mut *t1).await.unwrap();
+    sqlx::query("UPDATE places SET name = '先开始后提交', version = version + 1 WHERE id = $1")
+        .bind(early_place)
+        .execute(&mut *t1)
+        .await
+        .unwrap();
     // T2 starts later and commits first.
-    sqlx::query("UPDATE places SET name = '后开始先提交', version = version + 1 WHERE id = $1").bind(late_place).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE places SET name = '后开始先提交', version = version + 1 WHERE id = $1")
+        .bind(late_place)
+        .execute(&pool)
+        .await
+        .unwrap();
     // A rolled-back transaction in between leaves nothing behind.
     let mut t3 = pool.begin().await.unwrap();
-    sqlx::query("UPDATE places SET name = '回滚', version = version + 1 WHERE id = $1").bind(late_place).execute(&mut *t3).await.unwrap();
+    sqlx::query("UPDATE places SET name = '回滚', version = version + 1 WHERE id = $1")
+        .bind(late_place)
+        .execute(&mut *t3)
+        .await
+        .unwrap();
     t3.rollback().await.unwrap();
 
     // While T1 is open, T2's change waits behind the horizon instead of being
     // delivered with a cursor that would then skip T1's.
     let (_, page) = pull(&server, &r.token, client, Some(&cursor), 500).await;
     let names = |page: &Value| -> Vec<String> {
-        page["changes"].as_array().unwrap().iter().filter_map(|c| c["data"]["properties"]["name"].as_str().map(str::to_owned)).collect()
+        page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["data"]["properties"]["name"].as_str().map(str::to_owned))
+            .collect()
     };
     assert!(names(&page).is_empty(), "{:?}", names(&page));
     let cursor = page["cursor"].as_str().unwrap().to_owned();
@@ -461,7 +553,13 @@ async fn device_clocks_hours_ahead_or_days_behind(pool: PgPool) {
     let visited: chrono::DateTime<chrono::Utc> = data["visited_at"].as_str().unwrap().parse().unwrap();
     assert!((visited - now).num_seconds().abs() < 60);
     // The evidence is kept: the skew and the device's own time.
-    let skews: Vec<f64> = sqlx::query_scalar("SELECT skew_s FROM check_ins WHERE person_id = $1 AND received_at > now() - interval '1 day' ORDER BY skew_s").bind(r.person).fetch_all(&pool).await.unwrap();
+    let skews: Vec<f64> = sqlx::query_scalar(
+        "SELECT skew_s FROM check_ins WHERE person_id = $1 AND received_at > now() - interval '1 day' ORDER BY skew_s",
+    )
+    .bind(r.person)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert!(skews[0] < -3.0 * 86_400.0 + 120.0 && skews[1] > 3.0 * 3600.0 - 120.0, "{skews:?}");
 }
 
@@ -473,21 +571,40 @@ async fn a_moved_representative_loses_the_old_station_and_gains_the_new(pool: Pg
     let client = Uuid::now_v7();
     let (changes, _, cursor) = pull_all(&server, &r.token, client, None, 500).await;
     assert!(changes.iter().any(|c| c["bucket"] == format!("places:{}", r.station)));
-    let new_station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' AND id <> $1 ORDER BY code LIMIT 1")
-        .bind(r.station)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let (status, _) = server.call(Method::PATCH, Some(&admin), &format!("/v1/people/{}", r.person), Some(&json!({"station_id": new_station}))).await;
+    let new_station: Uuid =
+        sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' AND id <> $1 ORDER BY code LIMIT 1")
+            .bind(r.station)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            Some(&admin),
+            &format!("/v1/people/{}", r.person),
+            Some(&json!({"station_id": new_station})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (changes, events, _) = pull_all(&server, &r.token, client, Some(cursor), 20).await;
     assert!(events.contains(&json!({"id": format!("places:{}", r.station), "event": "removed"})), "{events:?}");
     assert!(events.contains(&json!({"id": format!("places:{new_station}"), "event": "added"})));
-    let new_places: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1").bind(new_station).fetch_one(&pool).await.unwrap();
-    let got = changes.iter().filter(|c| c["entity"] == "place" && c["bucket"] == format!("places:{new_station}")).count();
+    let new_places: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1")
+        .bind(new_station)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let got =
+        changes.iter().filter(|c| c["entity"] == "place" && c["bucket"] == format!("places:{new_station}")).count();
     assert_eq!(i64::try_from(got).unwrap(), new_places, "the new station is bootstrapped in pages");
     // Writes at the old station are now outside the scope: rejected, acknowledged.
-    let (_, res) = push(&server, &r.token, client, json!([m(1, checkin(Uuid::now_v7(), r.cell, inside(&pool, r.cell).await, &now_device()))])).await;
+    let (_, res) = push(
+        &server,
+        &r.token,
+        client,
+        json!([m(1, checkin(Uuid::now_v7(), r.cell, inside(&pool, r.cell).await, &now_device()))]),
+    )
+    .await;
     assert_eq!(statuses(&res), ["rejected"]);
 }
 
@@ -504,7 +621,9 @@ async fn a_token_that_expires_mid_sync_is_refreshed_and_the_push_resent(pool: Pg
     let (status, _) = push(&server, &token, client, batch.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "expired mid-sync");
     assert_eq!(count_check_ins(&pool).await, 0);
-    let (_, fresh) = server.call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": login["refresh_token"]}))).await;
+    let (_, fresh) = server
+        .call(Method::POST, None, "/v1/auth/refresh", Some(&json!({"refresh_token": login["refresh_token"]})))
+        .await;
     let token = fresh["access_token"].as_str().unwrap();
     let (_, res) = push(&server, token, client, batch).await;
     assert_eq!(statuses(&res), ["applied"]);
@@ -554,8 +673,16 @@ async fn an_epoch_change_resets_every_bucket(pool: PgPool) {
     sqlx::query("UPDATE sync_epoch SET epoch = gen_random_uuid()").execute(&pool).await.unwrap();
     let (changes, events, _) = pull_all(&server, &r.token, client, Some(cursor), 500).await;
     assert!(!events.is_empty() && events.iter().all(|e| e["event"] == "reset"), "{events:?}");
-    let places: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1").bind(r.station).fetch_one(&pool).await.unwrap();
-    assert_eq!(i64::try_from(changes.iter().filter(|c| c["entity"] == "place").count()).unwrap(), places, "bootstrapped again");
+    let places: i64 = sqlx::query_scalar("SELECT count(*) FROM places WHERE station_id = $1")
+        .bind(r.station)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        i64::try_from(changes.iter().filter(|c| c["entity"] == "place").count()).unwrap(),
+        places,
+        "bootstrapped again"
+    );
 }
 
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
@@ -564,7 +691,11 @@ async fn every_verdict_with_real_coordinates(pool: PgPool) {
     let r = rep(&server, &pool, "rep040").await;
     let client = Uuid::now_v7();
     let cell_inside = inside(&pool, r.cell).await;
-    let (ex, ey): (f64, f64) = sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM places WHERE id = $1").bind(r.enterprise).fetch_one(&pool).await.unwrap();
+    let (ex, ey): (f64, f64) = sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM places WHERE id = $1")
+        .bind(r.enterprise)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let away = |metres: f64| {
         let p = Geodesic.destination(Point::new(ex, ey), 45.0, metres);
         (p.x(), p.y())
@@ -607,7 +738,13 @@ async fn every_verdict_with_real_coordinates(pool: PgPool) {
         }
     }
     // 10 km in a minute from the previous check-in: impossible speed.
-    let (_, res) = push(&server, &r.token, client, json!([m(1, checkin(Uuid::now_v7(), r.cell, cell_inside, &t)), m(2, checkin(Uuid::now_v7(), r.cell, far, &t))])).await;
+    let (_, res) = push(
+        &server,
+        &r.token,
+        client,
+        json!([m(1, checkin(Uuid::now_v7(), r.cell, cell_inside, &t)), m(2, checkin(Uuid::now_v7(), r.cell, far, &t))]),
+    )
+    .await;
     assert_eq!(res["results"][1]["data"]["verdict"], "suspicious", "{res}");
     assert!(res["results"][1]["data"]["reasons"].as_array().unwrap().contains(&json!("impossible_speed")));
 }
@@ -631,25 +768,53 @@ async fn months_are_asia_shanghai_calendar_months(pool: PgPool) {
     ];
     let mut ids = Vec::new();
     for (i, (device_time, month)) in cases.iter().enumerate() {
-        let (_, res) = push(&server, &r.token, client, json!([m(i64::try_from(i).unwrap() + 1, checkin(Uuid::now_v7(), r.cell, at, device_time))])).await;
+        let (_, res) = push(
+            &server,
+            &r.token,
+            client,
+            json!([m(i64::try_from(i).unwrap() + 1, checkin(Uuid::now_v7(), r.cell, at, device_time))]),
+        )
+        .await;
         assert_eq!(res["results"][0]["data"]["month"], *month, "{device_time}: {res}");
         ids.push(res["results"][0]["data"]["id"].as_str().unwrap().to_owned());
     }
     // Pushed weeks after those dates, they are late and wait for a review
     // (tests/tests/late.rs); the station's staff accept them.
-    let staff: String = sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1").bind(r.station).fetch_one(&pool).await.unwrap();
+    let staff: String =
+        sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1")
+            .bind(r.station)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let staff = server.login(&staff).await;
     for id in &ids {
-        let (status, body) = server.call(Method::POST, Some(&staff), &format!("/v1/check-ins/{id}/review"), Some(&json!({"decision": "accepted"}))).await;
+        let (status, body) = server
+            .call(
+                Method::POST,
+                Some(&staff),
+                &format!("/v1/check-ins/{id}/review"),
+                Some(&json!({"decision": "accepted"})),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     // The visit rule sees October as visited for this assignment, and it is a closed month.
     let (status, october) = server.get(&r.token, "/v1/visits/status?month=2026-10").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(october["closed"], true);
-    let entry = october["entries"].as_array().unwrap().iter().find(|e| e["place_id"] == r.cell.to_string()).expect("assigned cell");
+    let entry = october["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["place_id"] == r.cell.to_string())
+        .expect("assigned cell");
     assert_eq!(entry["status"], "visited", "{entry}");
-    let others_overdue = october["entries"].as_array().unwrap().iter().filter(|e| e["place_id"] != r.cell.to_string()).all(|e| e["status"] == "overdue");
+    let others_overdue = october["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["place_id"] != r.cell.to_string())
+        .all(|e| e["status"] == "overdue");
     assert!(others_overdue);
 }
 
@@ -661,22 +826,49 @@ async fn the_visit_status_follows_scope_and_review(pool: PgPool) {
     sqlx::query("DELETE FROM findings").execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM check_ins").execute(&pool).await.unwrap();
     let client = Uuid::now_v7();
-    let far = { let p = inside(&pool, r.cell).await; (p.0 + 0.02, p.1) };
-    let (_, res) = push(&server, &r.token, client, json!([m(1, checkin(Uuid::now_v7(), r.cell, far, &now_device()))])).await;
+    let far = {
+        let p = inside(&pool, r.cell).await;
+        (p.0 + 0.02, p.1)
+    };
+    let (_, res) =
+        push(&server, &r.token, client, json!([m(1, checkin(Uuid::now_v7(), r.cell, far, &now_device()))])).await;
     assert_eq!(res["results"][0]["data"]["verdict"], "outside_geofence");
     let id = res["results"][0]["data"]["id"].as_str().unwrap().to_owned();
     let month = res["results"][0]["data"]["month"].as_str().unwrap().to_owned();
-    let status_of = |body: &Value| body["entries"].as_array().unwrap().iter().find(|e| e["place_id"] == r.cell.to_string() && e["person_id"] == r.person.to_string()).unwrap()["status"].clone();
+    let status_of = |body: &Value| {
+        body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["place_id"] == r.cell.to_string() && e["person_id"] == r.person.to_string())
+            .unwrap()["status"]
+            .clone()
+    };
     let (_, mine) = server.get(&r.token, &format!("/v1/visits/status?month={month}")).await;
     assert_eq!(status_of(&mine), "due");
-    assert!(mine["entries"].as_array().unwrap().iter().all(|e| e["person_id"] == r.person.to_string()), "a representative sees only their own");
+    assert!(
+        mine["entries"].as_array().unwrap().iter().all(|e| e["person_id"] == r.person.to_string()),
+        "a representative sees only their own"
+    );
 
     // The station's staff reviews and accepts it: now it counts.
-    let staff: String = sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1").bind(r.station).fetch_one(&pool).await.unwrap();
+    let staff: String =
+        sqlx::query_scalar("SELECT username FROM people WHERE role = 'station_staff' AND station_id = $1")
+            .bind(r.station)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let staff = server.login(&staff).await;
     let (_, pending) = server.get(&staff, "/v1/check-ins?review=pending&verdict=outside_geofence").await;
     assert!(pending["items"].as_array().unwrap().iter().any(|c| c["id"] == id.as_str()));
-    let (status, reviewed) = server.call(Method::POST, Some(&staff), &format!("/v1/check-ins/{id}/review"), Some(&json!({"decision": "accepted", "note": "信号差，人在现场"}))).await;
+    let (status, reviewed) = server
+        .call(
+            Method::POST,
+            Some(&staff),
+            &format!("/v1/check-ins/{id}/review"),
+            Some(&json!({"decision": "accepted", "note": "信号差，人在现场"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{reviewed}");
     assert_eq!(reviewed["review"], "accepted");
     let (_, station_view) = server.get(&staff, &format!("/v1/visits/status?month={month}")).await;
@@ -684,13 +876,26 @@ async fn the_visit_status_follows_scope_and_review(pool: PgPool) {
     let totals = station_view["stations"].as_array().unwrap();
     assert_eq!(totals.len(), 1, "staff see their own station's totals");
     // A representative cannot review; another station's staff cannot see it.
-    let (status, _) = server.call(Method::POST, Some(&r.token), &format!("/v1/check-ins/{id}/review"), Some(&json!({"decision": "rejected"}))).await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            Some(&r.token),
+            &format!("/v1/check-ins/{id}/review"),
+            Some(&json!({"decision": "rejected"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let other: String = sqlx::query_scalar("SELECT p.username FROM people p JOIN stations s ON s.id = p.station_id WHERE p.role = 'station_staff' AND s.level = 'regional' AND s.id <> $1 LIMIT 1").bind(r.station).fetch_one(&pool).await.unwrap();
     let other = server.login(&other).await;
-    let (status, _) = server.call(Method::POST, Some(&other), &format!("/v1/check-ins/{id}/review"), Some(&json!({"decision": "rejected"}))).await;
+    let (status, _) = server
+        .call(Method::POST, Some(&other), &format!("/v1/check-ins/{id}/review"), Some(&json!({"decision": "rejected"})))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE entity = 'check_in' AND action = 'review'").fetch_one(&pool).await.unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE entity = 'check_in' AND action = 'review'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(audited, 1);
     // The presidium sees every station in the same query.
     let presidium = server.login("presidium").await;

@@ -58,12 +58,16 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
 }
 
 /// A hash of a random string nobody knows, with the default parameters.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Bq3kJ3vVXfZk0bW7Ckv5G7f9Yp5VqzU6Z1H2lZqg6c";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Bq3kJ3vVXfZk0bW7Ckv5G7f9Yp5VqzU6Z1H2lZqg6c";
 
 pub fn check_new_password(password: &str) -> Result<(), ApiError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(ApiError::invalid("password", format!("password must have at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(ApiError::invalid(
+            "password",
+            format!("password must have at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
     if n > 256 {
         return Err(ApiError::invalid("password", "password must have at most 256 characters"));

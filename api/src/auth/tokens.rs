@@ -48,10 +48,16 @@ impl std::fmt::Debug for TokenKeys {
 
 impl TokenKeys {
     /// Builds the keys from a PKCS#8 PEM Ed25519 private key.
-    pub fn from_private_pem(pem: &str, issuer: String, access_ttl_s: i64, refresh_ttl_days: i64) -> anyhow::Result<Self> {
+    pub fn from_private_pem(
+        pem: &str,
+        issuer: String,
+        access_ttl_s: i64,
+        refresh_ttl_days: i64,
+    ) -> anyhow::Result<Self> {
         // Idempotent: a second call (tests build many apps) finds it installed.
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
-        let signing = SigningKey::from_pkcs8_pem(pem).map_err(|e| anyhow::anyhow!("the JWT key is not an Ed25519 PKCS#8 PEM key: {e}"))?;
+        let signing = SigningKey::from_pkcs8_pem(pem)
+            .map_err(|e| anyhow::anyhow!("the JWT key is not an Ed25519 PKCS#8 PEM key: {e}"))?;
         let public_pem = signing.verifying_key().to_public_key_pem(LineEnding::LF)?;
         Ok(Self {
             encoding: EncodingKey::from_ed_pem(pem.as_bytes())?,
@@ -90,14 +96,14 @@ impl TokenKeys {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|d| d.claims)
-            .map_err(|e| match e.kind() {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|d| d.claims).map_err(|e| {
+            match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     ApiError::Unauthorized("the access token has expired; refresh it".into())
                 }
                 _ => ApiError::Unauthorized("the access token is not valid".into()),
-            })
+            }
+        })
     }
 }
 

@@ -97,7 +97,11 @@ fn days_of(rep: &Rep, months: &[NaiveDate]) -> Vec<DayPush> {
                 severity: severity.to_owned(),
                 position: Some(visit.position),
             };
-            mutations.push(Mutation { id: next_id, name: "finding.create.v1".into(), args: serde_json::to_value(&finding).expect("args serialise") });
+            mutations.push(Mutation {
+                id: next_id,
+                name: "finding.create.v1".into(),
+                args: serde_json::to_value(&finding).expect("args serialise"),
+            });
             next_id += 1;
         }
         if !mutations.is_empty() {
@@ -117,7 +121,12 @@ mod tests {
         let months = visits::history_months();
         let visits: usize = reps
             .iter()
-            .map(|r| visits::days_of(r.person, visits::history_client(r.person), &r.places, &months).iter().map(|d| d.mutations.len()).sum::<usize>())
+            .map(|r| {
+                visits::days_of(r.person, visits::history_client(r.person), &r.places, &months)
+                    .iter()
+                    .map(|d| d.mutations.len())
+                    .sum::<usize>()
+            })
             .sum();
         let findings: Vec<FindingCreateV1> = reps
             .iter()
@@ -128,7 +137,8 @@ mod tests {
         // About one in six, and the same set every time.
         let n = findings.len();
         assert!(n * 10 >= visits && n * 4 < visits, "{n} findings of {visits} visits");
-        let again: usize = reps.iter().map(|r| days_of(r, &months).iter().map(|d| d.mutations.len()).sum::<usize>()).sum();
+        let again: usize =
+            reps.iter().map(|r| days_of(r, &months).iter().map(|d| d.mutations.len()).sum::<usize>()).sum();
         assert_eq!(again, findings.len());
         let codes: Vec<&str> = ENTERPRISE.iter().chain(GRID_CELL).chain(PROJECT_SITE).map(|(c, _)| *c).collect();
         assert!(findings.iter().all(|f| codes.contains(&f.category.as_str()) && f.check_in_id.is_some()));

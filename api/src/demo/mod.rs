@@ -107,14 +107,23 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
     let months = visits::history_months();
     let check_ins = visits::load_history(db, &months).await.context("visit history")?;
     let findings = findings::load_findings(db, &months).await.context("demo findings")?;
-    Ok(Loaded { stations: t.stations.len(), people: t.people.len(), places: t.places.len(), assignments: t.assignments.len(), check_ins, findings })
+    Ok(Loaded {
+        stations: t.stations.len(),
+        people: t.people.len(),
+        places: t.places.len(),
+        assignments: t.assignments.len(),
+        check_ins,
+        findings,
+    })
 }
 
 /// What `fieldvisit demo` prints once it listens.
 pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
     println!("fieldvisit listening on http://{addr}");
-    println!("demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",
-        loaded.stations, loaded.people, loaded.places, loaded.assignments);
+    println!(
+        "demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",
+        loaded.stations, loaded.people, loaded.places, loaded.assignments
+    );
     if loaded.check_ins > 0 {
         println!("visit history 2026-08 … 2026-10: {} check-ins added", loaded.check_ins);
     }

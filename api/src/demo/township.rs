@@ -101,10 +101,7 @@ const SEED: u64 = 419_001;
 const WEST_LIMIT_LON: f64 = 112.35;
 
 /// The town seat (镇政府), where the central station sits.
-const SEAT: Coord<f64> = Coord {
-    x: 112.1305,
-    y: 35.1452,
-};
+const SEAT: Coord<f64> = Coord { x: 112.1305, y: 35.1452 };
 
 /// The town proper (镇区) around the seat: the central station's area, cut into six town
 /// grids. About 2.7 km east–west by 2.2 km north–south.
@@ -215,12 +212,8 @@ enum Industry {
 
 impl Industry {
     /// In the order of the `industry_weights` arrays.
-    const ALL: [Industry; 4] = [
-        Industry::Textiles,
-        Industry::BuildingMaterials,
-        Industry::Energy,
-        Industry::Agriculture,
-    ];
+    const ALL: [Industry; 4] =
+        [Industry::Textiles, Industry::BuildingMaterials, Industry::Energy, Industry::Agriculture];
 
     fn code(self) -> &'static str {
         match self {
@@ -241,65 +234,37 @@ impl Industry {
     }
 }
 
-const TOWN_GRID_NAMES: [&str; 6] = [
-    "邵原镇第一网格",
-    "邵原镇第二网格",
-    "邵原镇第三网格",
-    "邵原镇第四网格",
-    "邵原镇第五网格",
-    "邵原镇第六网格",
-];
+const TOWN_GRID_NAMES: [&str; 6] =
+    ["邵原镇第一网格", "邵原镇第二网格", "邵原镇第三网格", "邵原镇第四网格", "邵原镇第五网格", "邵原镇第六网格"];
 
-const TOWN_STREETS: [&str; 6] = [
-    "政府街",
-    "邵原大街",
-    "创业路",
-    "振兴路",
-    "王屋山路",
-    "文化路",
-];
+const TOWN_STREETS: [&str; 6] = ["政府街", "邵原大街", "创业路", "振兴路", "王屋山路", "文化路"];
 
 const SURNAMES: [&str; 48] = [
-    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
-    "何", "高", "林", "罗", "郑", "梁", "宋", "许", "韩", "冯", "邓", "曹", "田", "董", "袁", "潘",
-    "苏", "魏", "吕", "丁", "任", "姚", "卢", "崔", "贾", "范", "牛", "段", "薛", "闫", "常", "卫",
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林",
+    "罗", "郑", "梁", "宋", "许", "韩", "冯", "邓", "曹", "田", "董", "袁", "潘", "苏", "魏", "吕", "丁", "任", "姚",
+    "卢", "崔", "贾", "范", "牛", "段", "薛", "闫", "常", "卫",
 ];
 const GIVEN_FIRST: [&str; 30] = [
-    "建", "国", "志", "海", "红", "秀", "丽", "春", "桂", "玉", "明", "卫", "文", "小", "新", "振",
-    "永", "金", "俊", "晓", "雪", "德", "长", "保", "宏", "云", "学", "利", "爱", "凤",
+    "建", "国", "志", "海", "红", "秀", "丽", "春", "桂", "玉", "明", "卫", "文", "小", "新", "振", "永", "金", "俊",
+    "晓", "雪", "德", "长", "保", "宏", "云", "学", "利", "爱", "凤",
 ];
 const GIVEN_SECOND: [&str; 30] = [
-    "华", "强", "平", "英", "兰", "芳", "军", "民", "伟", "杰", "霞", "梅", "林", "涛", "勇", "刚",
-    "峰", "娟", "敏", "辉", "生", "成", "亮", "荣", "红", "东", "洁", "燕", "波", "琴",
+    "华", "强", "平", "英", "兰", "芳", "军", "民", "伟", "杰", "霞", "梅", "林", "涛", "勇", "刚", "峰", "娟", "敏",
+    "辉", "生", "成", "亮", "荣", "红", "东", "洁", "燕", "波", "琴",
 ];
 const GIVEN_SINGLE: [&str; 20] = [
-    "伟", "芳", "敏", "静", "磊", "强", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞",
-    "平", "刚", "鹏", "丹",
+    "伟", "芳", "敏", "静", "磊", "强", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "霞", "平", "刚", "鹏",
+    "丹",
 ];
 
 const BRANDS: [&str; 28] = [
-    "恒达", "鑫源", "宏远", "金穗", "豫丰", "华泰", "瑞祥", "汇通", "天润", "长青", "兴隆", "永盛",
-    "富民", "德润", "嘉禾", "昌盛", "盛源", "中原", "太行", "王屋", "沁北", "济丰", "广利", "华豫",
-    "润泽", "顺达", "佳宇", "鸿运",
+    "恒达", "鑫源", "宏远", "金穗", "豫丰", "华泰", "瑞祥", "汇通", "天润", "长青", "兴隆", "永盛", "富民", "德润",
+    "嘉禾", "昌盛", "盛源", "中原", "太行", "王屋", "沁北", "济丰", "广利", "华豫", "润泽", "顺达", "佳宇", "鸿运",
 ];
 const TEXTILE_SUFFIXES: [&str; 4] = ["纺织有限公司", "棉纺厂", "服饰有限公司", "针织有限公司"];
 const BUILDING_SUFFIXES: [&str; 4] = ["建材有限公司", "石料厂", "新型墙材有限公司", "商砼有限公司"];
-const ENERGY_SUFFIXES: [&str; 4] = [
-    "新能源有限公司",
-    "光伏发电有限公司",
-    "风力发电有限公司",
-    "能源科技有限公司",
-];
-const CROPS: [&str; 8] = [
-    "核桃",
-    "冬凌草",
-    "花椒",
-    "中药材",
-    "林果",
-    "肉牛养殖",
-    "蔬菜",
-    "山茱萸",
-];
+const ENERGY_SUFFIXES: [&str; 4] = ["新能源有限公司", "光伏发电有限公司", "风力发电有限公司", "能源科技有限公司"];
+const CROPS: [&str; 8] = ["核桃", "冬凌草", "花椒", "中药材", "林果", "肉牛养殖", "蔬菜", "山茱萸"];
 
 /// Build the demo township. Deterministic: two calls return equal data.
 pub fn township() -> Township {
@@ -321,9 +286,7 @@ pub fn township() -> Township {
     };
     let mut plans = vec![central];
     for spec in &REGIONS {
-        let area = boundary
-            .intersection(&sector(spec.from_deg, spec.to_deg))
-            .difference(&town);
+        let area = boundary.intersection(&sector(spec.from_deg, spec.to_deg)).difference(&town);
         let villages = village_cells(&area, spec.villages);
         let centre = villages[0].1.center();
         let location = Point::new(round6(centre.x), round6(centre.y));
@@ -363,13 +326,7 @@ pub fn township() -> Township {
     let people = people(&plans, &places.0, &mut rng, &mut book);
     let assignments = assign_nearest(&people, &places.0);
 
-    Township {
-        stations,
-        people,
-        places: places.0,
-        assignments,
-        boundary,
-    }
+    Township { stations, people, places: places.0, assignments, boundary }
 }
 
 /// What a station is built from before it becomes a [`DemoStation`].
@@ -400,37 +357,16 @@ fn person_id(username: &str) -> Uuid {
 
 /// Jiyuan converted to WGS84 and cut at [`WEST_LIMIT_LON`].
 fn western_boundary() -> MultiPolygon<f64> {
-    let json: Value =
-        serde_json::from_str(JIYUAN_GCJ02).expect("the embedded Jiyuan boundary is JSON");
-    let mut jiyuan =
-        geometry_from_geojson(&json).expect("the embedded Jiyuan boundary is a GeoJSON geometry");
+    let json: Value = serde_json::from_str(JIYUAN_GCJ02).expect("the embedded Jiyuan boundary is JSON");
+    let mut jiyuan = geometry_from_geojson(&json).expect("the embedded Jiyuan boundary is a GeoJSON geometry");
     Crs::Gcj02.geometry_to_wgs84(&mut jiyuan);
-    let Geometry::MultiPolygon(jiyuan) = jiyuan else {
-        panic!("the embedded Jiyuan boundary is a MultiPolygon")
-    };
-    let west = Rect::new(
-        Coord { x: 111.5, y: 34.5 },
-        Coord {
-            x: WEST_LIMIT_LON,
-            y: 35.5,
-        },
-    )
-    .to_polygon();
+    let Geometry::MultiPolygon(jiyuan) = jiyuan else { panic!("the embedded Jiyuan boundary is a MultiPolygon") };
+    let west = Rect::new(Coord { x: 111.5, y: 34.5 }, Coord { x: WEST_LIMIT_LON, y: 35.5 }).to_polygon();
     jiyuan.intersection(&west)
 }
 
 fn town_area() -> Polygon<f64> {
-    Rect::new(
-        Coord {
-            x: TOWN_WEST,
-            y: TOWN_SOUTH,
-        },
-        Coord {
-            x: TOWN_EAST,
-            y: TOWN_NORTH,
-        },
-    )
-    .to_polygon()
+    Rect::new(Coord { x: TOWN_WEST, y: TOWN_SOUTH }, Coord { x: TOWN_EAST, y: TOWN_NORTH }).to_polygon()
 }
 
 /// A wedge from the seat, far larger than the township, covering directions
@@ -441,18 +377,12 @@ fn sector(from_deg: f64, to_deg: f64) -> Polygon<f64> {
     const RADIUS_DEG: f64 = 1.0;
     let mut ring = vec![SEAT];
     for step in 0..=STEPS {
-        let angle = if step == STEPS {
-            to_deg
-        } else {
-            from_deg + (to_deg - from_deg) * f64::from(step) / f64::from(STEPS)
-        }
-        // Normalised so that 335° and -25° give bit-identical rays.
-        .rem_euclid(360.0)
-        .to_radians();
-        ring.push(Coord {
-            x: SEAT.x + RADIUS_DEG * angle.cos(),
-            y: SEAT.y + RADIUS_DEG * angle.sin(),
-        });
+        let angle =
+            if step == STEPS { to_deg } else { from_deg + (to_deg - from_deg) * f64::from(step) / f64::from(STEPS) }
+                // Normalised so that 335° and -25° give bit-identical rays.
+                .rem_euclid(360.0)
+                .to_radians();
+        ring.push(Coord { x: SEAT.x + RADIUS_DEG * angle.cos(), y: SEAT.y + RADIUS_DEG * angle.sin() });
     }
     Polygon::new(ring.into(), vec![])
 }
@@ -466,24 +396,13 @@ fn ground_distance_sq(a: Coord<f64>, b: Coord<f64>) -> f64 {
 /// Pick one lattice cell per village inside `area`: the station's namesake nearest the
 /// area's centre, the seat village nearest the town, the others spread out as far from each
 /// other as possible (so villages do not cluster in one corner).
-fn village_cells(
-    area: &MultiPolygon<f64>,
-    names: &'static [&'static str],
-) -> Vec<(&'static str, Rect<f64>)> {
+fn village_cells(area: &MultiPolygon<f64>, names: &'static [&'static str]) -> Vec<(&'static str, Rect<f64>)> {
     let mut candidates: Vec<Rect<f64>> = Vec::new();
     for column in 0..CELL_COLUMNS {
         for row in 0..CELL_ROWS {
-            let min = Coord {
-                x: CELL_ORIGIN.x + CELL_W * f64::from(column),
-                y: CELL_ORIGIN.y + CELL_H * f64::from(row),
-            };
-            let cell = Rect::new(
-                min,
-                Coord {
-                    x: min.x + CELL_W,
-                    y: min.y + CELL_H,
-                },
-            );
+            let min =
+                Coord { x: CELL_ORIGIN.x + CELL_W * f64::from(column), y: CELL_ORIGIN.y + CELL_H * f64::from(row) };
+            let cell = Rect::new(min, Coord { x: min.x + CELL_W, y: min.y + CELL_H });
             if area.contains(&cell.to_polygon()) {
                 candidates.push(cell);
             }
@@ -505,10 +424,7 @@ fn village_cells(
         } else {
             // Farthest-point choice: maximise the distance to the nearest chosen cell.
             let spread = |cell: &Rect<f64>| {
-                chosen
-                    .iter()
-                    .map(|(_, c)| ground_distance_sq(c.center(), cell.center()))
-                    .fold(f64::INFINITY, f64::min)
+                chosen.iter().map(|(_, c)| ground_distance_sq(c.center(), cell.center())).fold(f64::INFINITY, f64::min)
             };
             candidates
                 .iter()
@@ -526,9 +442,7 @@ fn nearest_cell(candidates: &[Rect<f64>], to: Coord<f64>) -> usize {
     candidates
         .iter()
         .enumerate()
-        .min_by(|(_, a), (_, b)| {
-            ground_distance_sq(a.center(), to).total_cmp(&ground_distance_sq(b.center(), to))
-        })
+        .min_by(|(_, a), (_, b)| ground_distance_sq(a.center(), to).total_cmp(&ground_distance_sq(b.center(), to)))
         .map(|(i, _)| i)
         .expect("candidates are not empty")
 }
@@ -620,23 +534,10 @@ fn town_grids() -> [Rect<f64>; 6] {
         TOWN_WEST + (TOWN_EAST - TOWN_WEST) * 2.0 / 3.0,
         TOWN_EAST,
     ];
-    let ys = [
-        TOWN_NORTH,
-        f64::midpoint(TOWN_NORTH, TOWN_SOUTH),
-        TOWN_SOUTH,
-    ];
+    let ys = [TOWN_NORTH, f64::midpoint(TOWN_NORTH, TOWN_SOUTH), TOWN_SOUTH];
     std::array::from_fn(|i| {
         let (row, column) = (i / 3, i % 3);
-        Rect::new(
-            Coord {
-                x: xs[column],
-                y: ys[row + 1],
-            },
-            Coord {
-                x: xs[column + 1],
-                y: ys[row],
-            },
-        )
+        Rect::new(Coord { x: xs[column], y: ys[row + 1] }, Coord { x: xs[column + 1], y: ys[row] })
     })
 }
 
@@ -680,54 +581,32 @@ fn industrial_park(dongyang: &StationPlan) -> IndustrialPark {
     let (village, host) = dongyang
         .villages
         .iter()
-        .min_by(|(_, a), (_, b)| {
-            ground_distance_sq(a.center(), SEAT).total_cmp(&ground_distance_sq(b.center(), SEAT))
-        })
+        .min_by(|(_, a), (_, b)| ground_distance_sq(a.center(), SEAT).total_cmp(&ground_distance_sq(b.center(), SEAT)))
         .expect("东阳 has villages");
     let at = |u: f64, v: f64| Coord {
         x: round6(host.min().x + host.width() * u),
         y: round6(host.min().y + host.height() * v),
     };
     let outline = Polygon::new(
-        vec![
-            at(0.20, 0.25),
-            at(0.80, 0.20),
-            at(0.85, 0.60),
-            at(0.55, 0.80),
-            at(0.15, 0.70),
-        ]
-        .into(),
+        vec![at(0.20, 0.25), at(0.80, 0.20), at(0.85, 0.60), at(0.55, 0.80), at(0.15, 0.70)].into(),
         vec![],
     );
     IndustrialPark { village, outline }
 }
 
-fn enterprise_name(
-    rng: &mut StdRng,
-    industry: Industry,
-    village: Option<&str>,
-    used: &mut BTreeSet<String>,
-) -> String {
+fn enterprise_name(rng: &mut StdRng, industry: Industry, village: Option<&str>, used: &mut BTreeSet<String>) -> String {
     loop {
         let brand = BRANDS.choose(rng).expect("brands are not empty");
         let name = match industry {
-            Industry::Textiles => format!(
-                "济源市{brand}{}",
-                TEXTILE_SUFFIXES.choose(rng).expect("not empty")
-            ),
-            Industry::BuildingMaterials => format!(
-                "济源市{brand}{}",
-                BUILDING_SUFFIXES.choose(rng).expect("not empty")
-            ),
-            Industry::Energy => format!(
-                "济源市{brand}{}",
-                ENERGY_SUFFIXES.choose(rng).expect("not empty")
-            ),
+            Industry::Textiles => format!("济源市{brand}{}", TEXTILE_SUFFIXES.choose(rng).expect("not empty")),
+            Industry::BuildingMaterials => {
+                format!("济源市{brand}{}", BUILDING_SUFFIXES.choose(rng).expect("not empty"))
+            }
+            Industry::Energy => format!("济源市{brand}{}", ENERGY_SUFFIXES.choose(rng).expect("not empty")),
             Industry::Agriculture => match village {
-                Some(village) if rng.gen_bool(0.7) => format!(
-                    "济源市邵原镇{village}{}专业合作社",
-                    CROPS.choose(rng).expect("not empty")
-                ),
+                Some(village) if rng.gen_bool(0.7) => {
+                    format!("济源市邵原镇{village}{}专业合作社", CROPS.choose(rng).expect("not empty"))
+                }
                 _ => format!("济源市{brand}农业开发有限公司"),
             },
         };
@@ -765,29 +644,18 @@ fn enterprises(
                 let street = rng.gen_range(0..town_cells.len());
                 let p = point_in_rect(rng, &town_cells[street]);
                 let number = rng.gen_range(1..200);
-                (
-                    p,
-                    None,
-                    format!("{ADDRESS_PREFIX}{}{number}号", TOWN_STREETS[street]),
-                )
+                (p, None, format!("{ADDRESS_PREFIX}{}{number}号", TOWN_STREETS[street]))
             } else {
                 let (village, cell) = plan.villages.choose(rng).expect("regions have villages");
                 let p = point_in_rect(rng, cell);
                 let group = rng.gen_range(1..=8);
-                (
-                    p,
-                    Some(*village),
-                    format!("{ADDRESS_PREFIX}{village}{group}组"),
-                )
+                (p, Some(*village), format!("{ADDRESS_PREFIX}{village}{group}组"))
             };
             let name = enterprise_name(rng, industry, village, &mut used_names);
             let contact_name = book.person_name(rng);
             let contact_phone = book.phone(rng, "1583891");
-            let employees: u32 = if industry == Industry::Agriculture {
-                rng.gen_range(5..60)
-            } else {
-                rng.gen_range(20..400)
-            };
+            let employees: u32 =
+                if industry == Industry::Agriculture { rng.gen_range(5..60) } else { rng.gen_range(20..400) };
             places.push(
                 PlaceKind::Enterprise,
                 name,
@@ -805,18 +673,8 @@ fn enterprises(
     }
 }
 
-fn project_sites(
-    plans: &[StationPlan],
-    park: &IndustrialPark,
-    rng: &mut StdRng,
-    places: &mut PlaceList,
-) {
-    let plan = |code: &str| {
-        plans
-            .iter()
-            .find(|p| p.code == code)
-            .expect("the region exists")
-    };
+fn project_sites(plans: &[StationPlan], park: &IndustrialPark, rng: &mut StdRng, places: &mut PlaceList) {
+    let plan = |code: &str| plans.iter().find(|p| p.code == code).expect("the region exists");
     let attributes = |project_type: &str, status: &str, investment_10k_yuan: u32| {
         json!({
             "project_type": project_type,
@@ -847,9 +705,7 @@ fn project_sites(
     let (ridge_village, ridge) = luzhou
         .villages
         .iter()
-        .max_by(|(_, a), (_, b)| {
-            ground_distance_sq(a.center(), SEAT).total_cmp(&ground_distance_sq(b.center(), SEAT))
-        })
+        .max_by(|(_, a), (_, b)| ground_distance_sq(a.center(), SEAT).total_cmp(&ground_distance_sq(b.center(), SEAT)))
         .expect("碌碡 has villages");
     places.push(
         PlaceKind::ProjectSite,
@@ -923,10 +779,7 @@ impl NameBook {
 /// A point people would live or work at near one of the station's places: within a few
 /// hundred metres of it and inside the station's area.
 fn anchor_near(rng: &mut StdRng, place: &DemoPlace, area: &MultiPolygon<f64>) -> Point<f64> {
-    let centre = place
-        .geometry
-        .centroid()
-        .expect("demo places are not empty");
+    let centre = place.geometry.centroid().expect("demo places are not empty");
     for _ in 0..50 {
         let candidate = Point::new(
             round6(centre.x() + rng.gen_range(-0.004..0.004)),
@@ -939,30 +792,21 @@ fn anchor_near(rng: &mut StdRng, place: &DemoPlace, area: &MultiPolygon<f64>) ->
     Point::new(round6(centre.x()), round6(centre.y()))
 }
 
-fn people(
-    plans: &[StationPlan],
-    places: &[DemoPlace],
-    rng: &mut StdRng,
-    book: &mut NameBook,
-) -> Vec<DemoPerson> {
+fn people(plans: &[StationPlan], places: &[DemoPlace], rng: &mut StdRng, book: &mut NameBook) -> Vec<DemoPerson> {
     let mut people = Vec::new();
-    let mut other = |username: &str,
-                     name: String,
-                     role,
-                     station: Option<Uuid>,
-                     rng: &mut StdRng,
-                     book: &mut NameBook| {
-        people.push(DemoPerson {
-            id: person_id(username),
-            name,
-            phone: book.phone(rng, "1380391"),
-            username: username.to_owned(),
-            role,
-            station,
-            anchor: None,
-            visit_capacity: 0,
-        });
-    };
+    let mut other =
+        |username: &str, name: String, role, station: Option<Uuid>, rng: &mut StdRng, book: &mut NameBook| {
+            people.push(DemoPerson {
+                id: person_id(username),
+                name,
+                phone: book.phone(rng, "1380391"),
+                username: username.to_owned(),
+                role,
+                station,
+                anchor: None,
+                visit_capacity: 0,
+            });
+        };
     other("admin", "系统管理员".to_owned(), "admin", None, rng, book);
     let planner = book.person_name(rng);
     other("planner", planner, "planner", None, rng, book);
@@ -971,14 +815,7 @@ fn people(
     for (i, plan) in plans.iter().enumerate() {
         let name = book.person_name(rng);
         let username = format!("staff{:02}", i + 1);
-        other(
-            &username,
-            name,
-            "station_staff",
-            Some(station_id(plan.code)),
-            rng,
-            book,
-        );
+        other(&username, name, "station_staff", Some(station_id(plan.code)), rng, book);
     }
 
     let mut number = 0;
@@ -1016,20 +853,11 @@ fn assign_nearest(people: &[DemoPerson], places: &[DemoPlace]) -> Vec<DemoAssign
         anchor: Point<f64>,
         load: i32,
     }
-    let mut reps: Vec<Rep> = people
-        .iter()
-        .filter_map(|person| {
-            Some(Rep {
-                person,
-                anchor: person.anchor?,
-                load: 0,
-            })
-        })
-        .collect();
+    let mut reps: Vec<Rep> =
+        people.iter().filter_map(|person| Some(Rep { person, anchor: person.anchor?, load: 0 })).collect();
     // pairs[place index] = indices into `reps`
     let mut pairs: Vec<Vec<usize>> = vec![Vec::new(); places.len()];
-    let distance =
-        |rep: &Rep, place: &DemoPlace| distance_to_geometry_m(rep.anchor, &place.geometry);
+    let distance = |rep: &Rep, place: &DemoPlace| distance_to_geometry_m(rep.anchor, &place.geometry);
 
     let nearest_rep = |reps: &[Rep], place: &DemoPlace, taken: &[usize], need_capacity: bool| {
         reps.iter()
@@ -1039,17 +867,12 @@ fn assign_nearest(people: &[DemoPerson], places: &[DemoPlace]) -> Vec<DemoAssign
                     && !taken.contains(i)
                     && (!need_capacity || rep.load < rep.person.visit_capacity)
             })
-            .min_by(|(ia, a), (ib, b)| {
-                distance(a, place)
-                    .total_cmp(&distance(b, place))
-                    .then(ia.cmp(ib))
-            })
+            .min_by(|(ia, a), (ib, b)| distance(a, place).total_cmp(&distance(b, place)).then(ia.cmp(ib)))
             .map(|(i, _)| i)
     };
 
     for (p, place) in places.iter().enumerate() {
-        let chosen =
-            nearest_rep(&reps, place, &[], true).or_else(|| nearest_rep(&reps, place, &[], false));
+        let chosen = nearest_rep(&reps, place, &[], true).or_else(|| nearest_rep(&reps, place, &[], false));
         if let Some(r) = chosen {
             reps[r].load += 1;
             pairs[p].push(r);
@@ -1065,11 +888,7 @@ fn assign_nearest(people: &[DemoPerson], places: &[DemoPlace]) -> Vec<DemoAssign
                 .iter()
                 .enumerate()
                 .filter(|(p, place)| Some(place.station) == station && pairs[*p].len() < max_reps)
-                .min_by(|(pa, a), (pb, b)| {
-                    distance(&reps[r], a)
-                        .total_cmp(&distance(&reps[r], b))
-                        .then(pa.cmp(pb))
-                })
+                .min_by(|(pa, a), (pb, b)| distance(&reps[r], a).total_cmp(&distance(&reps[r], b)).then(pa.cmp(pb)))
                 .map(|(p, _)| p)
         };
         if let Some(p) = nearest_place(2).or_else(|| nearest_place(usize::MAX)) {
@@ -1095,10 +914,7 @@ fn assign_nearest(people: &[DemoPerson], places: &[DemoPlace]) -> Vec<DemoAssign
         for r in assigned {
             let person = reps[r].person;
             assignments.push(DemoAssignment {
-                id: demo_id(&format!(
-                    "assignment:{}:{}",
-                    place.external_id, person.username
-                )),
+                id: demo_id(&format!("assignment:{}:{}", place.external_id, person.username)),
                 person: person.id,
                 place: place.id,
             });
@@ -1151,17 +967,7 @@ mod tests {
     fn stations_form_one_centre_and_five_regions() {
         let t = township();
         let codes: Vec<&str> = t.stations.iter().map(|s| s.code.as_str()).collect();
-        assert_eq!(
-            codes,
-            [
-                "central",
-                "dongyang",
-                "luzhou",
-                "niuzhuang",
-                "duanwa",
-                "yangan"
-            ]
-        );
+        assert_eq!(codes, ["central", "dongyang", "luzhou", "niuzhuang", "duanwa", "yangan"]);
         assert_eq!(t.stations[0].name, "邵原中心站");
         assert_eq!(t.stations[1].name, "东阳联络站");
         assert_eq!(t.stations[0].parent, None);
@@ -1173,12 +979,8 @@ mod tests {
             assert!(station_area(&t, s.id).contains(&s.location), "{}", s.name);
         }
         // Staff in station order.
-        let staff: Vec<(String, Option<Uuid>)> = t
-            .people
-            .iter()
-            .filter(|p| p.role == "station_staff")
-            .map(|p| (p.username.clone(), p.station))
-            .collect();
+        let staff: Vec<(String, Option<Uuid>)> =
+            t.people.iter().filter(|p| p.role == "station_staff").map(|p| (p.username.clone(), p.station)).collect();
         for (i, (username, station)) in staff.iter().enumerate() {
             assert_eq!(username, &format!("staff{:02}", i + 1));
             assert_eq!(*station, Some(t.stations[i].id));
@@ -1188,20 +990,14 @@ mod tests {
     #[test]
     fn service_areas_partition_the_boundary() {
         let t = township();
-        let areas: Vec<&MultiPolygon<f64>> = t
-            .stations
-            .iter()
-            .map(|s| s.service_area.as_ref().expect("area"))
-            .collect();
+        let areas: Vec<&MultiPolygon<f64>> =
+            t.stations.iter().map(|s| s.service_area.as_ref().expect("area")).collect();
         let total: f64 = areas.iter().map(|a| a.unsigned_area()).sum();
         let boundary = t.boundary.unsigned_area();
         // The clipping snaps to an integer grid, so the sum is off by square metres: 1e-7 of
         // the ~800 km² is 80 m².
         let tolerance = boundary * 1e-7;
-        assert!(
-            (total - boundary).abs() < tolerance,
-            "{total} vs {boundary}"
-        );
+        assert!((total - boundary).abs() < tolerance, "{total} vs {boundary}");
         for (i, a) in areas.iter().enumerate() {
             for b in &areas[i + 1..] {
                 assert!(a.intersection(*b).unsigned_area() < tolerance);
@@ -1218,24 +1014,12 @@ mod tests {
         let t = township();
         for place in &t.places {
             let area = station_area(&t, place.station);
-            assert!(
-                contains(area, &place.geometry),
-                "{} outside its area",
-                place.name
-            );
-            assert!(
-                contains(&t.boundary, &place.geometry),
-                "{} outside the boundary",
-                place.name
-            );
+            assert!(contains(area, &place.geometry), "{} outside its area", place.name);
+            assert!(contains(&t.boundary, &place.geometry), "{} outside the boundary", place.name);
         }
         for person in &t.people {
             if let (Some(anchor), Some(station)) = (person.anchor, person.station) {
-                assert!(
-                    station_area(&t, station).contains(&anchor),
-                    "{}",
-                    person.username
-                );
+                assert!(station_area(&t, station).contains(&anchor), "{}", person.username);
             }
         }
     }
@@ -1243,8 +1027,7 @@ mod tests {
     #[test]
     fn every_geometry_is_valid() {
         let t = township();
-        let mut geometries: Vec<(String, Geometry<f64>)> =
-            vec![("boundary".to_owned(), t.boundary.clone().into())];
+        let mut geometries: Vec<(String, Geometry<f64>)> = vec![("boundary".to_owned(), t.boundary.clone().into())];
         for s in &t.stations {
             geometries.push((s.name.clone(), s.location.into()));
             if let Some(area) = &s.service_area {
@@ -1259,17 +1042,11 @@ mod tests {
             assert_eq!(check_valid(g), Ok(()), "{name}");
         }
         // Grid cells do not overlap one another.
-        let cells: Vec<&Geometry<f64>> = t
-            .places
-            .iter()
-            .filter(|p| p.kind == PlaceKind::GridCell)
-            .map(|p| &p.geometry)
-            .collect();
+        let cells: Vec<&Geometry<f64>> =
+            t.places.iter().filter(|p| p.kind == PlaceKind::GridCell).map(|p| &p.geometry).collect();
         for (i, a) in cells.iter().enumerate() {
             for b in &cells[i + 1..] {
-                let (Geometry::Polygon(a), Geometry::Polygon(b)) = (a, b) else {
-                    panic!("grid cells are polygons")
-                };
+                let (Geometry::Polygon(a), Geometry::Polygon(b)) = (a, b) else { panic!("grid cells are polygons") };
                 assert!(a.intersection(b).unsigned_area() < 1e-12);
             }
         }
@@ -1296,11 +1073,7 @@ mod tests {
         ] {
             assert!(names.contains(name), "{name} missing");
         }
-        let park = t
-            .places
-            .iter()
-            .find(|p| p.name == "邵原镇产业园区")
-            .expect("park");
+        let park = t.places.iter().find(|p| p.name == "邵原镇产业园区").expect("park");
         assert!(matches!(park.geometry, Geometry::Polygon(_)));
         let industries: BTreeSet<&str> = t
             .places
@@ -1308,15 +1081,8 @@ mod tests {
             .filter(|p| p.kind == PlaceKind::Enterprise)
             .map(|p| p.attributes["industry"].as_str().expect("industry"))
             .collect();
-        assert_eq!(
-            industries,
-            BTreeSet::from(["agriculture", "building_materials", "energy", "textiles"])
-        );
-        assert!(
-            t.places
-                .iter()
-                .any(|p| p.external_id == "demo:enterprise:007")
-        );
+        assert_eq!(industries, BTreeSet::from(["agriculture", "building_materials", "energy", "textiles"]));
+        assert!(t.places.iter().any(|p| p.external_id == "demo:enterprise:007"));
     }
 
     #[test]
@@ -1333,28 +1099,15 @@ mod tests {
         {
             assert!(ids.insert(id), "duplicate id {id}");
         }
-        let unique =
-            |values: Vec<&str>| values.len() == values.iter().collect::<BTreeSet<_>>().len();
-        assert!(unique(
-            t.people.iter().map(|p| p.username.as_str()).collect()
-        ));
+        let unique = |values: Vec<&str>| values.len() == values.iter().collect::<BTreeSet<_>>().len();
+        assert!(unique(t.people.iter().map(|p| p.username.as_str()).collect()));
         assert!(unique(t.people.iter().map(|p| p.phone.as_str()).collect()));
         assert!(unique(t.people.iter().map(|p| p.name.as_str()).collect()));
-        assert!(unique(
-            t.places.iter().map(|p| p.external_id.as_str()).collect()
-        ));
+        assert!(unique(t.places.iter().map(|p| p.external_id.as_str()).collect()));
         for p in &t.people {
-            assert!(
-                p.phone.starts_with("1380391") && p.phone.len() == 11,
-                "{}",
-                p.phone
-            );
+            assert!(p.phone.starts_with("1380391") && p.phone.len() == 11, "{}", p.phone);
         }
-        let reps: Vec<&DemoPerson> = t
-            .people
-            .iter()
-            .filter(|p| p.role == "representative")
-            .collect();
+        let reps: Vec<&DemoPerson> = t.people.iter().filter(|p| p.role == "representative").collect();
         assert_eq!(reps[0].username, "rep001");
         assert_eq!(reps[86].username, "rep087");
         assert!(reps.iter().all(|r| (4..=12).contains(&r.visit_capacity)));
@@ -1364,10 +1117,7 @@ mod tests {
     fn is_deterministic() {
         assert_eq!(format!("{:?}", township()), format!("{:?}", township()));
         // Ids come from names, not from the run.
-        assert_eq!(
-            township().stations[0].id,
-            Uuid::new_v5(&NAMESPACE, b"station:central")
-        );
+        assert_eq!(township().stations[0].id, Uuid::new_v5(&NAMESPACE, b"station:central"));
     }
 
     #[test]
@@ -1382,13 +1132,7 @@ mod tests {
             let person = people[&a.person];
             let place = places[&a.place];
             assert_eq!(person.role, "representative");
-            assert_eq!(
-                person.station,
-                Some(place.station),
-                "{} at {}",
-                person.username,
-                place.name
-            );
+            assert_eq!(person.station, Some(place.station), "{} at {}", person.username, place.name);
             assert!(pairs.insert((a.person, a.place)), "duplicate assignment");
             *load.entry(a.person).or_default() += 1;
             *per_place.entry(a.place).or_default() += 1;
@@ -1400,11 +1144,7 @@ mod tests {
         }
         for place in &t.places {
             let n = per_place.get(&place.id).copied().unwrap_or(0);
-            assert!(
-                (1..=3).contains(&n),
-                "{} has {n} representatives",
-                place.name
-            );
+            assert!((1..=3).contains(&n), "{} has {n} representatives", place.name);
         }
     }
 
@@ -1415,9 +1155,7 @@ mod tests {
         let t = township();
         let raw: Value = serde_json::from_str(JIYUAN_GCJ02).expect("json");
         let raw = geometry_from_geojson(&raw).expect("geometry");
-        let Geometry::MultiPolygon(raw) = raw else {
-            panic!("multipolygon")
-        };
+        let Geometry::MultiPolygon(raw) = raw else { panic!("multipolygon") };
         assert!(raw.intersects(&t.boundary));
         let first_raw = raw.0[0].exterior().0[0];
         let wgs = Crs::Gcj02.to_wgs84(first_raw);

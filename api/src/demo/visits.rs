@@ -13,10 +13,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use fieldvisit_geodata::geofence::GeofenceRules;
+use fieldvisit_sync::Actor;
 use fieldvisit_sync::client::plan::{self, PlanPlace, SHANGHAI};
 use fieldvisit_sync::protocol::{CheckInCreateV1, Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
 use fieldvisit_sync::push::{PushContext, push};
-use fieldvisit_sync::Actor;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
@@ -28,7 +28,10 @@ use super::township::{self, NAMESPACE};
 /// The months of history the demo loads: the three full months before
 /// November 2026.
 pub fn history_months() -> Vec<NaiveDate> {
-    ["2026-08", "2026-09", "2026-10"].iter().map(|m| fieldvisit_sync::month::Month::parse(m).expect("a valid month").first_day()).collect()
+    ["2026-08", "2026-09", "2026-10"]
+        .iter()
+        .map(|m| fieldvisit_sync::month::Month::parse(m).expect("a valid month").first_day())
+        .collect()
 }
 
 /// The fixed client id of a representative's history "phone".
@@ -52,16 +55,18 @@ pub(super) struct Rep {
 /// Every demo representative with their places, in a fixed order.
 pub(super) fn representatives() -> Vec<Rep> {
     let t = township::township();
-    let places: HashMap<Uuid, PlanPlace> = t
-        .places
-        .iter()
-        .map(|p| (p.id, PlanPlace { id: p.id, kind: p.kind, geometry: p.geometry.clone() }))
-        .collect();
+    let places: HashMap<Uuid, PlanPlace> =
+        t.places.iter().map(|p| (p.id, PlanPlace { id: p.id, kind: p.kind, geometry: p.geometry.clone() })).collect();
     t.people
         .iter()
         .filter(|p| p.role == "representative")
         .filter_map(|p| {
-            let mut theirs: Vec<PlanPlace> = t.assignments.iter().filter(|a| a.person == p.id).filter_map(|a| places.get(&a.place).cloned()).collect();
+            let mut theirs: Vec<PlanPlace> = t
+                .assignments
+                .iter()
+                .filter(|a| a.person == p.id)
+                .filter_map(|a| places.get(&a.place).cloned())
+                .collect();
             theirs.sort_by_key(|pl| pl.id);
             Some(Rep { person: p.id, station: p.station?, places: theirs })
         })
@@ -84,15 +89,20 @@ pub async fn load_history(db: &PgPool, months: &[NaiveDate]) -> anyhow::Result<u
 /// at a time at that day's sync time, from the phone `client_of(person)`,
 /// and answers how many mutations were applied now. Days still in the
 /// future are left out, and mutations the server already took are not sent.
-pub(super) async fn push_history(db: &PgPool, client_of: fn(Uuid) -> Uuid, plan: impl Fn(&Rep) -> Vec<DayPush>) -> anyhow::Result<usize> {
+pub(super) async fn push_history(
+    db: &PgPool,
+    client_of: fn(Uuid) -> Uuid,
+    plan: impl Fn(&Rep) -> Vec<DayPush>,
+) -> anyhow::Result<usize> {
     let reps = representatives();
     let clients: Vec<Uuid> = reps.iter().map(|r| client_of(r.person)).collect();
-    let taken: HashMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>("SELECT id, last_mutation_id FROM sync_clients WHERE id = ANY($1)")
-        .bind(&clients)
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let taken: HashMap<Uuid, i64> =
+        sqlx::query_as::<_, (Uuid, i64)>("SELECT id, last_mutation_id FROM sync_clients WHERE id = ANY($1)")
+            .bind(&clients)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .collect();
 
     let now = Utc::now();
     let mut jobs = JoinSet::new();
@@ -116,8 +126,17 @@ pub(super) async fn push_history(db: &PgPool, client_of: fn(Uuid) -> Uuid, plan:
         jobs.spawn(async move {
             let mut applied = 0;
             for d in days {
-                let req = PushRequest { client_id: client, schema_version: SCHEMA_VERSION, client_time: Some(d.received_at.with_timezone(&SHANGHAI)), mutations: d.mutations };
-                let ctx = PushContext { rules: GeofenceRules::default(), received_at: d.received_at, photo_max_bytes: fieldvisit_sync::photos::DEFAULT_MAX_BYTES };
+                let req = PushRequest {
+                    client_id: client,
+                    schema_version: SCHEMA_VERSION,
+                    client_time: Some(d.received_at.with_timezone(&SHANGHAI)),
+                    mutations: d.mutations,
+                };
+                let ctx = PushContext {
+                    rules: GeofenceRules::default(),
+                    received_at: d.received_at,
+                    photo_max_bytes: fieldvisit_sync::photos::DEFAULT_MAX_BYTES,
+                };
                 let answer = push(&db, &actor, &req, &ctx).await?;
                 applied += answer.results.iter().filter(|r| r.status == MutationStatus::Applied).count();
             }
@@ -143,7 +162,8 @@ pub(super) fn visit_days(person: Uuid, client: Uuid, places: &[PlanPlace], month
     let mut out: Vec<VisitDay> = Vec::new();
     let (hi, lo) = person.as_u64_pair();
     for month in months {
-        let ordinal = u64::try_from(month.year() * 12 + i32::try_from(month.month()).expect("1..=12")).expect("a year after 0");
+        let ordinal =
+            u64::try_from(month.year() * 12 + i32::try_from(month.month()).expect("1..=12")).expect("a year after 0");
         let mut rng = StdRng::seed_from_u64(hi ^ lo.rotate_left(17) ^ ordinal ^ client.as_u64_pair().0);
         let visits = plan::month_plan(places, *month, &mut rng);
         let mut day: Option<NaiveDate> = None;
@@ -175,7 +195,11 @@ pub(super) fn days_of(person: Uuid, client: Uuid, places: &[PlanPlace], months: 
                 .iter()
                 .map(|v| {
                     next_id += 1;
-                    Mutation { id: next_id, name: "checkin.create.v1".into(), args: serde_json::to_value(v).expect("args serialise") }
+                    Mutation {
+                        id: next_id,
+                        name: "checkin.create.v1".into(),
+                        args: serde_json::to_value(v).expect("args serialise"),
+                    }
                 })
                 .collect(),
         })
@@ -199,7 +223,9 @@ mod tests {
             .collect();
         let a = days_of(person, history_client(person), &places, &history_months());
         let b = days_of(person, history_client(person), &places, &history_months());
-        let ids = |d: &[DayPush]| d.iter().flat_map(|d| d.mutations.iter().map(|m| (m.id, m.args.clone()))).collect::<Vec<_>>();
+        let ids = |d: &[DayPush]| {
+            d.iter().flat_map(|d| d.mutations.iter().map(|m| (m.id, m.args.clone()))).collect::<Vec<_>>()
+        };
         assert_eq!(ids(&a), ids(&b));
         let all = ids(&a);
         assert!(!all.is_empty());

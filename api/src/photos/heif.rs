@@ -44,7 +44,13 @@ impl HeifConverter {
             .kill_on_drop(true)
             .output();
         let done = match tokio::time::timeout(TIMEOUT, run).await {
-            Err(_) => return Err(MediaError::Decode(format!("{} took longer than {} s", self.program.display(), TIMEOUT.as_secs()))),
+            Err(_) => {
+                return Err(MediaError::Decode(format!(
+                    "{} took longer than {} s",
+                    self.program.display(),
+                    TIMEOUT.as_secs()
+                )));
+            }
             Ok(Err(e)) if e.kind() == ErrorKind::NotFound => {
                 return Err(MediaError::Converter(format!(
                     "HEIF thumbnails need {} (Debian package libheif-examples), which is not installed",
@@ -59,7 +65,8 @@ impl HeifConverter {
             return Err(MediaError::Decode(format!("libheif cannot decode it: {}", said.trim())));
         }
         // One image: photo.jpg. Several (bursts, sequences): photo-1.jpg, …
-        let written = first_jpeg(&work.0, &output).await.ok_or_else(|| MediaError::Decode("libheif wrote no image".into()))?;
+        let written =
+            first_jpeg(&work.0, &output).await.ok_or_else(|| MediaError::Decode("libheif wrote no image".into()))?;
         tokio::fs::read(written).await.map_err(|e| MediaError::Decode(format!("HEIF conversion output: {e}")))
     }
 }

@@ -102,14 +102,7 @@ impl LocalStore {
         while public_base_url.ends_with('/') {
             public_base_url.pop();
         }
-        Self {
-            inner: Arc::new(Inner {
-                root,
-                public_base_url,
-                secret,
-                links: Mutex::new(()),
-            }),
-        }
+        Self { inner: Arc::new(Inner { root, public_base_url, secret, links: Mutex::new(()) }) }
     }
 
     /// Checks an upload URL's signature and expiry (`Err(Forbidden)` when
@@ -147,12 +140,9 @@ impl LocalStore {
         now: DateTime<Utc>,
     ) -> Result<(), UploadRefused> {
         validate_key(key).map_err(|e| UploadRefused::Forbidden(e.to_string()))?;
-        let sig =
-            hex::decode(sig).map_err(|_| UploadRefused::Forbidden("malformed signature".into()))?;
+        let sig = hex::decode(sig).map_err(|_| UploadRefused::Forbidden("malformed signature".into()))?;
         // `verify_slice` compares in constant time.
-        self.mac(message)
-            .verify_slice(&sig)
-            .map_err(|_| UploadRefused::Forbidden("bad signature".into()))?;
+        self.mac(message).verify_slice(&sig).map_err(|_| UploadRefused::Forbidden("bad signature".into()))?;
         // Checked after the signature so a forged expiry never gets a precise answer.
         if now.timestamp() > expires {
             return Err(UploadRefused::Forbidden("URL expired".into()));
@@ -178,9 +168,7 @@ impl LocalStore {
             return Err(UploadRefused::Sealed);
         }
         let objects = self.inner.root.join("objects");
-        tokio::fs::create_dir_all(&objects)
-            .await
-            .map_err(io_refused)?;
+        tokio::fs::create_dir_all(&objects).await.map_err(io_refused)?;
         let temp = TempFile(objects.join(format!(".tmp-{}", uuid::Uuid::new_v4())));
         let mut file = tokio::fs::File::create(&temp.0).await.map_err(io_refused)?;
         let mut hasher = Sha256::new();
@@ -225,8 +213,7 @@ impl LocalStore {
     }
 
     fn mac(&self, message: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.inner.secret)
-            .expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.inner.secret).expect("HMAC takes keys of any length");
         mac.update(message.as_bytes());
         mac
     }
@@ -259,11 +246,7 @@ impl LocalStore {
     /// at it; `false` (and nothing changed) when the key is sealed.
     /// Blocking: run it off the async workers.
     fn commit(&self, temp: TempFile, sha256: &[u8; 32], key: &str) -> io::Result<bool> {
-        let _links = self
-            .inner
-            .links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _links = self.inner.links.lock().unwrap_or_else(PoisonError::into_inner);
         // Under the lock `seal` takes too: an upload that was under way when
         // the key was sealed ends here, its temporary file removed on drop.
         if self.is_sealed(key) {
@@ -297,11 +280,7 @@ impl LocalStore {
 
     /// Marks `key` sealed, durably; `NotFound` when nothing is stored.
     fn seal_blocking(&self, key: &str) -> io::Result<()> {
-        let _links = self
-            .inner
-            .links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _links = self.inner.links.lock().unwrap_or_else(PoisonError::into_inner);
         if self.linked_hash(key)?.is_none() {
             return Err(io::ErrorKind::NotFound.into());
         }
@@ -316,17 +295,11 @@ impl LocalStore {
     fn linked_hash(&self, key: &str) -> io::Result<Option<String>> {
         match std::fs::read_link(self.key_path(key)) {
             Ok(target) => {
-                let name = target
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default();
+                let name = target.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                 if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
                     Ok(Some(name.to_owned()))
                 } else {
-                    Err(io::Error::other(format!(
-                        "key {key:?} links to {}",
-                        target.display()
-                    )))
+                    Err(io::Error::other(format!("key {key:?} links to {}", target.display())))
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -345,11 +318,7 @@ impl LocalStore {
     }
 
     fn delete_blocking(&self, key: &str) -> io::Result<()> {
-        let _links = self
-            .inner
-            .links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _links = self.inner.links.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(hash) = self.linked_hash(key)? else {
             // Nothing visible; a stray ref (or seal) from a crash between the links goes too.
             ignore_missing(std::fs::remove_file(self.seal_path(key)))?;
@@ -391,11 +360,7 @@ impl LocalStore {
                 if name.starts_with('.') {
                     continue; // a link being replaced
                 }
-                let key = if at.is_empty() {
-                    name
-                } else {
-                    format!("{at}/{name}")
-                };
+                let key = if at.is_empty() { name } else { format!("{at}/{name}") };
                 let kind = entry.file_type()?;
                 if kind.is_dir() {
                     // Descend only where the prefix can still match.
@@ -425,12 +390,7 @@ impl LocalStore {
 
 #[async_trait::async_trait]
 impl BlobStore for LocalStore {
-    async fn upload_request(
-        &self,
-        key: &str,
-        declared: &Declared,
-        ttl: Duration,
-    ) -> Result<SignedRequest, StoreError> {
+    async fn upload_request(&self, key: &str, declared: &Declared, ttl: Duration) -> Result<SignedRequest, StoreError> {
         validate_key(key)?;
         let expires_at = expiry(Utc::now(), ttl)?;
         let expires = expires_at.timestamp();
@@ -542,10 +502,7 @@ impl Drop for TempFile {
 fn replace_with(path: &Path, make: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
     let parent = path.parent().expect("link has a parent folder");
     std::fs::create_dir_all(parent)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let temp = TempFile(parent.join(format!(".{name}.tmp-{}", uuid::Uuid::new_v4())));
     make(&temp.0)?;
     std::fs::rename(&temp.0, path)
@@ -565,11 +522,7 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
 
 #[expect(clippy::needless_pass_by_value, reason = "used as a map_err function")]
 fn io_store(e: io::Error) -> StoreError {
-    if e.kind() == io::ErrorKind::NotFound {
-        StoreError::NotFound
-    } else {
-        StoreError::Io(e.to_string())
-    }
+    if e.kind() == io::ErrorKind::NotFound { StoreError::NotFound } else { StoreError::Io(e.to_string()) }
 }
 
 #[expect(clippy::needless_pass_by_value, reason = "used as a map_err function")]
@@ -586,17 +539,12 @@ mod tests {
 
     impl Scratch {
         fn new() -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("fieldvisit-local-{}", uuid::Uuid::new_v4()));
+            let dir = std::env::temp_dir().join(format!("fieldvisit-local-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir).unwrap();
             Self(dir)
         }
         fn store(&self) -> LocalStore {
-            LocalStore::new(
-                self.0.clone(),
-                "http://files.test/".into(),
-                b"test secret".to_vec(),
-            )
+            LocalStore::new(self.0.clone(), "http://files.test/".into(), b"test secret".to_vec())
         }
     }
 
@@ -607,11 +555,7 @@ mod tests {
     }
 
     fn declared(bytes: &[u8]) -> Declared {
-        Declared {
-            size: bytes.len() as u64,
-            sha256: Sha256::digest(bytes).into(),
-            mime: "image/jpeg".into(),
-        }
+        Declared { size: bytes.len() as u64, sha256: Sha256::digest(bytes).into(), mime: "image/jpeg".into() }
     }
 
     /// The query of a signed URL, as the route would parse it.
@@ -634,9 +578,7 @@ mod tests {
     /// Everything in `objects/` (no temporary files may remain).
     fn objects(scratch: &Scratch) -> Vec<String> {
         match std::fs::read_dir(scratch.0.join("objects")) {
-            Ok(dir) => dir
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect(),
+            Ok(dir) => dir.map(|e| e.unwrap().file_name().into_string().unwrap()).collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -646,17 +588,9 @@ mod tests {
         let scratch = Scratch::new();
         let store = scratch.store();
         let key = "photos/0190a0b1-7c2e-7000-8000-000000000001";
-        let req = store
-            .upload_request(key, &declared(b"12345"), Duration::from_mins(10))
-            .await
-            .unwrap();
+        let req = store.upload_request(key, &declared(b"12345"), Duration::from_mins(10)).await.unwrap();
         assert_eq!(req.method, "PUT");
-        assert!(
-            req.url
-                .starts_with(&format!("http://files.test/v1/blobs/{key}?")),
-            "{}",
-            req.url
-        );
+        assert!(req.url.starts_with(&format!("http://files.test/v1/blobs/{key}?")), "{}", req.url);
         assert_eq!(req.headers["content-length"], "5");
         let q = query(&req.url);
         let expires: i64 = q["expires"].parse().unwrap();
@@ -665,95 +599,44 @@ mod tests {
         let now = Utc::now();
 
         store.check_upload(key, expires, 5, sig, now).unwrap();
-        let forbidden =
-            |r: Result<(), UploadRefused>| matches!(r, Err(UploadRefused::Forbidden(_)));
-        assert!(
-            forbidden(store.check_upload("photos/other", expires, 5, sig, now)),
-            "tampered key"
-        );
-        assert!(
-            forbidden(store.check_upload(key, expires, 6, sig, now)),
-            "tampered size"
-        );
-        assert!(
-            forbidden(store.check_upload(key, expires + 3600, 5, sig, now)),
-            "tampered expiry"
-        );
-        assert!(
-            forbidden(store.check_upload(key, expires, 5, "zz", now)),
-            "malformed signature"
-        );
-        assert!(forbidden(store.check_upload(
-            key,
-            expires,
-            5,
-            &sig.replace('a', "b").replace('0', "1"),
-            now
-        )));
+        let forbidden = |r: Result<(), UploadRefused>| matches!(r, Err(UploadRefused::Forbidden(_)));
+        assert!(forbidden(store.check_upload("photos/other", expires, 5, sig, now)), "tampered key");
+        assert!(forbidden(store.check_upload(key, expires, 6, sig, now)), "tampered size");
+        assert!(forbidden(store.check_upload(key, expires + 3600, 5, sig, now)), "tampered expiry");
+        assert!(forbidden(store.check_upload(key, expires, 5, "zz", now)), "malformed signature");
+        assert!(forbidden(store.check_upload(key, expires, 5, &sig.replace('a', "b").replace('0', "1"), now)));
         let later = DateTime::from_timestamp(expires + 1, 0).unwrap();
-        assert!(
-            forbidden(store.check_upload(key, expires, 5, sig, later)),
-            "expired"
-        );
+        assert!(forbidden(store.check_upload(key, expires, 5, sig, later)), "expired");
         // A download signature is not an upload signature, and vice versa.
         let shown = Presentation::new("image/jpeg", "a.jpg").unwrap();
-        let url = store
-            .download_url(key, Duration::from_mins(1), &shown)
-            .await
-            .unwrap();
+        let url = store.download_url(key, Duration::from_mins(1), &shown).await.unwrap();
         let d = query(&url);
         assert_eq!((d["type"].as_str(), d["name"].as_str()), ("image/jpeg", "a.jpg"));
         let d_expires: i64 = d["expires"].parse().unwrap();
-        store
-            .check_download(key, d_expires, &shown, &d["sig"], now)
-            .unwrap();
-        assert!(forbidden(
-            store.check_upload(key, d_expires, 5, &d["sig"], now)
-        ));
+        store.check_download(key, d_expires, &shown, &d["sig"], now).unwrap();
+        assert!(forbidden(store.check_upload(key, d_expires, 5, &d["sig"], now)));
         assert!(forbidden(store.check_download(key, expires, &shown, sig, now)));
-        assert!(forbidden(store.check_download(
-            "photos/other",
-            d_expires,
-            &shown,
-            &d["sig"],
-            now
-        )));
+        assert!(forbidden(store.check_download("photos/other", d_expires, &shown, &d["sig"], now)));
         // The type and the name are signed: a URL cannot be made to serve the
         // bytes as another type (HTML, say) or under another name.
         let html = Presentation::new("text/html", "a.jpg").unwrap();
         assert!(forbidden(store.check_download(key, d_expires, &html, &d["sig"], now)));
         let renamed = Presentation::new("image/jpeg", "a.exe").unwrap();
         assert!(forbidden(store.check_download(key, d_expires, &renamed, &d["sig"], now)));
-        let other = LocalStore::new(
-            scratch.0.clone(),
-            "http://files.test".into(),
-            b"another secret".to_vec(),
-        );
-        assert!(
-            forbidden(other.check_upload(key, expires, 5, sig, now)),
-            "other server's secret"
-        );
+        let other = LocalStore::new(scratch.0.clone(), "http://files.test".into(), b"another secret".to_vec());
+        assert!(forbidden(other.check_upload(key, expires, 5, sig, now)), "other server's secret");
     }
 
     #[tokio::test]
     async fn receive_stores_and_stat_measures() {
         let scratch = Scratch::new();
         let store = scratch.store();
-        let stored = store
-            .receive("photos/a", 11, chunks(vec![Ok(b"hello "), Ok(b"world")]))
-            .await
-            .unwrap();
-        let expected = Stored {
-            size: 11,
-            sha256: Sha256::digest(b"hello world").into(),
-        };
+        let stored = store.receive("photos/a", 11, chunks(vec![Ok(b"hello "), Ok(b"world")])).await.unwrap();
+        let expected = Stored { size: 11, sha256: Sha256::digest(b"hello world").into() };
         assert_eq!(stored, expected);
         assert_eq!(store.stat("photos/a").await.unwrap(), expected);
         assert_eq!(store.read("photos/a").await.unwrap(), b"hello world");
-        assert_eq!(
-            std::fs::read(store.path_of("photos/a").unwrap()).unwrap(),
-            b"hello world"
-        );
+        assert_eq!(std::fs::read(store.path_of("photos/a").unwrap()).unwrap(), b"hello world");
         assert_eq!(objects(&scratch), vec![hex::encode(expected.sha256)]);
     }
 
@@ -762,27 +645,15 @@ mod tests {
         let scratch = Scratch::new();
         let store = scratch.store();
         let broken = chunks(vec![Ok(b"hello "), Err("connection reset")]);
-        assert!(matches!(
-            store.receive("photos/a", 11, broken).await,
-            Err(UploadRefused::ShortBody)
-        ));
+        assert!(matches!(store.receive("photos/a", 11, broken).await, Err(UploadRefused::ShortBody)));
         let short = chunks(vec![Ok(b"hello ")]);
-        assert!(matches!(
-            store.receive("photos/a", 11, short).await,
-            Err(UploadRefused::ShortBody)
-        ));
-        assert!(matches!(
-            store.stat("photos/a").await,
-            Err(StoreError::NotFound)
-        ));
+        assert!(matches!(store.receive("photos/a", 11, short).await, Err(UploadRefused::ShortBody)));
+        assert!(matches!(store.stat("photos/a").await, Err(StoreError::NotFound)));
         assert!(store.path_of("photos/a").is_none());
         assert!(objects(&scratch).is_empty(), "{:?}", objects(&scratch));
 
         // A failed retry does not damage what an earlier upload stored.
-        store
-            .receive("photos/a", 5, chunks(vec![Ok(b"first")]))
-            .await
-            .unwrap();
+        store.receive("photos/a", 5, chunks(vec![Ok(b"first")])).await.unwrap();
         let broken = chunks(vec![Ok(b"sec"), Err("reset")]);
         assert!(store.receive("photos/a", 6, broken).await.is_err());
         assert_eq!(store.read("photos/a").await.unwrap(), b"first");
@@ -794,14 +665,8 @@ mod tests {
         let scratch = Scratch::new();
         let store = scratch.store();
         let long = chunks(vec![Ok(b"hello "), Ok(b"world"), Ok(b"!")]);
-        assert!(matches!(
-            store.receive("photos/a", 11, long).await,
-            Err(UploadRefused::TooLarge)
-        ));
-        assert!(matches!(
-            store.stat("photos/a").await,
-            Err(StoreError::NotFound)
-        ));
+        assert!(matches!(store.receive("photos/a", 11, long).await, Err(UploadRefused::TooLarge)));
+        assert!(matches!(store.stat("photos/a").await, Err(StoreError::NotFound)));
         assert!(objects(&scratch).is_empty());
     }
 
@@ -809,35 +674,17 @@ mod tests {
     async fn shared_content_lives_until_its_last_key_goes() {
         let scratch = Scratch::new();
         let store = scratch.store();
-        store
-            .write("photos/a", b"same".to_vec(), "image/jpeg")
-            .await
-            .unwrap();
-        store
-            .write("photos/b", b"same".to_vec(), "image/jpeg")
-            .await
-            .unwrap();
+        store.write("photos/a", b"same".to_vec(), "image/jpeg").await.unwrap();
+        store.write("photos/b", b"same".to_vec(), "image/jpeg").await.unwrap();
         assert_eq!(objects(&scratch).len(), 1);
         store.delete("photos/a").await.unwrap();
         store.delete("photos/a").await.unwrap();
         assert_eq!(store.read("photos/b").await.unwrap(), b"same");
         // Replacing b's bytes frees the old object.
-        store
-            .write("photos/b", b"other".to_vec(), "image/jpeg")
-            .await
-            .unwrap();
-        assert_eq!(
-            objects(&scratch),
-            vec![hex::encode(Sha256::digest(b"other"))]
-        );
-        store
-            .write("thumbnails/b.jpg", b"t".to_vec(), "image/jpeg")
-            .await
-            .unwrap();
-        assert_eq!(
-            store.list("").await.unwrap(),
-            ["photos/b", "thumbnails/b.jpg"]
-        );
+        store.write("photos/b", b"other".to_vec(), "image/jpeg").await.unwrap();
+        assert_eq!(objects(&scratch), vec![hex::encode(Sha256::digest(b"other"))]);
+        store.write("thumbnails/b.jpg", b"t".to_vec(), "image/jpeg").await.unwrap();
+        assert_eq!(store.list("").await.unwrap(), ["photos/b", "thumbnails/b.jpg"]);
         assert_eq!(store.list("photos/").await.unwrap(), ["photos/b"]);
         assert_eq!(store.list("thumb").await.unwrap(), ["thumbnails/b.jpg"]);
         store.delete("photos/b").await.unwrap();
@@ -851,33 +698,18 @@ mod tests {
         let scratch = Scratch::new();
         let store = scratch.store();
         assert!(matches!(store.seal("photos/a").await, Err(StoreError::NotFound)), "nothing to seal");
-        store
-            .receive("photos/a", 5, chunks(vec![Ok(b"first")]))
-            .await
-            .unwrap();
+        store.receive("photos/a", 5, chunks(vec![Ok(b"first")])).await.unwrap();
         assert_eq!(store.seal("photos/a").await.unwrap(), "photos/a", "the key stays");
         assert_eq!(store.seal("photos/a").await.unwrap(), "photos/a", "idempotent");
         let replay = chunks(vec![Ok(b"other")]);
-        assert!(matches!(
-            store.receive("photos/a", 5, replay).await,
-            Err(UploadRefused::Sealed)
-        ));
-        assert!(matches!(
-            store.write("photos/a", b"other".to_vec(), "image/jpeg").await,
-            Err(StoreError::Sealed)
-        ));
+        assert!(matches!(store.receive("photos/a", 5, replay).await, Err(UploadRefused::Sealed)));
+        assert!(matches!(store.write("photos/a", b"other".to_vec(), "image/jpeg").await, Err(StoreError::Sealed)));
         assert_eq!(store.read("photos/a").await.unwrap(), b"first");
         assert_eq!(objects(&scratch), vec![hex::encode(Sha256::digest(b"first"))], "no temporary file left");
         // Other keys are not affected; a delete ends the seal with the bytes.
-        store
-            .receive("photos/b", 5, chunks(vec![Ok(b"other")]))
-            .await
-            .unwrap();
+        store.receive("photos/b", 5, chunks(vec![Ok(b"other")])).await.unwrap();
         store.delete("photos/a").await.unwrap();
-        store
-            .receive("photos/a", 6, chunks(vec![Ok(b"second")]))
-            .await
-            .unwrap();
+        store.receive("photos/a", 6, chunks(vec![Ok(b"second")])).await.unwrap();
         assert_eq!(store.read("photos/a").await.unwrap(), b"second");
     }
 
@@ -887,12 +719,10 @@ mod tests {
     async fn an_upload_under_way_when_the_key_is_sealed_does_not_land() {
         let scratch = Scratch::new();
         let store = scratch.store();
-        store
-            .receive("photos/a", 5, chunks(vec![Ok(b"first")]))
-            .await
-            .unwrap();
+        store.receive("photos/a", 5, chunks(vec![Ok(b"first")])).await.unwrap();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, &'static str>>();
-        let body = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|part| (part, rx)) }));
+        let body =
+            Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|part| (part, rx)) }));
         tx.send(Ok(Bytes::from_static(b"oth"))).unwrap();
         let uploading = tokio::spawn({
             let store = store.clone();
@@ -914,19 +744,10 @@ mod tests {
         let store = scratch.store();
         for key in ["../x", "/etc/passwd", "photos/../../x"] {
             assert!(store.path_of(key).is_none());
-            assert!(matches!(
-                store.read(key).await,
-                Err(StoreError::InvalidKey(_))
-            ));
-            assert!(matches!(
-                store.write(key, vec![1], "image/jpeg").await,
-                Err(StoreError::InvalidKey(_))
-            ));
+            assert!(matches!(store.read(key).await, Err(StoreError::InvalidKey(_))));
+            assert!(matches!(store.write(key, vec![1], "image/jpeg").await, Err(StoreError::InvalidKey(_))));
             let stream = chunks(vec![Ok(b"x")]);
-            assert!(matches!(
-                store.receive(key, 1, stream).await,
-                Err(UploadRefused::Forbidden(_))
-            ));
+            assert!(matches!(store.receive(key, 1, stream).await, Err(UploadRefused::Forbidden(_))));
         }
     }
 }

@@ -18,9 +18,7 @@ pub use fieldvisit_sync::photos::{ExifEvidence, PhotoType};
 pub const SNIFF_LEN: usize = 32;
 
 /// The ISOBMFF brands of HEVC-coded HEIF images.
-const HEVC_BRANDS: [&[u8]; 7] = [
-    b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs",
-];
+const HEVC_BRANDS: [&[u8]; 7] = [b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs"];
 /// Generic HEIF brands count only as the major brand: AVIF (same container,
 /// AV1 inside, not accepted) lists `mif1` among its compatible brands.
 const GENERIC_BRANDS: [&[u8]; 2] = [b"mif1", b"msf1"];
@@ -57,9 +55,7 @@ fn is_heif(prefix: &[u8]) -> bool {
     let major = &prefix[8..12];
     // Bytes 12..16 are the minor version, not a brand.
     let mut compatible = prefix.get(16..end).unwrap_or_default().chunks_exact(4);
-    HEVC_BRANDS.contains(&major)
-        || GENERIC_BRANDS.contains(&major)
-        || compatible.any(|b| HEVC_BRANDS.contains(&b))
+    HEVC_BRANDS.contains(&major) || GENERIC_BRANDS.contains(&major) || compatible.any(|b| HEVC_BRANDS.contains(&b))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,8 +142,12 @@ fn decode_jpeg_scaled(bytes: &[u8], max_side: u32) -> Result<DynamicImage, Media
     let (width, height) = (u32::from(width), u32::from(height));
     let short = || MediaError::Decode("the JPEG decoded to fewer pixels than its header promised".into());
     let img = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, pixels).ok_or_else(short)?),
-        jpeg_decoder::PixelFormat::L8 => DynamicImage::ImageLuma8(GrayImage::from_raw(width, height, pixels).ok_or_else(short)?),
+        jpeg_decoder::PixelFormat::RGB24 => {
+            DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, pixels).ok_or_else(short)?)
+        }
+        jpeg_decoder::PixelFormat::L8 => {
+            DynamicImage::ImageLuma8(GrayImage::from_raw(width, height, pixels).ok_or_else(short)?)
+        }
         // Big-endian 16-bit grey (lossless JPEG): the high byte is enough for a preview.
         jpeg_decoder::PixelFormat::L16 => {
             let grey: Vec<u8> = pixels.chunks_exact(2).map(|p| p[0]).collect();
@@ -201,12 +201,7 @@ pub fn exif_evidence(bytes: &[u8]) -> Option<ExifEvidence> {
     let mut cursor = Cursor::new(bytes);
     let exif = exif::Reader::new().read_from_container(&mut cursor).ok()?;
     let lat = coord(&exif, [Tag::GPSLatitude, Tag::GPSLatitudeRef], *b"NS", 90.0);
-    let lon = coord(
-        &exif,
-        [Tag::GPSLongitude, Tag::GPSLongitudeRef],
-        *b"EW",
-        180.0,
-    );
+    let lon = coord(&exif, [Tag::GPSLongitude, Tag::GPSLongitudeRef], *b"EW", 180.0);
     // Half a position locates nothing, and phones without a fix write 0/0,
     // which no township in China is near.
     let (lat, lon) = match (lat, lon) {
@@ -214,12 +209,7 @@ pub fn exif_evidence(bytes: &[u8]) -> Option<ExifEvidence> {
         _ => (None, None),
     };
     let (taken_at, offset_minutes) = taken_at(&exif).map_or((None, None), |(t, o)| (Some(t), o));
-    Some(ExifEvidence {
-        lat,
-        lon,
-        taken_at,
-        offset_minutes,
-    })
+    Some(ExifEvidence { lat, lon, taken_at, offset_minutes })
 }
 
 /// Degrees from the degrees/minutes/seconds rationals and the hemisphere
@@ -268,13 +258,7 @@ fn taken_at(exif: &exif::Exif) -> Option<(NaiveDateTime, Option<i32>)> {
 /// DateTimeOriginal, written with kamadak-exif's experimental Writer into an
 /// APP1 segment right after SOI (whole seconds only). Panics on an empty
 /// size or a position off the globe.
-pub fn jpeg_with_exif(
-    width: u32,
-    height: u32,
-    lat: f64,
-    lon: f64,
-    taken_at: NaiveDateTime,
-) -> Vec<u8> {
+pub fn jpeg_with_exif(width: u32, height: u32, lat: f64, lon: f64, taken_at: NaiveDateTime) -> Vec<u8> {
     jpeg_with_fields(width, height, &evidence_fields(lat, lon, taken_at))
 }
 
@@ -294,11 +278,7 @@ fn evidence_fields(lat: f64, lon: f64, taken_at: NaiveDateTime) -> Vec<Field> {
 }
 
 fn field(tag: Tag, value: Value) -> Field {
-    Field {
-        tag,
-        ifd_num: In::PRIMARY,
-        value,
-    }
+    Field { tag, ifd_num: In::PRIMARY, value }
 }
 
 fn ascii(s: &str) -> Value {
@@ -314,15 +294,8 @@ fn dms(degrees: f64) -> Vec<Rational> {
         reason = "the caller checked |degrees| <= 180: the product is positive and below 2^40"
     )]
     let total = (degrees.abs() * 3_600_000_000.0).round() as u64;
-    let parts = [
-        total / 3_600_000_000,
-        total / 60_000_000 % 60,
-        total % 60_000_000,
-    ];
-    let part = |(num, denom)| Rational {
-        num: u32::try_from(num).expect("small"),
-        denom,
-    };
+    let parts = [total / 3_600_000_000, total / 60_000_000 % 60, total % 60_000_000];
+    let part = |(num, denom)| Rational { num: u32::try_from(num).expect("small"), denom };
     parts.into_iter().zip([1, 1, 1_000_000]).map(part).collect()
 }
 
@@ -468,8 +441,7 @@ mod tests {
         assert_eq!(ev.taken_at, Some(at("2026-11-02T10:15:00")));
         assert_eq!(ev.offset_minutes, None);
 
-        let south_west =
-            jpeg_with_exif(64, 48, -33.856_784, -70.648_271, at("2026-01-31T23:59:59"));
+        let south_west = jpeg_with_exif(64, 48, -33.856_784, -70.648_271, at("2026-01-31T23:59:59"));
         let ev = exif_evidence(&south_west).unwrap();
         assert!((ev.lat.unwrap() + 33.856_784).abs() < 1e-6, "{ev:?}");
         assert!((ev.lon.unwrap() + 70.648_271).abs() < 1e-6, "{ev:?}");
@@ -486,10 +458,7 @@ mod tests {
         // EXIF without GPS or time: evidence of nothing, but not "no EXIF".
         let upright = field(Tag::Orientation, Value::Short(vec![1]));
         let ev = exif_evidence(&jpeg_with_fields(32, 32, &[upright])).unwrap();
-        assert!(
-            ev.lat.is_none() && ev.lon.is_none() && ev.taken_at.is_none(),
-            "{ev:?}"
-        );
+        assert!(ev.lat.is_none() && ev.lon.is_none() && ev.taken_at.is_none(), "{ev:?}");
 
         for kind in ALL {
             assert_eq!(exif_evidence(&sample_image(kind, 32, 32)), None, "{kind:?}");

@@ -36,7 +36,10 @@ impl Photos {
     /// The configured store; `public_url` is where devices reach this server.
     pub async fn from_config(config: &Config, db: &PgPool, public_url: &str) -> anyhow::Result<Self> {
         let (store, local): (Arc<dyn BlobStore>, Option<local::LocalStore>) = if config.photo_store == "s3" {
-            anyhow::ensure!(!config.s3_access_key.is_empty(), "the S3 store needs FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY");
+            anyhow::ensure!(
+                !config.s3_access_key.is_empty(),
+                "the S3 store needs FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY"
+            );
             let s3 = s3::S3Store::new(s3::S3Settings {
                 endpoint: config.s3_endpoint.clone(),
                 region: config.s3_region.clone(),

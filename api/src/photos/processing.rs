@@ -123,7 +123,9 @@ pub async fn thumbnail_pending(db: &PgPool, photos: &Photos) -> anyhow::Result<u
         let made = match kind {
             _ if bytes.is_empty() => Err(MediaError::Decode("the stored bytes are missing".to_owned())),
             Some(PhotoType::Heif) => match photos.heif.to_jpeg(bytes).await {
-                Ok(jpeg) => tokio::task::spawn_blocking(move || media::thumbnail_of_converted(&jpeg, THUMBNAIL_SIDE)).await?,
+                Ok(jpeg) => {
+                    tokio::task::spawn_blocking(move || media::thumbnail_of_converted(&jpeg, THUMBNAIL_SIDE)).await?
+                }
                 Err(e) => Err(e),
             },
             Some(kind) => tokio::task::spawn_blocking(move || media::thumbnail(&bytes, kind, THUMBNAIL_SIDE)).await?,

@@ -104,23 +104,13 @@ impl S3Store {
             .send()
             .await
             .map_err(|e| sdk_error(&e))?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
+        let bytes = out.body.collect().await.map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?;
         Ok(bytes.into_bytes().to_vec())
     }
 
     /// Builds the client; no request is made until the store is used.
     pub fn new(settings: S3Settings) -> Self {
-        let credentials = Credentials::new(
-            settings.access_key,
-            settings.secret_key,
-            None,
-            None,
-            "fieldvisit-config",
-        );
+        let credentials = Credentials::new(settings.access_key, settings.secret_key, None, None, "fieldvisit-config");
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
                 aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
@@ -135,54 +125,33 @@ impl S3Store {
         if let Some(endpoint) = &settings.endpoint {
             config = config.endpoint_url(endpoint);
         }
-        Self {
-            client: Client::from_conf(config.build()),
-            bucket: settings.bucket,
-            endpoint: settings.endpoint,
-        }
+        Self { client: Client::from_conf(config.build()), bucket: settings.bucket, endpoint: settings.endpoint }
     }
 
     /// Reads the object and hashes it as it streams (memory stays flat), for
     /// backends that keep no SHA-256 with the object.
     async fn measure(&self, key: &str) -> Result<Stored, StoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&e))?;
+        let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| sdk_error(&e))?;
         let mut body = out.body;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
-        while let Some(chunk) = body
-            .try_next()
-            .await
-            .map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?
+        while let Some(chunk) =
+            body.try_next().await.map_err(|e| StoreError::Backend(DisplayErrorContext(e).to_string()))?
         {
             size += chunk.len() as u64;
             hasher.update(&chunk);
         }
-        Ok(Stored {
-            size,
-            sha256: hasher.finalize().into(),
-        })
+        Ok(Stored { size, sha256: hasher.finalize().into() })
     }
 }
 
 #[async_trait::async_trait]
 impl BlobStore for S3Store {
-    async fn upload_request(
-        &self,
-        key: &str,
-        declared: &Declared,
-        ttl: Duration,
-    ) -> Result<SignedRequest, StoreError> {
+    async fn upload_request(&self, key: &str, declared: &Declared, ttl: Duration) -> Result<SignedRequest, StoreError> {
         validate_key(key)?;
         let expires_at = expiry(Utc::now(), ttl)?;
-        let length = i64::try_from(declared.size)
-            .map_err(|_| StoreError::Backend("declared size out of range".into()))?;
+        let length =
+            i64::try_from(declared.size).map_err(|_| StoreError::Backend("declared size out of range".into()))?;
         let presigned = self
             .client
             .put_object()
@@ -194,16 +163,9 @@ impl BlobStore for S3Store {
             .presigned(presigning(ttl)?)
             .await
             .map_err(|e| sdk_error(&e))?;
-        let headers: BTreeMap<String, String> = presigned
-            .headers()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
-            .collect();
-        Ok(SignedRequest {
-            url: presigned.uri().to_owned(),
-            method: "PUT",
-            headers,
-            expires_at,
-        })
+        let headers: BTreeMap<String, String> =
+            presigned.headers().map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned())).collect();
+        Ok(SignedRequest { url: presigned.uri().to_owned(), method: "PUT", headers, expires_at })
     }
 
     async fn stat(&self, key: &str) -> Result<Stored, StoreError> {
@@ -315,14 +277,7 @@ impl BlobStore for S3Store {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         validate_key(key)?;
-        match self
-            .client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
+        match self.client.delete_object().bucket(&self.bucket).key(key).send().await {
             // S3 answers 204 for a missing key; some compatible services say 404.
             Ok(_) => Ok(()),
             Err(e) => match sdk_error(&e) {
@@ -345,11 +300,7 @@ impl BlobStore for S3Store {
                 .send()
                 .await
                 .map_err(|e| sdk_error(&e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
+            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
             match page.next_continuation_token() {
                 Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
                 _ => break,
@@ -373,14 +324,9 @@ where
 {
     let not_found = match e {
         SdkError::ServiceError(service) => {
-            matches!(service.err().code(), Some("NoSuchKey" | "NotFound"))
-                || service.raw().status().as_u16() == 404
+            matches!(service.err().code(), Some("NoSuchKey" | "NotFound")) || service.raw().status().as_u16() == 404
         }
         _ => false,
     };
-    if not_found {
-        StoreError::NotFound
-    } else {
-        StoreError::Backend(DisplayErrorContext(e).to_string())
-    }
+    if not_found { StoreError::NotFound } else { StoreError::Backend(DisplayErrorContext(e).to_string()) }
 }

@@ -75,9 +75,12 @@ impl Presentation {
     /// verbatim: no quoting, no `|` (the local store's signature separator),
     /// no header injection.
     pub fn new(content_type: &str, filename: &str) -> Result<Self, StoreError> {
-        let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+        let token =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
         let type_ok = content_type.split_once('/').is_some_and(|(kind, sub)| token(kind) && token(sub));
-        let name_ok = !filename.is_empty() && filename.len() <= 128 && filename.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        let name_ok = !filename.is_empty()
+            && filename.len() <= 128
+            && filename.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !type_ok || !name_ok {
             return Err(StoreError::InvalidKey(format!("presentation {content_type:?} {filename:?}")));
         }
@@ -106,12 +109,7 @@ pub struct Stored {
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// A URL the device PUTs the bytes to, valid until `expires_at`, bound to
     /// the declared length (and, on S3, the checksum).
-    async fn upload_request(
-        &self,
-        key: &str,
-        declared: &Declared,
-        ttl: Duration,
-    ) -> Result<SignedRequest, StoreError>;
+    async fn upload_request(&self, key: &str, declared: &Declared, ttl: Duration) -> Result<SignedRequest, StoreError>;
 
     /// Size and SHA-256 of what is stored under `key` (S3: from the checksum
     /// S3 verified at upload, via HEAD with checksum mode, falling back to
@@ -170,10 +168,7 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
         if segment.starts_with('.') {
             return bad("segment starts with a dot");
         }
-        if !segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        {
+        if !segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
             return bad("characters outside A-Z a-z 0-9 . _ -");
         }
     }
@@ -183,11 +178,9 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
 /// `expires_at` for a URL signed now with `ttl`, at whole seconds because
 /// both URL forms carry seconds.
 pub(crate) fn expiry(now: DateTime<Utc>, ttl: Duration) -> Result<DateTime<Utc>, StoreError> {
-    let ttl =
-        chrono::Duration::from_std(ttl).map_err(|e| StoreError::Backend(format!("ttl: {e}")))?;
+    let ttl = chrono::Duration::from_std(ttl).map_err(|e| StoreError::Backend(format!("ttl: {e}")))?;
     let at = now + ttl;
-    DateTime::from_timestamp(at.timestamp(), 0)
-        .ok_or_else(|| StoreError::Backend("ttl out of range".into()))
+    DateTime::from_timestamp(at.timestamp(), 0).ok_or_else(|| StoreError::Backend("ttl out of range".into()))
 }
 
 #[cfg(test)]
@@ -196,11 +189,7 @@ mod tests {
 
     #[test]
     fn keys_that_could_escape_are_refused() {
-        for good in [
-            "photos/0190a0b1-7c2e-7000-8000-000000000001",
-            "thumbnails/a.jpg",
-            "a",
-        ] {
+        for good in ["photos/0190a0b1-7c2e-7000-8000-000000000001", "thumbnails/a.jpg", "a"] {
             assert!(validate_key(good).is_ok(), "{good}");
         }
         for bad in [

@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Permission, Resource, Scope};
 use crate::error::ApiResult;
 use crate::geo_input::double_option;
-use crate::input::{Body, Path, Paging, Query};
+use crate::input::{Body, Paging, Path, Query};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AssignmentFilter {
@@ -38,7 +38,11 @@ pub struct AssignmentFilter {
 /// List assignments within the caller's scope.
 #[utoipa::path(get, path = "/v1/assignments", tag = "assignments", params(AssignmentFilter), security(("bearer" = [])),
     responses((status = 200, body = Page<Assignment>), (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query<AssignmentFilter>) -> ApiResult<Json<Page<Assignment>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<AssignmentFilter>,
+) -> ApiResult<Json<Page<Assignment>>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
     let scope = caller.scope(&state.db, Resource::Assignments).await?;
     let filter = assignments::Filter {
@@ -78,7 +82,11 @@ pub struct NewAssignment {
 /// Assign a representative to a place by hand (planners).
 #[utoipa::path(post, path = "/v1/assignments", tag = "assignments", request_body = NewAssignment, security(("bearer" = [])),
     responses((status = 201, body = Assignment), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(a): Body<NewAssignment>) -> ApiResult<(StatusCode, Json<Assignment>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(a): Body<NewAssignment>,
+) -> ApiResult<(StatusCode, Json<Assignment>)> {
     caller.require(Permission::EditAssignments)?;
     let create = assignments::Create {
         id: a.id.unwrap_or_else(Uuid::now_v7),
@@ -104,7 +112,12 @@ pub struct AssignmentPatch {
 /// Change an assignment's end or lock (planners).
 #[utoipa::path(patch, path = "/v1/assignments/{id}", tag = "assignments", params(("id" = Uuid, Path)), request_body = AssignmentPatch, security(("bearer" = [])),
     responses((status = 200, body = Assignment), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<AssignmentPatch>) -> ApiResult<Json<Assignment>> {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Body(p): Body<AssignmentPatch>,
+) -> ApiResult<Json<Assignment>> {
     caller.require(Permission::EditAssignments)?;
     let update = assignments::Update { id, version: p.version, valid_to: p.valid_to, locked: p.locked };
     command::execute(&state.db, caller.person_id, update).await?;

@@ -68,7 +68,11 @@ async fn token_pair(state: &AppState, sign_in: SignIn, refresh_token: String) ->
     (status = 401, description = "wrong username or password", body = super::ErrorBody),
     (status = 429, description = "too many failures; wait", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, err(level = "warn"))]
-pub async fn login(State(state): State<AppState>, client: ClientAddress, Body(req): Body<LoginRequest>) -> ApiResult<Json<TokenPair>> {
+pub async fn login(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    Body(req): Body<LoginRequest>,
+) -> ApiResult<Json<TokenPair>> {
     let username = sign_ins::login_name(&req.username)?;
     let address = client.0;
     if let Turn::Wait { seconds } = sign_ins::take_turn(&state.db, &username, &address).await? {
@@ -95,18 +99,19 @@ pub async fn login(State(state): State<AppState>, client: ClientAddress, Body(re
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn refresh(State(state): State<AppState>, Body(req): Body<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
     let (refresh, stored) = next_refresh(&state);
-    let sign_in = sign_ins::rotate(&state.db, &refresh_hash(req.refresh_token.trim()), stored).await?.map_err(|refusal| {
-        ApiError::Unauthorized(
-            match refusal {
-                Refusal::Unknown => "unknown refresh token; sign in again",
-                Refusal::Ended => "this sign-in was ended; sign in again",
-                Refusal::Reused => "this refresh token was already used; the sign-in is ended, sign in again",
-                Refusal::Expired => "the refresh token has expired; sign in again",
-                Refusal::Inactive => "this account is no longer active",
-            }
-            .into(),
-        )
-    })?;
+    let sign_in =
+        sign_ins::rotate(&state.db, &refresh_hash(req.refresh_token.trim()), stored).await?.map_err(|refusal| {
+            ApiError::Unauthorized(
+                match refusal {
+                    Refusal::Unknown => "unknown refresh token; sign in again",
+                    Refusal::Ended => "this sign-in was ended; sign in again",
+                    Refusal::Reused => "this refresh token was already used; the sign-in is ended, sign in again",
+                    Refusal::Expired => "the refresh token has expired; sign in again",
+                    Refusal::Inactive => "this account is no longer active",
+                }
+                .into(),
+            )
+        })?;
     token_pair(&state, sign_in, refresh).await.map(Json)
 }
 

@@ -50,7 +50,11 @@ fn refused_sized(e: UploadRefused, size: u64) -> ApiError {
     match e {
         UploadRefused::Forbidden(why) => ApiError::Forbidden(format!("this upload URL is not valid: {why}")),
         UploadRefused::TooLarge => ApiError::PayloadTooLarge(usize::try_from(size).unwrap_or(usize::MAX)),
-        UploadRefused::ShortBody => ApiError::Invalid { code: "incomplete_upload", message: "the body ended before the declared size; upload again".into(), field: None },
+        UploadRefused::ShortBody => ApiError::Invalid {
+            code: "incomplete_upload",
+            message: "the body ended before the declared size; upload again".into(),
+            field: None,
+        },
         UploadRefused::Sealed => ApiError::Conflict {
             code: "already_uploaded",
             message: "this photo's bytes were verified by complete and cannot be replaced".into(),
@@ -74,11 +78,17 @@ fn local(state: &AppState) -> Result<&crate::photos::local::LocalStore, ApiError
         (status = 409, description = "already_uploaded: the photo was completed and its bytes are sealed; nothing was changed", body = super::ErrorBody),
         (status = 413, description = "more bytes than declared", body = super::ErrorBody),
         (status = 422, description = "the body ended early (incomplete_upload); upload again", body = super::ErrorBody)))]
-pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>, req: Request) -> Result<StatusCode, ApiError> {
+pub async fn put(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<Signed>,
+    req: Request,
+) -> Result<StatusCode, ApiError> {
     let store = local(&state)?;
     let size = q.size.ok_or_else(|| ApiError::Forbidden("this upload URL is not valid: no size".into()))?;
     store.check_upload(&key, q.expires, size, &q.sig, Utc::now()).map_err(refused)?;
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
         && len > size
     {
         return Err(ApiError::PayloadTooLarge(usize::try_from(size).unwrap_or(usize::MAX)));
@@ -95,15 +105,28 @@ pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(q
             headers(("content-disposition" = String, description = "inline; filename=\"<photo id>.<extension>\""))),
         (status = 403, description = "tampered or expired URL", body = super::ErrorBody),
         (status = 404, description = "nothing stored under this key", body = super::ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(q): Query<Signed>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<Signed>,
+) -> Result<Response, ApiError> {
     let store = local(&state)?;
     let invalid = || ApiError::Forbidden("this download URL is not valid: no type or name".into());
-    let shown = Presentation::new(q.content_type.as_deref().ok_or_else(invalid)?, q.name.as_deref().ok_or_else(invalid)?)
-        .map_err(|_| ApiError::Forbidden("this download URL is not valid: bad type or name".into()))?;
+    let shown =
+        Presentation::new(q.content_type.as_deref().ok_or_else(invalid)?, q.name.as_deref().ok_or_else(invalid)?)
+            .map_err(|_| ApiError::Forbidden("this download URL is not valid: bad type or name".into()))?;
     store.check_download(&key, q.expires, &shown, &q.sig, Utc::now()).map_err(refused)?;
     let path = store.path_of(&key).ok_or(ApiError::NotFound("object"))?;
     let file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::NotFound("object"))?;
     let length = file.metadata().await.map_err(|_| ApiError::NotFound("object"))?.len();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, shown.content_type.clone()), (header::CONTENT_DISPOSITION, shown.disposition()), (header::CONTENT_LENGTH, length.to_string())], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, shown.content_type.clone()),
+            (header::CONTENT_DISPOSITION, shown.disposition()),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -15,7 +15,7 @@ use super::Page;
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Resource};
 use crate::error::ApiResult;
-use crate::input::{Body, Path, Paging, Query, optional_text};
+use crate::input::{Body, Paging, Path, Query, optional_text};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct CheckInFilter {
@@ -39,7 +39,11 @@ pub struct CheckInFilter {
 /// List check-ins within the caller's scope, newest first by id.
 #[utoipa::path(get, path = "/v1/check-ins", tag = "check-ins", params(CheckInFilter), security(("bearer" = [])),
     responses((status = 200, body = Page<CheckIn>), (status = 400, body = super::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query<CheckInFilter>) -> ApiResult<Json<Page<CheckIn>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<CheckInFilter>,
+) -> ApiResult<Json<Page<CheckIn>>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
     let month = super::visits::month_param(f.month.as_deref())?;
     let scope = caller.scope(&state.db, Resource::CheckIns).await?;
@@ -78,7 +82,12 @@ pub struct Review {
     security(("bearer" = [])),
     responses((status = 200, body = CheckIn), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
         (status = 422, body = super::ErrorBody)))]
-pub async fn review(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(r): Body<Review>) -> ApiResult<Json<CheckIn>> {
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Body(r): Body<Review>,
+) -> ApiResult<Json<CheckIn>> {
     caller.require(Permission::ReviewCheckIns)?;
     let note = optional_text("note", r.note.as_deref(), 1000)?;
     let scope = caller.scope(&state.db, Resource::CheckIns).await?;

@@ -33,11 +33,22 @@ pub struct FindingFilter {
 /// List findings within the caller's scope.
 #[utoipa::path(get, path = "/v1/findings", tag = "findings", params(FindingFilter), security(("bearer" = [])),
     responses((status = 200, body = Page<Finding>), (status = 400, body = super::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query<FindingFilter>) -> ApiResult<Json<Page<Finding>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<FindingFilter>,
+) -> ApiResult<Json<Page<Finding>>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
     let month = super::visits::month_param(f.month.as_deref())?;
     let scope = caller.scope(&state.db, Resource::Findings).await?;
-    let filter = findings::Filter { place_id: f.place_id, station_id: f.station_id, category: f.category, month, author_id: f.author_id, after: f.after };
+    let filter = findings::Filter {
+        place_id: f.place_id,
+        station_id: f.station_id,
+        category: f.category,
+        month,
+        author_id: f.author_id,
+        after: f.after,
+    };
     let rows = findings::list(&state.db, &scope, &filter, limit + 1).await?;
     Ok(Json(Page::from_rows(rows, limit, |f| f.id)))
 }

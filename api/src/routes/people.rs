@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Permission, Resource, Role, Scope, password};
 use crate::error::ApiResult;
 use crate::geo_input::{self, OutputCrs, Position, double_option};
-use crate::input::{Body, Path, Paging, Query, optional_text, text};
+use crate::input::{Body, Paging, Path, Query, optional_text, text};
 
 // The stored person (`people::Person`) as the API shows it: the anchor in
 // the coordinate system the reader asks for.
@@ -78,7 +78,11 @@ pub struct PersonFilter {
 /// List people within the caller's scope.
 #[utoipa::path(get, path = "/v1/people", tag = "people", params(PersonFilter), security(("bearer" = [])),
     responses((status = 200, body = Page<Person>), (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query<PersonFilter>) -> ApiResult<Json<Page<Person>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<PersonFilter>,
+) -> ApiResult<Json<Page<Person>>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
     let scope = caller.scope(&state.db, Resource::People).await?;
     let filter = people::Filter { role: f.role, station_id: f.station_id, active: f.active, q: f.q, after: f.after };
@@ -94,7 +98,12 @@ async fn fetch(state: &AppState, scope: &Scope, id: Uuid, crs: Crs) -> ApiResult
 /// One person, if within the caller's scope.
 #[utoipa::path(get, path = "/v1/people/{id}", tag = "people", params(("id" = Uuid, Path), OutputCrs), security(("bearer" = [])),
     responses((status = 200, body = Person), (status = 404, body = super::ErrorBody)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Query(o): Query<OutputCrs>) -> ApiResult<Json<Person>> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(o): Query<OutputCrs>,
+) -> ApiResult<Json<Person>> {
     let scope = caller.scope(&state.db, Resource::People).await?;
     fetch(&state, &scope, id, o.crs).await.map(Json)
 }
@@ -119,7 +128,11 @@ pub struct NewPerson {
 /// Create a person (admins).
 #[utoipa::path(post, path = "/v1/people", tag = "people", request_body = NewPerson, security(("bearer" = [])),
     responses((status = 201, body = Person), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(p): Body<NewPerson>) -> ApiResult<(StatusCode, Json<Person>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(p): Body<NewPerson>,
+) -> ApiResult<(StatusCode, Json<Person>)> {
     caller.require(Permission::ManagePeople)?;
     let id = p.id.unwrap_or_else(Uuid::now_v7);
     let name = text("name", &p.name, 100)?;
@@ -167,7 +180,12 @@ pub struct PersonPatch {
 /// Change a person (admins). Only the fields sent change.
 #[utoipa::path(patch, path = "/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)), request_body = PersonPatch, security(("bearer" = [])),
     responses((status = 200, body = Person), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<PersonPatch>) -> ApiResult<Json<Person>> {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Body(p): Body<PersonPatch>,
+) -> ApiResult<Json<Person>> {
     caller.require(Permission::ManagePeople)?;
     let name = p.name.as_deref().map(|n| text("name", n, 100)).transpose()?;
     let username = p.username.as_deref().map(|u| text("username", u, 64)).transpose()?;
@@ -201,7 +219,11 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// end today; their records stay.
 #[utoipa::path(delete, path = "/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Person), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
-pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Person>> {
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Person>> {
     caller.require(Permission::ManagePeople)?;
     command::execute(&state.db, caller.person_id, people::Deactivate { id }).await?;
     fetch(&state, &Scope::default(), id, Crs::Wgs84).await.map(Json)

@@ -26,10 +26,18 @@ const DOWNLOAD_TTL: Duration = Duration::from_mins(5);
 #[utoipa::path(post, path = "/v1/photos/{id}/upload-url", tag = "photos", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = SignedRequest, description = "PUT the bytes to `url` with exactly these `headers` before `expires_at`"), (status = 404, body = super::ErrorBody),
         (status = 409, description = "already uploaded", body = super::ErrorBody)))]
-pub async fn upload_url(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<SignedRequest>> {
+pub async fn upload_url(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<SignedRequest>> {
     let d = photos::declaration(&state.db, caller.person_id, id).await?;
     if d.uploaded() {
-        return Err(ApiError::Conflict { code: "already_uploaded", message: "this photo is on the server already".into(), field: None });
+        return Err(ApiError::Conflict {
+            code: "already_uploaded",
+            message: "this photo is on the server already".into(),
+            field: None,
+        });
     }
     let declared = Declared {
         size: u64::try_from(d.size).unwrap_or_default(),
@@ -49,7 +57,11 @@ pub async fn upload_url(State(state): State<AppState>, caller: Caller, Path(id):
     responses((status = 200, body = Completed), (status = 404, body = super::ErrorBody),
         (status = 409, description = "not uploaded, size_mismatch or hash_mismatch", body = super::ErrorBody),
         (status = 415, body = super::ErrorBody)))]
-pub async fn complete(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Completed>> {
+pub async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Completed>> {
     Ok(Json(processing::complete(&state.db, &state.photos, caller.person_id, id).await?))
 }
 
@@ -114,9 +126,20 @@ pub struct ThumbnailUrl {
 /// named `<id>-thumbnail.jpg`.
 #[utoipa::path(get, path = "/v1/photos/{id}/thumbnail", tag = "photos", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ThumbnailUrl), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
-pub async fn thumbnail(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<ThumbnailUrl>> {
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<ThumbnailUrl>> {
     let photo = fetch(&state, &caller, id).await?;
-    let key = photo.thumbnail_key.ok_or(ApiError::Conflict { code: "not_ready", message: "the thumbnail is not made yet; try again shortly".into(), field: None })?;
+    let key = photo.thumbnail_key.ok_or(ApiError::Conflict {
+        code: "not_ready",
+        message: "the thumbnail is not made yet; try again shortly".into(),
+        field: None,
+    })?;
     let shown = Presentation::new("image/jpeg", &format!("{id}-thumbnail.jpg"))?;
-    Ok(Json(ThumbnailUrl { url: state.photos.store.download_url(&key, DOWNLOAD_TTL, &shown).await?, expires_at: Utc::now() + DOWNLOAD_TTL }))
+    Ok(Json(ThumbnailUrl {
+        url: state.photos.store.download_url(&key, DOWNLOAD_TTL, &shown).await?,
+        expires_at: Utc::now() + DOWNLOAD_TTL,
+    }))
 }

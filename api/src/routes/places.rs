@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Permission, Resource};
 use crate::error::{ApiError, ApiResult};
 use crate::geo_input::{self, OutputCrs, double_option};
-use crate::input::{Body, Path, Paging, Query, optional_text, text};
+use crate::input::{Body, Paging, Path, Query, optional_text, text};
 
 /// A place as a GeoJSON Feature.
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,7 +122,11 @@ fn parse_bbox(v: &str, crs: Crs) -> ApiResult<[f64; 4]> {
 /// List places within the caller's scope, as a FeatureCollection.
 #[utoipa::path(get, path = "/v1/places", tag = "places", params(PlaceFilter), security(("bearer" = [])),
     responses((status = 200, body = PlaceCollection), (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query<PlaceFilter>) -> ApiResult<Json<PlaceCollection>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<PlaceFilter>,
+) -> ApiResult<Json<PlaceCollection>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
     let bbox = f.bbox.as_deref().map(|b| parse_bbox(b, f.crs)).transpose()?;
     let scope = caller.scope(&state.db, Resource::Places).await?;
@@ -145,7 +149,12 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(f): Query
 /// One place, if within the caller's scope.
 #[utoipa::path(get, path = "/v1/places/{id}", tag = "places", params(("id" = Uuid, Path), OutputCrs), security(("bearer" = [])),
     responses((status = 200, body = PlaceFeature), (status = 404, body = super::ErrorBody)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Query(o): Query<OutputCrs>) -> ApiResult<Json<PlaceFeature>> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(o): Query<OutputCrs>,
+) -> ApiResult<Json<PlaceFeature>> {
     let scope = caller.scope(&state.db, Resource::Places).await?;
     feature(places::get(&state.db, &scope, id).await?, o.crs).map(Json)
 }
@@ -193,7 +202,11 @@ pub struct NewPlaceProperties {
 #[utoipa::path(post, path = "/v1/places", tag = "places", request_body = NewPlace, security(("bearer" = [])),
     responses((status = 201, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
         (status = 422, description = "a broken rule (validation_failed), or a geometry of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(p): Body<NewPlace>) -> ApiResult<(StatusCode, Json<PlaceFeature>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(p): Body<NewPlace>,
+) -> ApiResult<(StatusCode, Json<PlaceFeature>)> {
     caller.require(Permission::EditPlaces)?;
     let props = p.properties;
     let create = places::Create {
@@ -248,7 +261,12 @@ pub struct PlacePatchProperties {
 #[utoipa::path(patch, path = "/v1/places/{id}", tag = "places", params(("id" = Uuid, Path)), request_body = PlacePatch, security(("bearer" = [])),
     responses((status = 200, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
         (status = 422, description = "a broken rule (validation_failed), or a geometry of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<PlacePatch>) -> ApiResult<Json<PlaceFeature>> {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Body(p): Body<PlacePatch>,
+) -> ApiResult<Json<PlaceFeature>> {
     caller.require(Permission::EditPlaces)?;
     let props = p.properties;
     let update = places::Update {
@@ -259,7 +277,10 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
         address: props.address.map(|a| optional_text("properties.address", a.as_deref(), 500)).transpose()?,
         station_id: props.station_id,
         source: props.source.as_deref().map(|s| text("properties.source", s, 100)).transpose()?,
-        external_id: props.external_id.map(|e| optional_text("properties.external_id", e.as_deref(), 200)).transpose()?,
+        external_id: props
+            .external_id
+            .map(|e| optional_text("properties.external_id", e.as_deref(), 200))
+            .transpose()?,
         attributes: props.attributes,
         active: props.active,
         geometry: match p.geometry {
@@ -275,7 +296,11 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// assignments end today (Asia/Shanghai).
 #[utoipa::path(delete, path = "/v1/places/{id}", tag = "places", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = PlaceFeature), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
-pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<PlaceFeature>> {
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<PlaceFeature>> {
     caller.require(Permission::EditPlaces)?;
     let place = command::execute(&state.db, caller.person_id, places::Deactivate { id }).await?;
     feature(place, Crs::Wgs84).map(Json)

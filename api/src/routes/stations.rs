@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiResult;
 use crate::geo_input::{self, OutputCrs, Position, double_option};
-use crate::input::{Body, Path, Paging, Query, text};
+use crate::input::{Body, Paging, Path, Query, text};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Station {
@@ -73,7 +73,11 @@ pub struct StationFilter {
 /// List stations.
 #[utoipa::path(get, path = "/v1/stations", tag = "stations", params(StationFilter), security(("bearer" = [])),
     responses((status = 200, body = Page<Station>), (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, _caller: Caller, Query(f): Query<StationFilter>) -> ApiResult<Json<Page<Station>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(f): Query<StationFilter>,
+) -> ApiResult<Json<Page<Station>>> {
     let limit = Paging { limit: f.limit, after: f.after }.limit()?;
     let filter = stations::Filter { level: f.level, parent_id: f.parent_id, active: f.active, q: f.q, after: f.after };
     let rows = stations::list(&state.db, &filter, limit + 1).await?;
@@ -84,7 +88,12 @@ pub async fn list(State(state): State<AppState>, _caller: Caller, Query(f): Quer
 /// One station.
 #[utoipa::path(get, path = "/v1/stations/{id}", tag = "stations", params(("id" = Uuid, Path), OutputCrs), security(("bearer" = [])),
     responses((status = 200, body = Station), (status = 404, body = super::ErrorBody)))]
-pub async fn get(State(state): State<AppState>, _caller: Caller, Path(id): Path<Uuid>, Query(o): Query<OutputCrs>) -> ApiResult<Json<Station>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(o): Query<OutputCrs>,
+) -> ApiResult<Json<Station>> {
     station(stations::get(&state.db, id).await?, o.crs).map(Json)
 }
 
@@ -117,7 +126,11 @@ async fn service_area(v: Option<serde_json::Value>, crs: Crs) -> ApiResult<Optio
 #[utoipa::path(post, path = "/v1/stations", tag = "stations", request_body = NewStation, security(("bearer" = [])),
     responses((status = 201, body = Station), (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
         (status = 422, description = "a broken rule (validation_failed), or a service_area of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(s): Body<NewStation>) -> ApiResult<(StatusCode, Json<Station>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(s): Body<NewStation>,
+) -> ApiResult<(StatusCode, Json<Station>)> {
     caller.require(Permission::EditStations)?;
     let create = stations::Create {
         id: s.id.unwrap_or_else(Uuid::now_v7),
@@ -155,7 +168,12 @@ pub struct StationPatch {
 #[utoipa::path(patch, path = "/v1/stations/{id}", tag = "stations", params(("id" = Uuid, Path)), request_body = StationPatch, security(("bearer" = [])),
     responses((status = 200, body = Station), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
         (status = 422, description = "a broken rule (validation_failed), or a service_area of more than 100,000 positions (too_many_vertices)", body = super::ErrorBody)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>, Body(p): Body<StationPatch>) -> ApiResult<Json<Station>> {
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Body(p): Body<StationPatch>,
+) -> ApiResult<Json<Station>> {
     caller.require(Permission::EditStations)?;
     let update = stations::Update {
         id,
@@ -179,7 +197,11 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// still has active people, places or sub-stations cannot be deactivated.
 #[utoipa::path(delete, path = "/v1/stations/{id}", tag = "stations", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Station), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
-pub async fn deactivate(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Station>> {
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Station>> {
     caller.require(Permission::EditStations)?;
     let deactivated = command::execute(&state.db, caller.person_id, stations::Deactivate { id }).await?;
     station(deactivated, Crs::Wgs84).map(Json)

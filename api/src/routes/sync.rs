@@ -18,9 +18,17 @@ use crate::input::{PushBody, Query};
     responses((status = 200, body = PushResponse), (status = 403, description = "another person's client id", body = super::ErrorBody),
         (status = 422, body = super::ErrorBody), (status = 503, description = "the database is gone or refuses for now; re-send the same mutation ids (any a raced commit took answer `duplicate`)", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client = %req.client_id, n = req.mutations.len()), err(level = "warn"))]
-pub async fn push(State(state): State<AppState>, caller: Caller, PushBody(req): PushBody<PushRequest>) -> ApiResult<Json<PushResponse>> {
+pub async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    PushBody(req): PushBody<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
     let actor = caller.sync_actor(&state.db).await?;
-    let ctx = push::PushContext { rules: state.sync.rules, received_at: Utc::now(), photo_max_bytes: state.sync.photo_max_bytes };
+    let ctx = push::PushContext {
+        rules: state.sync.rules,
+        received_at: Utc::now(),
+        photo_max_bytes: state.sync.photo_max_bytes,
+    };
     let res = push::push(&state.db, &actor, &req, &ctx).await?;
     crate::metrics::pushed(&req, &res);
     Ok(Json(res))
@@ -32,7 +40,11 @@ pub async fn push(State(state): State<AppState>, caller: Caller, PushBody(req): 
         (status = 403, description = "another person's client id", body = super::ErrorBody),
         (status = 426, description = "the app is too old to pull", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client = %q.client_id), err(level = "warn"))]
-pub async fn pull(State(state): State<AppState>, caller: Caller, Query(q): Query<PullQuery>) -> ApiResult<Json<PullResponse>> {
+pub async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PullQuery>,
+) -> ApiResult<Json<PullResponse>> {
     let actor = caller.sync_actor(&state.db).await?;
     let res = pull::pull(&state.db, &state.sync.cursor_key, &actor, &q, state.sync.pull).await?;
     crate::metrics::pulled(q.cursor.is_none(), &res);

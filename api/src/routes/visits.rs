@@ -29,7 +29,11 @@ pub fn month_param(v: Option<&str>) -> ApiResult<Option<Month>> {
 /// with totals per person and per station.
 #[utoipa::path(get, path = "/v1/visits/status", tag = "visits", params(MonthQuery), security(("bearer" = [])),
     responses((status = 200, body = MonthStatus), (status = 400, body = super::ErrorBody)))]
-pub async fn status(State(state): State<AppState>, caller: Caller, Query(q): Query<MonthQuery>) -> ApiResult<Json<MonthStatus>> {
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult<Json<MonthStatus>> {
     let month = month_param(q.month.as_deref())?;
     let scope = caller.scope(&state.db, Resource::Assignments).await?;
     Ok(Json(visits::month_status(&state.db, month, &scope).await?))

@@ -85,7 +85,9 @@ pub async fn get(db: &PgPool, scope: &Scope, id: Uuid) -> Result<Assignment, Syn
 /// Dates outside 2000–2100 are typing errors, not plans.
 fn plausible_date(field: &'static str, d: Option<NaiveDate>) -> Result<(), SyncError> {
     match d {
-        Some(d) if !(2000..=2100).contains(&d.year()) => Err(SyncError::invalid(field, format!("{field} must be a date between 2000 and 2100"))),
+        Some(d) if !(2000..=2100).contains(&d.year()) => {
+            Err(SyncError::invalid(field, format!("{field} must be a date between 2000 and 2100")))
+        }
         _ => Ok(()),
     }
 }
@@ -112,14 +114,18 @@ impl Command for Create {
     async fn apply(self, tx: &mut PgConnection, _by: Uuid) -> Result<Applied<Uuid>, SyncError> {
         plausible_date("valid_from", self.valid_from)?;
         plausible_date("valid_to", self.valid_to)?;
-        let person: Option<(bool, bool)> = sqlx::query_as(include_str!("person_assignable.sql")).bind(self.person_id).fetch_optional(&mut *tx).await?;
+        let person: Option<(bool, bool)> =
+            sqlx::query_as(include_str!("person_assignable.sql")).bind(self.person_id).fetch_optional(&mut *tx).await?;
         match person {
             None => return Err(SyncError::invalid("person_id", "no such person")),
             Some((false, _)) => return Err(SyncError::invalid("person_id", "this person is not active")),
-            Some((true, false)) => return Err(SyncError::invalid("person_id", "only representatives are assigned places")),
+            Some((true, false)) => {
+                return Err(SyncError::invalid("person_id", "only representatives are assigned places"));
+            }
             Some((true, true)) => {}
         }
-        let place: Option<bool> = sqlx::query_scalar(include_str!("place_active.sql")).bind(self.place_id).fetch_optional(&mut *tx).await?;
+        let place: Option<bool> =
+            sqlx::query_scalar(include_str!("place_active.sql")).bind(self.place_id).fetch_optional(&mut *tx).await?;
         match place {
             None => return Err(SyncError::invalid("place_id", "no such place")),
             Some(false) => return Err(SyncError::invalid("place_id", "this place is not active")),
@@ -191,7 +197,11 @@ impl Command for End {
 
 /// Locks an assignment for a change and answers its version.
 async fn lock(tx: &mut PgConnection, id: Uuid) -> Result<i64, SyncError> {
-    sqlx::query_scalar(include_str!("lock.sql")).bind(id).fetch_optional(tx).await?.ok_or(SyncError::NotFound("assignment"))
+    sqlx::query_scalar(include_str!("lock.sql"))
+        .bind(id)
+        .fetch_optional(tx)
+        .await?
+        .ok_or(SyncError::NotFound("assignment"))
 }
 
 /// Whose open assignments end: a leaver's, a closed place's, or one a

@@ -83,7 +83,10 @@ pub async fn list(db: &PgPool, scope: &Scope, filter: &Filter, limit: i64) -> Re
         if let Some(v) = value
             && !allowed.contains(&v.as_str())
         {
-            return Err(SyncError::BadParameter { field, message: format!("{field} must be one of {}", allowed.join(", ")) });
+            return Err(SyncError::BadParameter {
+                field,
+                message: format!("{field} must be one of {}", allowed.join(", ")),
+            });
         }
     }
     let sql = concat!(include_str!("select.sql"), include_str!("list.sql"));
@@ -149,6 +152,11 @@ impl Command for Review {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(SyncError::NotFound("check-in"))?;
-        Ok(Applied { entity: "check_in", id: self.id, details: json!({ "decision": self.decision, "note": self.note }), result: () })
+        Ok(Applied {
+            entity: "check_in",
+            id: self.id,
+            details: json!({ "decision": self.decision, "note": self.note }),
+            result: (),
+        })
     }
 }

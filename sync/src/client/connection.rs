@@ -60,7 +60,12 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 8, base: Duration::from_millis(200), max_delay: Duration::from_secs(10), max_elapsed: Duration::from_mins(1) }
+        Self {
+            max_attempts: 8,
+            base: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            max_elapsed: Duration::from_mins(1),
+        }
     }
 }
 
@@ -203,7 +208,9 @@ impl Connection {
     /// Signs in now (otherwise the first request does).
     pub async fn sign_in(&mut self) -> Result<Uuid, ClientError> {
         let body = json!({ "username": self.username, "password": self.password });
-        let pair: TokenPair = self.retrying(&Request { method: Method::POST, path: "/v1/auth/login", query: vec![], body: Some(body) }, false).await?;
+        let pair: TokenPair = self
+            .retrying(&Request { method: Method::POST, path: "/v1/auth/login", query: vec![], body: Some(body) }, false)
+            .await?;
         self.take(pair);
         Ok(self.person_id.expect("set by take"))
     }
@@ -226,7 +233,12 @@ impl Connection {
     async fn reauthenticate(&mut self) -> Result<(), ClientError> {
         self.stats.reauthentications += 1;
         if let Some(refresh) = self.tokens.take().map(|t| t.refresh) {
-            let req = Request { method: Method::POST, path: "/v1/auth/refresh", query: vec![], body: Some(json!({ "refresh_token": refresh })) };
+            let req = Request {
+                method: Method::POST,
+                path: "/v1/auth/refresh",
+                query: vec![],
+                body: Some(json!({ "refresh_token": refresh })),
+            };
             match self.retrying::<TokenPair>(&req, false).await {
                 Ok(pair) => {
                     self.take(pair);
@@ -261,9 +273,16 @@ impl Connection {
         loop {
             attempts += 1;
             let last = match self.attempt(req, authed).await {
-                Attempt::Answer(bytes) => return serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(format!("{} {}: {e}", req.method, req.path))),
+                Attempt::Answer(bytes) => {
+                    return serde_json::from_slice(&bytes)
+                        .map_err(|e| ClientError::Decode(format!("{} {}: {e}", req.method, req.path)));
+                }
                 Attempt::Unauthorized => {
-                    return Err(ClientError::Http { status: 401, code: "unauthorized".into(), message: "not signed in".into() });
+                    return Err(ClientError::Http {
+                        status: 401,
+                        code: "unauthorized".into(),
+                        message: "not signed in".into(),
+                    });
                 }
                 Attempt::Refused(e) => return Err(e),
                 Attempt::Transient(why) => why,
@@ -302,7 +321,11 @@ impl Connection {
         // Only the sync calls are dropped: they are the ones whose retries
         // the protocol must make harmless.
         let forced = authed && status.is_success() && self.faults.drop_next_answers > 0;
-        if forced || (authed && self.faults.drop_response_rate > 0.0 && self.rng.gen_bool(self.faults.drop_response_rate.min(1.0))) {
+        if forced
+            || (authed
+                && self.faults.drop_response_rate > 0.0
+                && self.rng.gen_bool(self.faults.drop_response_rate.min(1.0)))
+        {
             if forced {
                 self.faults.drop_next_answers -= 1;
             }
@@ -330,7 +353,9 @@ impl Connection {
     pub(crate) async fn put_signed(&mut self, signed: &SignedUpload, bytes: &[u8]) -> PutOutcome {
         self.stats.requests += 1;
         let forced = self.faults.cut_next_uploads > 0;
-        let cut = bytes.len() > 1 && (forced || (self.faults.cut_upload_rate > 0.0 && self.rng.gen_bool(self.faults.cut_upload_rate.min(1.0))));
+        let cut = bytes.len() > 1
+            && (forced
+                || (self.faults.cut_upload_rate > 0.0 && self.rng.gen_bool(self.faults.cut_upload_rate.min(1.0))));
         // A cut needs the raw connection, which plain HTTP gives; over HTTPS
         // (S3 in production) the upload simply goes through.
         if cut && signed.url.starts_with("http://") {
@@ -414,7 +439,10 @@ fn with_body(b: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilde
     if json.len() >= COMPRESS_BODY_FROM
         && let Ok(compressed) = zstd::bulk::compress(&json, zstd::DEFAULT_COMPRESSION_LEVEL)
     {
-        return b.header(reqwest::header::CONTENT_TYPE, "application/json").header(reqwest::header::CONTENT_ENCODING, "zstd").body(compressed);
+        return b
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "zstd")
+            .body(compressed);
     }
     b.header(reqwest::header::CONTENT_TYPE, "application/json").body(json)
 }
@@ -423,7 +451,8 @@ fn with_body(b: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilde
 fn error_of(bytes: &[u8]) -> (String, String) {
     let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
     let code = v["error"]["code"].as_str().unwrap_or("unknown").to_owned();
-    let message = v["error"]["message"].as_str().map_or_else(|| String::from_utf8_lossy(bytes).into_owned(), str::to_owned);
+    let message =
+        v["error"]["message"].as_str().map_or_else(|| String::from_utf8_lossy(bytes).into_owned(), str::to_owned);
     (code, message)
 }
 
@@ -433,7 +462,12 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_stays_bounded() {
-        let p = RetryPolicy { max_attempts: 10, base: Duration::from_millis(100), max_delay: Duration::from_secs(1), max_elapsed: Duration::from_secs(5) };
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_elapsed: Duration::from_secs(5),
+        };
         let mut rng = StdRng::seed_from_u64(7);
         for retry in 1..30 {
             let cap = Duration::from_millis(100 * (1 << (retry - 1).min(10))).min(Duration::from_secs(1));

@@ -15,7 +15,9 @@ use super::connection::{ClientError, Connection, Request};
 use super::photos::PhotoStats;
 use super::plan::SHANGHAI;
 use super::store::LocalStore;
-use crate::protocol::{CheckInCreateV1, MutationResult, MutationStatus, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION};
+use crate::protocol::{
+    CheckInCreateV1, MutationResult, MutationStatus, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION,
+};
 
 /// Mutations per push: small enough that a push over a weak signal finishes.
 pub const DEFAULT_BATCH: usize = 50;
@@ -89,7 +91,16 @@ pub struct Device {
 impl Device {
     pub fn new(conn: Connection, store: LocalStore, settings: DeviceSettings) -> Self {
         let rng = StdRng::seed_from_u64(settings.seed ^ 0x0de7_1ce0_5eed_0001);
-        Self { store, conn, settings, stats: DeviceStats::default(), results: BTreeMap::new(), forget_next_acks: 0, photo_stats: PhotoStats::default(), rng }
+        Self {
+            store,
+            conn,
+            settings,
+            stats: DeviceStats::default(),
+            results: BTreeMap::new(),
+            forget_next_acks: 0,
+            photo_stats: PhotoStats::default(),
+            rng,
+        }
     }
 
     /// A fresh install with a new random client id.
@@ -120,9 +131,17 @@ impl Device {
         let mut answered = Vec::new();
         while !self.store.outbox.is_empty() {
             let batch: Vec<_> = self.store.outbox.iter().take(self.settings.batch_size.max(1)).cloned().collect();
-            let req = PushRequest { client_id: self.store.client_id, schema_version: SCHEMA_VERSION, client_time: Some(self.now()), mutations: batch };
+            let req = PushRequest {
+                client_id: self.store.client_id,
+                schema_version: SCHEMA_VERSION,
+                client_time: Some(self.now()),
+                mutations: batch,
+            };
             let body = serde_json::to_value(&req).expect("a push serialises");
-            let res: PushResponse = self.conn.call(&Request { method: Method::POST, path: "/v1/sync/push", query: vec![], body: Some(body) }).await?;
+            let res: PushResponse = self
+                .conn
+                .call(&Request { method: Method::POST, path: "/v1/sync/push", query: vec![], body: Some(body) })
+                .await?;
             self.stats.pushes += 1;
             self.stats.mutations_sent += req.mutations.len() as u64;
             for r in &res.results {
@@ -174,9 +193,15 @@ impl Device {
             if let Some(c) = &self.store.cursor {
                 query.push(("cursor", c.clone()));
             }
-            let page: PullResponse = match self.conn.call(&Request { method: Method::GET, path: "/v1/sync/pull", query, body: None }).await {
+            let page: PullResponse = match self
+                .conn
+                .call(&Request { method: Method::GET, path: "/v1/sync/pull", query, body: None })
+                .await
+            {
                 Ok(p) => p,
-                Err(ClientError::Http { status: 400, code, .. }) if code == "invalid_cursor" && self.store.cursor.is_some() => {
+                Err(ClientError::Http { status: 400, code, .. })
+                    if code == "invalid_cursor" && self.store.cursor.is_some() =>
+                {
                     // A cursor the server no longer accepts (another
                     // server's key, a damaged store): start over.
                     self.stats.cursor_resets += 1;
@@ -205,7 +230,8 @@ impl Device {
     /// Per mutation, what finally became of it: (applied, rejected). A
     /// duplicate answer counts as what happened the first time.
     pub fn outcomes(&self) -> (usize, usize) {
-        let first = |r: &MutationResult| if r.status == MutationStatus::Duplicate { r.original } else { Some(r.status) };
+        let first =
+            |r: &MutationResult| if r.status == MutationStatus::Duplicate { r.original } else { Some(r.status) };
         let applied = self.results.values().filter(|r| first(r) == Some(MutationStatus::Applied)).count();
         let rejected = self.results.values().filter(|r| first(r) == Some(MutationStatus::Rejected)).count();
         (applied, rejected)

@@ -69,7 +69,13 @@ impl Device {
     /// the mutation id; upload with [`Device::upload_photo`] once a push has
     /// got the declaration applied.
     pub fn queue_photo(&mut self, id: Uuid, bytes: &[u8], mime: &str, target: PhotoTarget) -> i64 {
-        let args = PhotoDeclareV1 { id, sha256: hex::encode(Sha256::digest(bytes)), size: bytes.len() as u64, mime: mime.to_owned(), attached_to: target };
+        let args = PhotoDeclareV1 {
+            id,
+            sha256: hex::encode(Sha256::digest(bytes)),
+            size: bytes.len() as u64,
+            mime: mime.to_owned(),
+            attached_to: target,
+        };
         self.photo_stats.declared += 1;
         self.queue("photo.declare.v1", serde_json::to_value(args).expect("photo declaration serialises"))
     }
@@ -94,18 +100,19 @@ impl Device {
             // expired, and an app that restarted has lost it anyway.
             self.photo_stats.upload_urls += 1;
             let path = format!("/v1/photos/{id}/upload-url");
-            let signed: SignedUpload = match self.conn.call(&Request { method: Method::POST, path: &path, query: vec![], body: None }).await {
-                Ok(s) => s,
-                // Uploaded by an earlier round whose `complete` answer was
-                // lost: `complete` again says so.
-                Err(ClientError::Http { status: 409, code, .. }) if code == "already_uploaded" => {
-                    if let Some(done) = self.complete_photo(id).await? {
-                        return Ok(done);
+            let signed: SignedUpload =
+                match self.conn.call(&Request { method: Method::POST, path: &path, query: vec![], body: None }).await {
+                    Ok(s) => s,
+                    // Uploaded by an earlier round whose `complete` answer was
+                    // lost: `complete` again says so.
+                    Err(ClientError::Http { status: 409, code, .. }) if code == "already_uploaded" => {
+                        if let Some(done) = self.complete_photo(id).await? {
+                            return Ok(done);
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+                    Err(e) => return Err(e),
+                };
             self.photo_stats.puts += 1;
             match self.conn.put_signed(&signed, bytes).await {
                 PutOutcome::Stored => {}
@@ -121,7 +128,9 @@ impl Device {
                     continue;
                 }
                 // A body too large for the declaration can never succeed.
-                PutOutcome::Refused { status: 413, code, message } => return Err(ClientError::Http { status: 413, code, message }),
+                PutOutcome::Refused { status: 413, code, message } => {
+                    return Err(ClientError::Http { status: 413, code, message });
+                }
                 // `complete` already sealed the bytes (its answer to an
                 // earlier round was lost): it says so again.
                 PutOutcome::Refused { status: 409, code, .. } if code == "already_uploaded" => {
@@ -150,7 +159,8 @@ impl Device {
     async fn complete_photo(&mut self, id: Uuid) -> Result<Option<Value>, ClientError> {
         let path = format!("/v1/photos/{id}/complete");
         let dropped_before = self.conn.stats.dropped_responses;
-        let answer = self.conn.call::<Value>(&Request { method: Method::POST, path: &path, query: vec![], body: None }).await;
+        let answer =
+            self.conn.call::<Value>(&Request { method: Method::POST, path: &path, query: vec![], body: None }).await;
         // The connection retries a lost answer itself; `complete` being
         // idempotent is what makes that safe, so count how often it was needed.
         self.photo_stats.dropped_completes += self.conn.stats.dropped_responses - dropped_before;

@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use fieldvisit_geodata::crs::Crs;
-use fieldvisit_geodata::round7;
 use fieldvisit_geodata::distance::{distance_to_geometry_m, geodesic_m};
+use fieldvisit_geodata::round7;
 use geo::{BoundingRect, Centroid, Contains, Destination, Geodesic, Geometry, Point};
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -77,7 +77,15 @@ pub struct PlanRates {
 
 impl Default for PlanRates {
     fn default() -> Self {
-        Self { skip: 0.1, second_visit: 0.3, outside: 0.08, gcj02: 0.15, low_accuracy: 0.06, mock_location: 0.015, note: 0.25 }
+        Self {
+            skip: 0.1,
+            second_visit: 0.3,
+            outside: 0.08,
+            gcj02: 0.15,
+            low_accuracy: 0.06,
+            mock_location: 0.015,
+            note: 0.25,
+        }
     }
 }
 
@@ -104,7 +112,12 @@ pub fn month_plan(places: &[PlanPlace], month: NaiveDate, rng: &mut StdRng) -> V
 /// The month's visits, ordered by time. Visits of one day follow each
 /// other with dwell and travel time for the distance actually covered, so
 /// the server's speed check only trips on deliberate outliers.
-pub fn month_plan_with(places: &[PlanPlace], month: NaiveDate, rates: &PlanRates, rng: &mut StdRng) -> Vec<CheckInCreateV1> {
+pub fn month_plan_with(
+    places: &[PlanPlace],
+    month: NaiveDate,
+    rates: &PlanRates,
+    rng: &mut StdRng,
+) -> Vec<CheckInCreateV1> {
     let first = month.with_day(1).expect("day 1 exists");
     let days = usize::try_from((next_month(first) - first).num_days()).expect("a month has days");
     let mut by_day: Vec<Vec<&PlanPlace>> = vec![Vec::new(); days];
@@ -115,7 +128,8 @@ pub fn month_plan_with(places: &[PlanPlace], month: NaiveDate, rates: &PlanRates
         let visits = if rng.gen_bool(rates.second_visit) { 2 } else { 1 };
         let mut taken: Vec<usize> = Vec::new();
         for _ in 0..visits {
-            let free: Vec<usize> = (0..days).filter(|d| by_day[*d].len() < MAX_VISITS_PER_DAY && !taken.contains(d)).collect();
+            let free: Vec<usize> =
+                (0..days).filter(|d| by_day[*d].len() < MAX_VISITS_PER_DAY && !taken.contains(d)).collect();
             let Some(&d) = free.choose(rng) else { break };
             taken.push(d);
             by_day[d].push(place);
@@ -151,8 +165,15 @@ pub fn month_plan_with(places: &[PlanPlace], month: NaiveDate, rates: &PlanRates
     plan
 }
 
-fn check_in(place: &PlanPlace, wgs84: Point, at: DateTime<FixedOffset>, rates: &PlanRates, rng: &mut StdRng) -> CheckInCreateV1 {
-    let accuracy_m = if rng.gen_bool(rates.low_accuracy) { 150.0 } else { (rng.gen_range(5.0..40.0_f64) * 10.0).round() / 10.0 };
+fn check_in(
+    place: &PlanPlace,
+    wgs84: Point,
+    at: DateTime<FixedOffset>,
+    rates: &PlanRates,
+    rng: &mut StdRng,
+) -> CheckInCreateV1 {
+    let accuracy_m =
+        if rng.gen_bool(rates.low_accuracy) { 150.0 } else { (rng.gen_range(5.0..40.0_f64) * 10.0).round() / 10.0 };
     let crs = if rng.gen_bool(rates.gcj02) { Crs::Gcj02 } else { Crs::Wgs84 };
     let c = crs.from_wgs84(wgs84.0);
     let mock_location = rng.gen_bool(rates.mock_location);
@@ -173,8 +194,15 @@ fn check_in(place: &PlanPlace, wgs84: Point, at: DateTime<FixedOffset>, rates: &
 
 fn notes(kind: PlaceKind) -> &'static [&'static str] {
     match kind {
-        PlaceKind::GridCell => &["走访网格内农户，了解春耕和用水情况", "与村干部座谈，听取群众意见", "查看村道修缮进度", "走访困难群众，了解帮扶落实情况"],
-        PlaceKind::Enterprise => &["了解企业用工和订单情况", "听取企业对营商环境的意见", "查看安全生产措施落实情况", "企业反映用电紧张"],
+        PlaceKind::GridCell => &[
+            "走访网格内农户，了解春耕和用水情况",
+            "与村干部座谈，听取群众意见",
+            "查看村道修缮进度",
+            "走访困难群众，了解帮扶落实情况",
+        ],
+        PlaceKind::Enterprise => {
+            &["了解企业用工和订单情况", "听取企业对营商环境的意见", "查看安全生产措施落实情况", "企业反映用电紧张"]
+        }
         PlaceKind::ProjectSite => &["查看项目施工进度", "了解项目征地和群众补偿情况", "项目现场文明施工情况良好"],
     }
 }
@@ -224,10 +252,15 @@ mod tests {
 
     fn places() -> Vec<PlanPlace> {
         let cell = Rect::new(coord! { x: 112.10, y: 35.10 }, coord! { x: 112.12, y: 35.118 }).to_polygon();
-        let mut v = vec![PlanPlace { id: Uuid::from_u128(1), kind: PlaceKind::GridCell, geometry: Geometry::Polygon(cell) }];
+        let mut v =
+            vec![PlanPlace { id: Uuid::from_u128(1), kind: PlaceKind::GridCell, geometry: Geometry::Polygon(cell) }];
         for i in 0..6_u32 {
             let p = Point::new(112.13 + f64::from(i) * 0.01, 35.12);
-            v.push(PlanPlace { id: Uuid::from_u128(2 + u128::from(i)), kind: PlaceKind::Enterprise, geometry: Geometry::Point(p) });
+            v.push(PlanPlace {
+                id: Uuid::from_u128(2 + u128::from(i)),
+                kind: PlaceKind::Enterprise,
+                geometry: Geometry::Point(p),
+            });
         }
         v
     }

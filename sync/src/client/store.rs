@@ -46,7 +46,15 @@ pub struct LocalStore {
 impl LocalStore {
     /// A fresh install: nothing pulled, nothing queued.
     pub fn new(client_id: Uuid) -> Self {
-        Self { client_id, records: BTreeMap::new(), outbox: VecDeque::new(), next_mutation_id: 1, last_acked: 0, cursor: None, awaiting_checkpoint: None }
+        Self {
+            client_id,
+            records: BTreeMap::new(),
+            outbox: VecDeque::new(),
+            next_mutation_id: 1,
+            last_acked: 0,
+            cursor: None,
+            awaiting_checkpoint: None,
+        }
     }
 
     /// Queues a mutation and returns its id.
@@ -104,7 +112,11 @@ impl LocalStore {
             match c.op {
                 Op::Upsert => {
                     let data = c.data.clone().unwrap_or(Value::Null);
-                    let r = by_id.entry(c.id).or_insert_with(|| Record { version: c.version, data: data.clone(), buckets: BTreeSet::new() });
+                    let r = by_id.entry(c.id).or_insert_with(|| Record {
+                        version: c.version,
+                        data: data.clone(),
+                        buckets: BTreeSet::new(),
+                    });
                     // Two buckets may carry one record at different moments;
                     // the newer version wins whichever bucket brings it.
                     if c.version >= r.version {
@@ -170,22 +182,44 @@ mod tests {
     use serde_json::json;
 
     fn page(buckets: Vec<BucketEvent>, changes: Vec<Change>, cursor: &str) -> PullResponse {
-        PullResponse { changes, buckets, last_mutation_id: 0, has_more: false, cursor: cursor.into(), horizon: "0".into() }
+        PullResponse {
+            changes,
+            buckets,
+            last_mutation_id: 0,
+            has_more: false,
+            cursor: cursor.into(),
+            horizon: "0".into(),
+        }
     }
 
     fn upsert(bucket: &str, id: Uuid, version: i64) -> Change {
-        Change { bucket: bucket.into(), entity: "place".into(), id, op: Op::Upsert, version, data: Some(json!({ "v": version })) }
+        Change {
+            bucket: bucket.into(),
+            entity: "place".into(),
+            id,
+            op: Op::Upsert,
+            version,
+            data: Some(json!({ "v": version })),
+        }
     }
 
     #[test]
     fn a_record_stays_while_any_bucket_that_brought_it_remains() {
         let mut s = LocalStore::new(Uuid::nil());
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        s.apply_page(&page(vec![], vec![upsert("station:x", a, 1), upsert("station:y", a, 2), upsert("station:y", b, 1)], "c1"));
+        s.apply_page(&page(
+            vec![],
+            vec![upsert("station:x", a, 1), upsert("station:y", a, 2), upsert("station:y", b, 1)],
+            "c1",
+        ));
         assert_eq!(s.cursor.as_deref(), Some("c1"));
         assert_eq!(s.records["place"][&a].data, json!({ "v": 2 }));
         assert_eq!(LocalStore::from_json(&s.to_json()).unwrap(), s, "the state persists as JSON");
-        s.apply_page(&page(vec![BucketEvent { id: "station:y".into(), event: BucketEventKind::Removed }], vec![], "c2"));
+        s.apply_page(&page(
+            vec![BucketEvent { id: "station:y".into(), event: BucketEventKind::Removed }],
+            vec![],
+            "c2",
+        ));
         assert!(s.records["place"].contains_key(&a));
         assert!(!s.records["place"].contains_key(&b));
         s.apply_page(&page(vec![BucketEvent { id: "station:x".into(), event: BucketEventKind::Reset }], vec![], "c3"));

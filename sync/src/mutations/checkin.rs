@@ -30,7 +30,11 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
 /// of existing ids, one of the places, one of each check-in's neighbours in
 /// time, one insert. The rules are those of [`create_v1`]; a run is judged in
 /// order, so a check-in's neighbour may be an earlier one of the same run.
-pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &Applying<'_>) -> Result<Vec<Outcome>, sqlx::Error> {
+pub async fn create_batch(
+    tx: &mut sqlx::PgConnection,
+    items: &[&Value],
+    a: &Applying<'_>,
+) -> Result<Vec<Outcome>, sqlx::Error> {
     let received_at = a.ctx.received_at;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
     let mut parsed: Vec<Option<CheckInCreateV1>> = Vec::with_capacity(items.len());
@@ -62,16 +66,20 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
     place_ids.dedup();
     // Geometries decoded once per place, however many check-ins name it.
     let places: HashMap<Uuid, (String, Uuid, bool, Option<Geometry>)> =
-        sqlx::query_as::<_, (Uuid, String, Uuid, bool, Vec<u8>)>("SELECT id, kind::text, station_id, active, ST_AsBinary(geom) FROM places WHERE id = ANY($1)")
-            .bind(&place_ids)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(id, k, s, act, g)| (id, (k, s, act, wkb::from_wkb(&g).ok())))
-            .collect();
+        sqlx::query_as::<_, (Uuid, String, Uuid, bool, Vec<u8>)>(
+            "SELECT id, kind::text, station_id, active, ST_AsBinary(geom) FROM places WHERE id = ANY($1)",
+        )
+        .bind(&place_ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id, k, s, act, g)| (id, (k, s, act, wkb::from_wkb(&g).ok())))
+        .collect();
     let times: Vec<DateTime<Utc>> = parsed
         .iter()
-        .map(|p| p.as_ref().map_or(received_at, |p| visit_time(p.device_time.with_timezone(&Utc), received_at, a.skew_s)))
+        .map(|p| {
+            p.as_ref().map_or(received_at, |p| visit_time(p.device_time.with_timezone(&Utc), received_at, a.skew_s))
+        })
         .collect();
     let stored_neighbours = neighbours_in_time(tx, a.actor.person_id, &times).await?;
 
@@ -82,12 +90,15 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
         let Some(args) = p else { continue };
         let hash = payload_hash(args);
         if let Some((stored, outcome)) = existing.get(&args.id) {
-            outcomes[i] = Some(repeated("check-in", "create", args.id, stored, &hash, || Outcome::Applied(outcome.clone())));
+            outcomes[i] =
+                Some(repeated("check-in", "create", args.id, stored, &hash, || Outcome::Applied(outcome.clone())));
             continue;
         }
         if let Some((first_hash, j)) = seen.get(&args.id) {
             let first = outcomes[*j].clone();
-            outcomes[i] = Some(repeated("check-in", "create", args.id, first_hash, &hash, || first.unwrap_or_else(|| id_conflict(args.id))));
+            outcomes[i] = Some(repeated("check-in", "create", args.id, first_hash, &hash, || {
+                first.unwrap_or_else(|| id_conflict(args.id))
+            }));
             continue;
         }
         let Some((kind, station, active, geom)) = places.get(&args.place_id) else {
@@ -108,7 +119,8 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
         };
         let device_time = args.device_time.with_timezone(&Utc);
         let visited_at = times[i];
-        let position = Point::from(args.position.crs.to_wgs84(geo::Coord { x: args.position.lon, y: args.position.lat }));
+        let position =
+            Point::from(args.position.crs.to_wgs84(geo::Coord { x: args.position.lon, y: args.position.lat }));
         let previous = stored_neighbours[i]
             .iter()
             .copied()
@@ -150,7 +162,8 @@ pub async fn create_batch(tx: &mut sqlx::PgConnection, items: &[&Value], a: &App
         let months: HashMap<Uuid, String> = rows.insert(tx, a, received_at).await?;
         for o in outcomes.iter_mut().flatten() {
             if let Outcome::Applied(v) = o
-                && let Some(month) = v["id"].as_str().and_then(|id| id.parse::<Uuid>().ok()).and_then(|id| months.get(&id))
+                && let Some(month) =
+                    v["id"].as_str().and_then(|id| id.parse::<Uuid>().ok()).and_then(|id| months.get(&id))
                 && v["month"] == ""
             {
                 v["month"] = Value::String(month.clone());
@@ -170,11 +183,8 @@ async fn neighbours_in_time(
     person: Uuid,
     times: &[DateTime<Utc>],
 ) -> Result<Vec<Vec<(Point, DateTime<Utc>)>>, sqlx::Error> {
-    let rows: Vec<(i64, f64, f64, DateTime<Utc>)> = sqlx::query_as(include_str!("neighbours_in_time.sql"))
-        .bind(person)
-        .bind(times)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<(i64, f64, f64, DateTime<Utc>)> =
+        sqlx::query_as(include_str!("neighbours_in_time.sql")).bind(person).bind(times).fetch_all(&mut *tx).await?;
     let mut out = vec![Vec::new(); times.len()];
     for (i, x, y, t) in rows {
         if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| out.get_mut(i)) {
@@ -235,7 +245,12 @@ impl NewRows {
         self.hash.push(hash);
     }
 
-    async fn insert(&self, tx: &mut sqlx::PgConnection, a: &Applying<'_>, received_at: DateTime<Utc>) -> Result<HashMap<Uuid, String>, sqlx::Error> {
+    async fn insert(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        a: &Applying<'_>,
+        received_at: DateTime<Utc>,
+    ) -> Result<HashMap<Uuid, String>, sqlx::Error> {
         let rows: Vec<(Uuid, String)> = sqlx::query_as(include_str!("insert_check_ins.sql"))
             .bind(&self.id)
             .bind(a.actor.person_id)
@@ -315,7 +330,10 @@ mod tests {
         let received = Utc.with_ymd_and_hms(2026, 11, 1, 2, 0, 0).unwrap();
         // The device clock runs 3 hours ahead; its 22:00 was really 19:00.
         let device = Utc.with_ymd_and_hms(2026, 10, 31, 22, 0, 0).unwrap();
-        assert_eq!(visit_time(device, received, Some(3.0 * 3600.0)), Utc.with_ymd_and_hms(2026, 10, 31, 19, 0, 0).unwrap());
+        assert_eq!(
+            visit_time(device, received, Some(3.0 * 3600.0)),
+            Utc.with_ymd_and_hms(2026, 10, 31, 19, 0, 0).unwrap()
+        );
         // Without a skew estimate, the device time stands, capped at arrival.
         assert_eq!(visit_time(device, received, None), device);
         let ahead = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap();

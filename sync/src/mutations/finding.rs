@@ -16,7 +16,10 @@ const SEVERITIES: &[&str] = &["low", "medium", "high", "urgent"];
 fn description(d: &str) -> Result<String, Outcome> {
     let d = d.trim();
     if d.is_empty() || d.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(Outcome::rejected("invalid_description", format!("description must have 1 to {DESCRIPTION_MAX_CHARS} characters")));
+        return Err(Outcome::rejected(
+            "invalid_description",
+            format!("description must have 1 to {DESCRIPTION_MAX_CHARS} characters"),
+        ));
     }
     if d.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(Outcome::rejected("invalid_description", "description contains control characters"));
@@ -25,7 +28,11 @@ fn description(d: &str) -> Result<String, Outcome> {
 }
 
 fn severity(s: &str) -> Result<(), Outcome> {
-    if SEVERITIES.contains(&s) { Ok(()) } else { Err(Outcome::rejected("invalid_severity", format!("severity must be one of {}", SEVERITIES.join(", ")))) }
+    if SEVERITIES.contains(&s) {
+        Ok(())
+    } else {
+        Err(Outcome::rejected("invalid_severity", format!("severity must be one of {}", SEVERITIES.join(", "))))
+    }
 }
 
 fn position(p: Option<&ReportedPosition>) -> Result<Option<(Vec<u8>, Value)>, Outcome> {
@@ -48,23 +55,31 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
     if !a.actor.representative {
         return Ok(Outcome::rejected("not_a_representative", "only representatives file findings"));
     }
-    let (text, pos) = match (description(&args.description), severity(&args.severity), position(args.position.as_ref())) {
+    let (text, pos) = match (description(&args.description), severity(&args.severity), position(args.position.as_ref()))
+    {
         (Ok(t), Ok(()), Ok(p)) => (t, p),
         (Err(o), _, _) | (_, Err(o), _) | (_, _, Err(o)) => return Ok(o),
     };
     let hash = payload_hash(&args);
-    let existing: Option<(Vec<u8>, i64)> = sqlx::query_as(include_str!("finding_existing.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
+    let existing: Option<(Vec<u8>, i64)> =
+        sqlx::query_as(include_str!("finding_existing.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
     if let Some((stored, version)) = existing {
-        return Ok(repeated("finding", "create", args.id, &stored, &hash, || Outcome::Applied(json!({ "id": args.id, "version": version }))));
+        return Ok(repeated("finding", "create", args.id, &stored, &hash, || {
+            Outcome::Applied(json!({ "id": args.id, "version": version }))
+        }));
     }
-    let place: Option<(Uuid, bool)> = sqlx::query_as(include_str!("place_of_finding.sql")).bind(args.place_id).fetch_optional(&mut *tx).await?;
+    let place: Option<(Uuid, bool)> =
+        sqlx::query_as(include_str!("place_of_finding.sql")).bind(args.place_id).fetch_optional(&mut *tx).await?;
     match place {
         Some((station, true)) if a.actor.may_visit(station) => {}
-        Some((station, false)) if a.actor.may_visit(station) => return Ok(Outcome::rejected("place_inactive", "this place is no longer active")),
+        Some((station, false)) if a.actor.may_visit(station) => {
+            return Ok(Outcome::rejected("place_inactive", "this place is no longer active"));
+        }
         _ => return Ok(Outcome::rejected("unknown_place", format!("no place {}", args.place_id))),
     }
     if let Some(c) = args.check_in_id {
-        let owner: Option<(Uuid, Uuid)> = sqlx::query_as(include_str!("check_in_of_finding.sql")).bind(c).fetch_optional(&mut *tx).await?;
+        let owner: Option<(Uuid, Uuid)> =
+            sqlx::query_as(include_str!("check_in_of_finding.sql")).bind(c).fetch_optional(&mut *tx).await?;
         match owner {
             Some((person, place)) if person == a.actor.person_id && place == args.place_id => {}
             Some((person, _)) if person == a.actor.person_id => {
@@ -77,19 +92,19 @@ pub async fn create_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
         return Ok(Outcome::rejected("unknown_category", format!("no finding category {:?}", args.category)));
     }
     sqlx::query(include_str!("insert_finding.sql"))
-    .bind(args.id)
-    .bind(a.actor.person_id)
-    .bind(args.place_id)
-    .bind(args.check_in_id)
-    .bind(&args.category)
-    .bind(text)
-    .bind(&args.severity)
-    .bind(pos.as_ref().map(|p| p.0.clone()))
-    .bind(pos.map(|p| p.1))
-    .bind(hash)
-    .bind(a.ctx.received_at)
-    .execute(&mut *tx)
-    .await?;
+        .bind(args.id)
+        .bind(a.actor.person_id)
+        .bind(args.place_id)
+        .bind(args.check_in_id)
+        .bind(&args.category)
+        .bind(text)
+        .bind(&args.severity)
+        .bind(pos.as_ref().map(|p| p.0.clone()))
+        .bind(pos.map(|p| p.1))
+        .bind(hash)
+        .bind(a.ctx.received_at)
+        .execute(&mut *tx)
+        .await?;
     Ok(Outcome::Applied(json!({ "id": args.id, "version": 1 })))
 }
 
@@ -101,10 +116,15 @@ pub async fn update_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
     let current: Option<(Uuid, Option<Uuid>)> =
         sqlx::query_as(include_str!("lock_finding.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
     match current {
-        Some((author, _)) if author != a.actor.person_id => return Ok(Outcome::rejected("unknown_finding", format!("no finding {} of yours", args.id))),
+        Some((author, _)) if author != a.actor.person_id => {
+            return Ok(Outcome::rejected("unknown_finding", format!("no finding {} of yours", args.id)));
+        }
         None => return Ok(Outcome::rejected("unknown_finding", format!("no finding {} of yours", args.id))),
         Some((_, Some(_))) => {
-            return Ok(Outcome::rejected("taken_into_issue", "station staff have taken this finding into an issue; it can no longer be edited"));
+            return Ok(Outcome::rejected(
+                "taken_into_issue",
+                "station staff have taken this finding into an issue; it can no longer be edited",
+            ));
         }
         Some((_, None)) => {}
     }
@@ -125,13 +145,13 @@ pub async fn update_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<'
         return Ok(Outcome::rejected("unknown_category", format!("no finding category {c:?}")));
     }
     let version: i64 = sqlx::query_scalar(include_str!("update_finding.sql"))
-    .bind(args.id)
-    .bind(&args.category)
-    .bind(text)
-    .bind(&args.severity)
-    .bind(pos.as_ref().map(|p| p.0.clone()))
-    .bind(pos.map(|p| p.1))
-    .fetch_one(&mut *tx)
-    .await?;
+        .bind(args.id)
+        .bind(&args.category)
+        .bind(text)
+        .bind(&args.severity)
+        .bind(pos.as_ref().map(|p| p.0.clone()))
+        .bind(pos.map(|p| p.1))
+        .fetch_one(&mut *tx)
+        .await?;
     Ok(Outcome::Applied(json!({ "id": args.id, "version": version })))
 }

@@ -23,7 +23,10 @@ pub const KNOWN: &[&str] = &["checkin.create.v1", "finding.create.v1", "finding.
 pub enum Outcome {
     Applied(Value),
     /// Can never succeed: acknowledged with a reason, and the queue moves on.
-    Rejected { code: &'static str, reason: String },
+    Rejected {
+        code: &'static str,
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -62,7 +65,11 @@ pub async fn apply(tx: &mut sqlx::PgConnection, m: &Mutation, a: &Applying<'_>) 
 /// safe because every apply function decides a rejection before it writes;
 /// a refusal by the database itself makes the caller redo the push with
 /// [`apply`] and a savepoint per mutation.
-pub async fn apply_batch(tx: &mut sqlx::PgConnection, ms: &[&Mutation], a: &Applying<'_>) -> Result<Vec<Outcome>, sqlx::Error> {
+pub async fn apply_batch(
+    tx: &mut sqlx::PgConnection,
+    ms: &[&Mutation],
+    a: &Applying<'_>,
+) -> Result<Vec<Outcome>, sqlx::Error> {
     let mut out = Vec::with_capacity(ms.len());
     let mut i = 0;
     while i < ms.len() {
@@ -96,11 +103,21 @@ pub(crate) fn payload_hash<T: serde::Serialize>(args: &T) -> Vec<u8> {
 /// other contents under that id are refused, since a create never
 /// overwrites. `what` names the record (`check-in`), `change` the mutation
 /// (`create`, `declaration`).
-pub(crate) fn repeated(what: &str, change: &str, id: Uuid, stored: &[u8], hash: &[u8], answer: impl FnOnce() -> Outcome) -> Outcome {
+pub(crate) fn repeated(
+    what: &str,
+    change: &str,
+    id: Uuid,
+    stored: &[u8],
+    hash: &[u8],
+    answer: impl FnOnce() -> Outcome,
+) -> Outcome {
     if stored == hash { answer() } else { id_conflict(what, change, id) }
 }
 
 /// The refusal of other contents under an existing id.
 pub(crate) fn id_conflict(what: &str, change: &str, id: Uuid) -> Outcome {
-    Outcome::rejected("id_conflict", format!("{what} {id} already exists with other contents; a {change} never overwrites"))
+    Outcome::rejected(
+        "id_conflict",
+        format!("{what} {id} already exists with other contents; a {change} never overwrites"),
+    )
 }

@@ -26,39 +26,52 @@ pub async fn declare_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<
         return Ok(Outcome::rejected("invalid_size", "size must be the number of bytes, above 0"));
     }
     if args.size > a.ctx.photo_max_bytes {
-        return Ok(Outcome::rejected("too_large", format!("photos may have at most {} bytes; this one has {}", a.ctx.photo_max_bytes, args.size)));
+        return Ok(Outcome::rejected(
+            "too_large",
+            format!("photos may have at most {} bytes; this one has {}", a.ctx.photo_max_bytes, args.size),
+        ));
     }
     let Some(mime) = PhotoType::declared(&args.mime) else {
-        return Ok(Outcome::rejected("unsupported_type", format!("photos must be one of {}", PhotoType::declarable().join(", "))));
+        return Ok(Outcome::rejected(
+            "unsupported_type",
+            format!("photos must be one of {}", PhotoType::declarable().join(", ")),
+        ));
     };
     let hash = payload_hash(&args);
-    let existing: Option<(Vec<u8>, String)> = sqlx::query_as(include_str!("photo_existing.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
+    let existing: Option<(Vec<u8>, String)> =
+        sqlx::query_as(include_str!("photo_existing.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
     if let Some((stored, status)) = existing {
-        return Ok(repeated("photo", "declaration", args.id, &stored, &hash, || Outcome::Applied(json!({ "id": args.id, "status": status }))));
+        return Ok(repeated("photo", "declaration", args.id, &stored, &hash, || {
+            Outcome::Applied(json!({ "id": args.id, "status": status }))
+        }));
     }
     let (check_in, finding) = match args.attached_to {
         PhotoTarget::CheckIn(id) => (Some(id), None),
         PhotoTarget::Finding(id) => (None, Some(id)),
     };
     let owner: Option<Uuid> = match args.attached_to {
-        PhotoTarget::CheckIn(id) => sqlx::query_scalar(include_str!("check_in_owner.sql")).bind(id).fetch_optional(&mut *tx).await?,
-        PhotoTarget::Finding(id) => sqlx::query_scalar(include_str!("finding_owner.sql")).bind(id).fetch_optional(&mut *tx).await?,
+        PhotoTarget::CheckIn(id) => {
+            sqlx::query_scalar(include_str!("check_in_owner.sql")).bind(id).fetch_optional(&mut *tx).await?
+        }
+        PhotoTarget::Finding(id) => {
+            sqlx::query_scalar(include_str!("finding_owner.sql")).bind(id).fetch_optional(&mut *tx).await?
+        }
     };
     if owner != Some(a.actor.person_id) {
         return Ok(Outcome::rejected("unknown_target", "the photo is attached to no check-in or finding of yours"));
     }
     sqlx::query(include_str!("insert_photo.sql"))
-    .bind(args.id)
-    .bind(a.actor.person_id)
-    .bind(check_in)
-    .bind(finding)
-    .bind(sha.to_vec())
-    .bind(i64::try_from(args.size).unwrap_or(i64::MAX))
-    .bind(&mime)
-    .bind(object_key(args.id))
-    .bind(hash)
-    .execute(&mut *tx)
-    .await?;
+        .bind(args.id)
+        .bind(a.actor.person_id)
+        .bind(check_in)
+        .bind(finding)
+        .bind(sha.to_vec())
+        .bind(i64::try_from(args.size).unwrap_or(i64::MAX))
+        .bind(&mime)
+        .bind(object_key(args.id))
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
     Ok(Outcome::Applied(json!({ "id": args.id, "status": "declared" })))
 }
 

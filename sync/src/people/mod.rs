@@ -110,11 +110,19 @@ pub fn check_phone(p: &str) -> Result<(), SyncError> {
     let ok = (5..=20).contains(&rest.len())
         && rest.starts_with(|c: char| c.is_ascii_digit())
         && rest.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
-    if ok { Ok(()) } else { Err(SyncError::invalid("phone", "phone must be digits, optionally with a leading '+', spaces or '-'")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(SyncError::invalid("phone", "phone must be digits, optionally with a leading '+', spaces or '-'"))
+    }
 }
 
 fn check_capacity(v: i32) -> Result<(), SyncError> {
-    if (0..=1000).contains(&v) { Ok(()) } else { Err(SyncError::invalid("visit_capacity", "visit_capacity must be between 0 and 1000")) }
+    if (0..=1000).contains(&v) {
+        Ok(())
+    } else {
+        Err(SyncError::invalid("visit_capacity", "visit_capacity must be between 0 and 1000"))
+    }
 }
 
 fn anchor_wkb(anchor: Option<Point<f64>>) -> Option<Vec<u8>> {
@@ -161,7 +169,12 @@ impl Command for Create {
             .bind(capacity)
             .execute(&mut *tx)
             .await?;
-        Ok(Applied { entity: "person", id: self.id, details: json!({ "username": username, "role": self.role }), result: () })
+        Ok(Applied {
+            entity: "person",
+            id: self.id,
+            details: json!({ "username": username, "role": self.role }),
+            result: (),
+        })
     }
 }
 
@@ -201,9 +214,14 @@ impl Command for Update {
         }
         // Somebody must stay able to manage people.
         if self.id == by && (self.active == Some(false) || self.role.is_some_and(|r| r != Role::Admin)) {
-            return Err(SyncError::conflict("cannot_demote_self", None, "you cannot deactivate yourself or give up your own admin role"));
+            return Err(SyncError::conflict(
+                "cannot_demote_self",
+                None,
+                "you cannot deactivate yourself or give up your own admin role",
+            ));
         }
-        let current: Option<i64> = sqlx::query_scalar(include_str!("lock.sql")).bind(self.id).fetch_optional(&mut *tx).await?;
+        let current: Option<i64> =
+            sqlx::query_scalar(include_str!("lock.sql")).bind(self.id).fetch_optional(&mut *tx).await?;
         check_version(self.version, current.ok_or(SyncError::NotFound("person"))?)?;
         let password_changed = self.password_hash.is_some();
         let deactivated = self.active == Some(false);
@@ -229,7 +247,12 @@ impl Command for Update {
         if deactivated {
             assignments::end_open(tx, Ending::Person(self.id)).await?;
         }
-        Ok(Applied { entity: "person", id: self.id, details: json!({ "password_changed": password_changed }), result: () })
+        Ok(Applied {
+            entity: "person",
+            id: self.id,
+            details: json!({ "password_changed": password_changed }),
+            result: (),
+        })
     }
 }
 

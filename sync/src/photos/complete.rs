@@ -127,7 +127,8 @@ impl Command for Complete {
     type Output = Completed;
 
     async fn apply(self, tx: &mut PgConnection, _by: Uuid) -> Result<Applied<Completed>, SyncError> {
-        let visit: Option<VisitEvidence> = sqlx::query_as(include_str!("visit_evidence.sql")).bind(self.id).fetch_optional(&mut *tx).await?;
+        let visit: Option<VisitEvidence> =
+            sqlx::query_as(include_str!("visit_evidence.sql")).bind(self.id).fetch_optional(&mut *tx).await?;
         let (flags, distance) = judge_exif(self.exif.as_ref(), visit);
         let exif = self.exif.unwrap_or(ExifEvidence { lat: None, lon: None, taken_at: None, offset_minutes: None });
         sqlx::query(include_str!("complete.sql"))
@@ -152,13 +153,22 @@ mod tests {
     use super::*;
 
     fn declared(size: i64, sha: u8) -> Declaration {
-        Declaration { status: "declared".into(), sha256: vec![sha; 32], size, mime: "image/jpeg".into(), object_key: "photos/x".into() }
+        Declaration {
+            status: "declared".into(),
+            sha256: vec![sha; 32],
+            size,
+            mime: "image/jpeg".into(),
+            object_key: "photos/x".into(),
+        }
     }
 
     #[test]
     fn bytes_must_be_what_was_declared() {
         assert_eq!(check_bytes(&declared(10, 1), 10, &[1; 32]), Ok(()));
-        assert_eq!(check_bytes(&declared(10, 1), 11, &[1; 32]), Err(Refusal::SizeMismatch { arrived: 11, declared: 10 }));
+        assert_eq!(
+            check_bytes(&declared(10, 1), 11, &[1; 32]),
+            Err(Refusal::SizeMismatch { arrived: 11, declared: 10 })
+        );
         assert_eq!(check_bytes(&declared(10, 1), 10, &[2; 32]).map_err(|r| r.code()), Err("hash_mismatch"));
         assert_eq!(sniffed(None), Err(Refusal::NotAPhoto));
     }
@@ -173,7 +183,10 @@ mod tests {
         assert_eq!(d, Some(0.0));
         // 10:00 in New York is 15:00 UTC, 13 hours after the visit; a day later, 37.
         let next_day = NaiveDateTime::parse_from_str("2026-10-11 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
-        let (flags, _) = judge_exif(Some(&ExifEvidence { offset_minutes: Some(-300), ..near }), Some((Some(120.0), Some(30.0), Some(at))));
+        let (flags, _) = judge_exif(
+            Some(&ExifEvidence { offset_minutes: Some(-300), ..near }),
+            Some((Some(120.0), Some(30.0), Some(at))),
+        );
         assert!(flags.is_empty(), "{flags:?}");
         let far = ExifEvidence { lat: Some(30.1), taken_at: Some(next_day), offset_minutes: Some(-300), ..near };
         let (flags, _) = judge_exif(Some(&far), Some((Some(120.0), Some(30.0), Some(at))));

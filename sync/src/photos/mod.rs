@@ -96,7 +96,8 @@ impl TryFrom<String> for PhotoType {
     type Error = String;
 
     fn try_from(m: String) -> Result<Self, String> {
-        Self::from_mime(&m).ok_or_else(|| format!("{m:?} is not a photo type; photos are one of {}", Self::declarable().join(", ")))
+        Self::from_mime(&m)
+            .ok_or_else(|| format!("{m:?} is not a photo type; photos are one of {}", Self::declarable().join(", ")))
     }
 }
 
@@ -119,7 +120,12 @@ impl Declaration {
 
 /// The declaration of photo `id`, to its owner `person` only.
 pub async fn declaration(db: &PgPool, person: Uuid, id: Uuid) -> Result<Declaration, SyncError> {
-    sqlx::query_as(include_str!("declaration.sql")).bind(id).bind(person).fetch_optional(db).await?.ok_or(SyncError::NotFound("photo"))
+    sqlx::query_as(include_str!("declaration.sql"))
+        .bind(id)
+        .bind(person)
+        .fetch_optional(db)
+        .await?
+        .ok_or(SyncError::NotFound("photo"))
 }
 
 /// A photo's record and, once uploaded, a short-lived URL to its bytes.
@@ -210,7 +216,10 @@ pub async fn thumbnail_failed(db: &PgPool, id: Uuid, reason: &str) -> Result<(),
 /// Photos declared more than `days` ago whose bytes never came: id, the
 /// owner's username, when declared.
 pub async fn never_uploaded(db: &PgPool, days: i64) -> Result<Vec<(Uuid, String, DateTime<Utc>)>, SyncError> {
-    Ok(sqlx::query_as(include_str!("never_uploaded.sql")).bind(i32::try_from(days).unwrap_or(i32::MAX)).fetch_all(db).await?)
+    Ok(sqlx::query_as(include_str!("never_uploaded.sql"))
+        .bind(i32::try_from(days).unwrap_or(i32::MAX))
+        .fetch_all(db)
+        .await?)
 }
 
 /// Every stored object a photo record names (bytes and thumbnails).

@@ -216,7 +216,12 @@ impl Command for Update {
             assignments::end_open(&mut *tx, Ending::Place(self.id)).await?;
         }
         let place = fetch(&mut *tx, &Scope::default(), self.id).await?;
-        Ok(Applied { entity: "place", id: self.id, details: json!({ "geometry_changed": self.geometry.is_some() }), result: place })
+        Ok(Applied {
+            entity: "place",
+            id: self.id,
+            details: json!({ "geometry_changed": self.geometry.is_some() }),
+            result: place,
+        })
     }
 }
 

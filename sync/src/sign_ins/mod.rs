@@ -41,7 +41,9 @@ pub fn login_name(raw: &str) -> Result<String, SyncError> {
 pub enum Turn {
     Granted,
     /// Refused without any password work; try again in `seconds`.
-    Wait { seconds: u64 },
+    Wait {
+        seconds: u64,
+    },
 }
 
 /// Reserves an attempt at signing in as `username` from `address` before the
@@ -112,7 +114,13 @@ pub struct SignIn {
 
 /// Starts a sign-in after the password checked out: the attempt's count is
 /// cleared and the first refresh token of a new family stored, together.
-pub async fn start(db: &PgPool, username: &str, address: &str, person: Uuid, token: NewToken) -> Result<SignIn, SyncError> {
+pub async fn start(
+    db: &PgPool,
+    username: &str,
+    address: &str,
+    person: Uuid,
+    token: NewToken,
+) -> Result<SignIn, SyncError> {
     let family = Uuid::now_v7();
     let mut tx = db.begin().await?;
     sqlx::query(include_str!("clear_throttle.sql")).bind(username).bind(address).execute(&mut *tx).await?;
@@ -149,7 +157,8 @@ struct Presented {
 /// family. A token works once: presenting a used one ends its whole sign-in.
 pub async fn rotate(db: &PgPool, presented: &[u8], next: NewToken) -> Result<Result<SignIn, Refusal>, SyncError> {
     let mut tx = db.begin().await?;
-    let row: Option<Presented> = sqlx::query_as(include_str!("presented.sql")).bind(presented).fetch_optional(&mut *tx).await?;
+    let row: Option<Presented> =
+        sqlx::query_as(include_str!("presented.sql")).bind(presented).fetch_optional(&mut *tx).await?;
     let Some(row) = row else { return Ok(Err(Refusal::Unknown)) };
     if row.revoked_at.is_some() {
         return Ok(Err(Refusal::Ended));

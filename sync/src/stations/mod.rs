@@ -100,13 +100,21 @@ fn service_area(g: Geometry<f64>) -> Result<Vec<u8>, SyncError> {
 async fn refuse_if_in_use(tx: &mut PgConnection, id: Uuid) -> Result<(), SyncError> {
     let in_use: bool = sqlx::query_scalar(include_str!("in_use.sql")).bind(id).fetch_one(&mut *tx).await?;
     if in_use {
-        return Err(SyncError::conflict("station_in_use", None, "move or deactivate this station's people, places and sub-stations first"));
+        return Err(SyncError::conflict(
+            "station_in_use",
+            None,
+            "move or deactivate this station's people, places and sub-stations first",
+        ));
     }
     Ok(())
 }
 
 async fn lock(tx: &mut PgConnection, id: Uuid) -> Result<i64, SyncError> {
-    sqlx::query_scalar(include_str!("lock.sql")).bind(id).fetch_optional(&mut *tx).await?.ok_or(SyncError::NotFound("station"))
+    sqlx::query_scalar(include_str!("lock.sql"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(SyncError::NotFound("station"))
 }
 
 /// `station.create.v1`: a new station. Answers it as stored.
@@ -142,7 +150,12 @@ impl Command for Create {
             .execute(&mut *tx)
             .await?;
         let station = fetch(&mut *tx, self.id).await?;
-        Ok(Applied { entity: "station", id: self.id, details: json!({ "code": code, "name": self.name }), result: station })
+        Ok(Applied {
+            entity: "station",
+            id: self.id,
+            details: json!({ "code": code, "name": self.name }),
+            result: station,
+        })
     }
 }
 
@@ -225,6 +238,9 @@ mod tests {
         let square = Polygon::new(LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]), vec![]);
         let stored = wkb::from_wkb(&service_area(Geometry::Polygon(square.clone())).unwrap()).unwrap();
         assert_eq!(stored, Geometry::MultiPolygon(MultiPolygon(vec![square])));
-        assert!(matches!(service_area(Geometry::Point(Point::new(0.0, 0.0))), Err(SyncError::Invalid { field: "service_area", .. })));
+        assert!(matches!(
+            service_area(Geometry::Point(Point::new(0.0, 0.0))),
+            Err(SyncError::Invalid { field: "service_area", .. })
+        ));
     }
 }
