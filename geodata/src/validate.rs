@@ -650,7 +650,9 @@ mod tests {
                     let (dx, dy) = (f64::from(rng.below(5)) * 4.0, f64::from(rng.below(5)) * 4.0);
                     p.exterior_mut(|r| r.0.iter_mut().for_each(|c| *c = Coord { x: c.x + dx, y: c.y + dy }));
                     p.interiors_mut(|rs| {
-                        rs.iter_mut().for_each(|r| r.0.iter_mut().for_each(|c| *c = Coord { x: c.x + dx, y: c.y + dy }))
+                        for r in rs.iter_mut() {
+                            r.0.iter_mut().for_each(|c| *c = Coord { x: c.x + dx, y: c.y + dy });
+                        }
                     });
                     p
                 })
