@@ -164,7 +164,7 @@ impl EmbeddedPg {
                     Ok(Some(Ok(()))) => tracing::info!("the private PostgreSQL cluster runs again"),
                     // After a kill -9 its old backends may hold the shared memory a moment longer.
                     Ok(Some(Err(e))) => {
-                        tracing::warn!(error = %e, "could not start the private PostgreSQL cluster yet")
+                        tracing::warn!(error = %e, "could not start the private PostgreSQL cluster yet");
                     }
                     Err(e) => tracing::error!(error = %e, "the cluster watcher failed"),
                 }

@@ -103,10 +103,10 @@ pub async fn track(req: Request, next: Next) -> Response {
         ("/v1/auth/login", 401) => counter!("fieldvisit_login_failures_total").increment(1),
         ("/v1/auth/login", 429) => counter!("fieldvisit_login_throttled_total").increment(1),
         ("/v1/photos/{id}/complete", _) => {
-            counter!("fieldvisit_photo_completes_total", "status" => code.clone()).increment(1)
+            counter!("fieldvisit_photo_completes_total", "status" => code.clone()).increment(1);
         }
         ("/v1/blobs/{*key}", _) if method == "PUT" => {
-            counter!("fieldvisit_photo_uploads_total", "status" => code.clone()).increment(1)
+            counter!("fieldvisit_photo_uploads_total", "status" => code.clone()).increment(1);
         }
         _ => {}
     }

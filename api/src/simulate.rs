@@ -405,7 +405,7 @@ fn compare(device: &Device, fresh: &Device, sent: &[Uuid]) -> Vec<String> {
         match theirs.get(key) {
             None => out.push(format!("{} {} is on the device but not on the server", key.0, key.1)),
             Some(t) if t != data => {
-                out.push(format!("{} {} differs: device {} vs server {}", key.0, key.1, brief(data), brief(t)))
+                out.push(format!("{} {} differs: device {} vs server {}", key.0, key.1, brief(data), brief(t)));
             }
             Some(_) => {}
         }
