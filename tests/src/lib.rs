@@ -374,3 +374,28 @@ pub fn error_code(body: &Value) -> &str {
     assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {body}");
     err["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {body}"))
 }
+
+/// Waits until every change logged so far in the test's database lies below
+/// the cluster-wide pull horizon, so that a bootstrap pull returns all of it.
+/// A pull never returns what a still-open transaction could precede (that is
+/// how it never skips a late commit), and the horizon is shared by the whole
+/// cluster: another test holding a transaction open holds it back for a while.
+pub async fn wait_for_pull_horizon(pool: &PgPool) {
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    loop {
+        let passed: bool = sqlx::query_scalar(
+            "SELECT NOT EXISTS (SELECT FROM sync_changes WHERE xid >= pg_snapshot_xmin(pg_current_snapshot()))",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("reading the pull horizon");
+        if passed {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pull horizon did not pass this test's changes within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

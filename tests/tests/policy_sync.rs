@@ -124,6 +124,7 @@ async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPoo
     .unwrap();
     let all_photos: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM photos ORDER BY id").fetch_all(&pool).await.unwrap();
 
+    fieldvisit_tests::wait_for_pull_horizon(&pool).await;
     let mut by_role: BTreeMap<String, Seen> = BTreeMap::new();
     for username in [a.as_str(), own_staff.as_str(), other_staff.as_str(), "staff01", "planner", "presidium", "admin"] {
         let token = server.login(username).await;

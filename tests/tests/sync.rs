@@ -569,6 +569,7 @@ async fn a_moved_representative_loses_the_old_station_and_gains_the_new(pool: Pg
     let r = rep(&server, &pool, "rep034").await;
     let admin = server.login("admin").await;
     let client = Uuid::now_v7();
+    fieldvisit_tests::wait_for_pull_horizon(&pool).await;
     let (changes, _, cursor) = pull_all(&server, &r.token, client, None, 500).await;
     assert!(changes.iter().any(|c| c["bucket"] == format!("places:{}", r.station)));
     let new_station: Uuid =
