@@ -155,15 +155,38 @@ struct Rig {
     http: reqwest::Client,
 }
 
-async fn rig(name: &str) -> anyhow::Result<Rig> {
-    rig_with(name, false).await
+/// How a rig's server and client talk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    /// The client takes compressed answers; no metrics are recorded (the
+    /// geofence and photo benchmarks, as they always ran).
+    Default,
+    /// As production with `--metrics-listen`: compressed answers, metrics recorded.
+    Production,
+    /// `--plain`: neither, to measure what the two cost.
+    Plain,
 }
 
-/// The rig of the push and pull benchmarks: unless `plain`, the server
-/// records metrics and the client asks for compressed answers, as a
-/// production deployment with `--metrics-listen` runs.
-async fn rig_with(name: &str, plain: bool) -> anyhow::Result<Rig> {
-    if !plain {
+impl Wire {
+    fn of(plain: bool) -> Self {
+        if plain { Self::Plain } else { Self::Production }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Plain => "plain (no compression, no metrics)",
+            Self::Production => "compressed answers, metrics recorded",
+            Self::Default => "compressed answers",
+        }
+    }
+}
+
+async fn rig(name: &str) -> anyhow::Result<Rig> {
+    rig_with(name, Wire::Default).await
+}
+
+async fn rig_with(name: &str, wire: Wire) -> anyhow::Result<Rig> {
+    if wire == Wire::Production {
         crate::metrics::install()?;
     }
     let admin_url = std::env::var("DATABASE_URL").context("set DATABASE_URL (.ci/bench does)")?;
@@ -188,7 +211,7 @@ async fn rig_with(name: &str, plain: bool) -> anyhow::Result<Rig> {
     let state = crate::server::app_state(&config, &pool, &base).await?;
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
     let mut http = reqwest::Client::builder().pool_max_idle_per_host(256);
-    if plain {
+    if wire == Wire::Plain {
         http = http.no_gzip().no_zstd();
     }
     Ok(Rig { pool, base, http: http.build()? })
@@ -312,11 +335,8 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
 }
 
 async fn push(a: PushArgs) -> anyhow::Result<()> {
-    let rig = rig_with("push", a.plain).await?;
-    println!(
-        "wire: {}",
-        if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" }
-    );
+    let rig = rig_with("push", Wire::of(a.plain)).await?;
+    println!("wire: {}", Wire::of(a.plain).describe());
     // Only the benchmark's own check-ins: the demo's visit history goes, with
     // everything that refers to it (findings, photos), whatever refers to it next.
     sqlx::query("TRUNCATE check_ins CASCADE").execute(&rig.pool).await?;
@@ -404,11 +424,8 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
 }
 
 async fn pull(a: PullArgs) -> anyhow::Result<()> {
-    let rig = std::sync::Arc::new(rig_with("pull", a.plain).await?);
-    println!(
-        "wire: {}",
-        if a.plain { "plain (no compression, no metrics)" } else { "compressed answers, metrics recorded" }
-    );
+    let rig = std::sync::Arc::new(rig_with("pull", Wire::of(a.plain)).await?);
+    println!("wire: {}", Wire::of(a.plain).describe());
     // One representative with 200 rows across their buckets: top up their own
     // bucket with check-ins until the bootstrap holds 200 changes.
     let token = rig.login("rep001").await?;
