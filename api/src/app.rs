@@ -64,6 +64,9 @@ pub struct SyncSettings {
         (name = "check-ins", description = "Judged check-ins and their review"),
         (name = "visits", description = "The monthly visit rule"),
         (name = "findings", description = "What visits found"),
+        (name = "issues", description = "The issue ledger (台账): from findings to close-out (销号)"),
+        (name = "issue-lists", description = "The monthly issue list (问题清单)"),
+        (name = "departments", description = "The departments issues are sent to (责任单位)"),
         (name = "photos", description = "Signed uploads, verification, thumbnails"),
         (name = "blobs", description = "The local photo store's signed upload and download URLs"),
         (name = "health", description = "Liveness and readiness"),
@@ -107,6 +110,15 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::check_ins::review))
         .routes(routes!(routes::visits::status))
         .routes(routes!(routes::findings::list))
+        .routes(routes!(routes::departments::list, routes::departments::create))
+        .routes(routes!(routes::departments::get, routes::departments::update))
+        .routes(routes!(routes::issues::list, routes::issues::create))
+        .routes(routes!(routes::issues::similar))
+        .routes(routes!(routes::issues::get, routes::issues::update))
+        .routes(routes!(routes::issues::act))
+        .routes(routes!(routes::issue_lists::list, routes::issue_lists::create))
+        .routes(routes!(routes::issue_lists::get, routes::issue_lists::update))
+        .routes(routes!(routes::issue_lists::issue))
         .routes(routes!(routes::photos::upload_url))
         .routes(routes!(routes::photos::complete))
         .routes(routes!(routes::photos::get))

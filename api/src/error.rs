@@ -28,6 +28,9 @@ pub enum ApiError {
     /// The request conflicts with the current state (duplicate, stale version).
     #[error("{message}")]
     Conflict { code: &'static str, message: String, field: Option<String> },
+    /// A workflow step not allowed now; `allowed` lists those that are.
+    #[error("{message}")]
+    IllegalTransition { message: String, allowed: Vec<&'static str> },
     /// Too many failed logins for one username; retry after the given seconds.
     #[error("too many failed logins; try again in {0} seconds")]
     TooManyAttempts(u64),
@@ -64,7 +67,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::IllegalTransition { .. } => StatusCode::CONFLICT,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -80,6 +83,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::IllegalTransition { .. } => "illegal_transition",
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -93,6 +97,7 @@ impl ApiError {
         match self {
             Self::Invalid { field: Some(f), .. } | Self::Conflict { field: Some(f), .. } => json!({ "field": f }),
             Self::TooManyAttempts(secs) => json!({ "retry_after_s": secs }),
+            Self::IllegalTransition { allowed, .. } => json!({ "allowed": allowed }),
             _ => Value::Null,
         }
     }
@@ -188,6 +193,10 @@ fn data_exception_message(sqlstate: &str) -> &'static str {
 fn constraint_meaning(constraint: &str) -> Option<(&'static str, &'static str, &'static str)> {
     Some(match constraint {
         "stations_code_key" => ("conflict", "code", "a station with this code already exists"),
+        "departments_name_zh_key" => ("conflict", "name_zh", "a department with this name already exists"),
+        "issue_lists_one_per_month" => ("conflict", "month", "there is already a list for this month and station"),
+        "issues_title_check" => ("invalid", "title", "title must have 1 to 200 characters"),
+        "issues_description_check" => ("invalid", "description", "description must have 1 to 8000 characters"),
         "stations_code_check" => {
             ("invalid", "code", "code may contain only a-z, 0-9, '-' and '_', starting with a letter or digit")
         }
@@ -239,6 +248,7 @@ impl From<fieldvisit_sync::SyncError> for ApiError {
             S::UpgradeRequired { .. } => Self::UpgradeRequired(e.to_string()),
             S::NotFound(what) => Self::NotFound(what),
             S::Conflict { code, message, field } => Self::Conflict { code, message, field: field.map(str::to_owned) },
+            S::IllegalTransition { message, allowed } => Self::IllegalTransition { message, allowed },
             S::Database(db) => db.into(),
         }
     }

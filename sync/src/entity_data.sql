@@ -44,3 +44,23 @@ UNION ALL
 SELECT 'finding_category', c.id, json_build_object(
     'id', c.id, 'code', c.code, 'label_zh', c.label_zh, 'label_en', c.label_en, 'sort', c.sort, 'version', c.version)
 FROM finding_categories c WHERE c.id = ANY($7)
+UNION ALL
+SELECT 'department', d.id, json_build_object(
+    'id', d.id, 'name_zh', d.name_zh, 'name_en', d.name_en, 'sort', d.sort, 'version', d.version)
+FROM departments d WHERE d.id = ANY($8)
+UNION ALL
+SELECT 'issue', i.id, json_build_object(
+    'id', i.id, 'number', i.number, 'title', i.title, 'description', i.description, 'category', i.category,
+    'place_id', i.place_id,
+    'position', CASE WHEN i.position IS NULL THEN NULL ELSE
+        json_build_object('lon', round(ST_X(i.position)::numeric, 7), 'lat', round(ST_Y(i.position)::numeric, 7)) END,
+    'station_id', i.station_id, 'department_id', i.department_id, 'deadline', i.deadline, 'state', i.state,
+    'answer', i.answer, 'answered_on', i.answered_on, 'closed_out_at', i.closed_out_at,
+    'satisfaction', i.satisfaction, 'reason', i.reason, 'merged_into', i.merged_into, 'raised_at', i.raised_at,
+    'raiser_ids', ARRAY(SELECT r.person_id FROM issue_raisers r WHERE r.issue_id = i.id ORDER BY r.person_id),
+    'finding_ids', ARRAY(SELECT f.id FROM findings f WHERE f.issue_id = i.id ORDER BY f.id),
+    'history', coalesce((SELECT json_agg(json_build_object('id', e.id, 'at', e.at, 'actor_id', e.actor_id,
+        'actor_name', p.name, 'action', e.action, 'from_state', e.from_state, 'to_state', e.to_state, 'note', e.note)
+        ORDER BY e.n) FROM issue_events e JOIN people p ON p.id = e.actor_id WHERE e.issue_id = i.id), '[]'),
+    'version', i.version)
+FROM issues i WHERE i.id = ANY($9)

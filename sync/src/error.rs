@@ -30,6 +30,10 @@ pub enum SyncError {
     /// duplicate, an illegal transition); `field` names what, when one does.
     #[error("{message}")]
     Conflict { code: &'static str, message: String, field: Option<&'static str> },
+    /// An issue's workflow step that its state or the caller's standing does
+    /// not allow; `allowed` lists the steps that are (409 `illegal_transition`).
+    #[error("{message}")]
+    IllegalTransition { message: String, allowed: Vec<&'static str> },
     /// The database failed. When [`database_unavailable`] says so, the
     /// request may be retried as it is (a push that raced its commit may have
     /// committed; the retry then answers `duplicate`).

@@ -15,6 +15,8 @@ pub mod cursor;
 mod error;
 pub mod findings;
 pub mod health;
+pub mod issue_lists;
+pub mod issues;
 pub mod month;
 pub mod mutations;
 pub mod people;

@@ -52,6 +52,26 @@ impl Month {
         Self { first: local.with_day(1).expect("day 1 exists") }
     }
 
+    /// The month of a date.
+    pub fn of_date(d: NaiveDate) -> Self {
+        Self { first: d.with_day(1).expect("day 1 exists") }
+    }
+
+    pub fn year(self) -> i32 {
+        self.first.year()
+    }
+
+    /// 1 to 12.
+    pub fn month(self) -> u32 {
+        self.first.month()
+    }
+
+    /// The month before this one.
+    #[must_use]
+    pub fn previous(self) -> Self {
+        Self { first: self.first.checked_sub_months(chrono::Months::new(1)).unwrap_or(NaiveDate::MIN) }
+    }
+
     /// Its first day.
     pub fn first_day(self) -> NaiveDate {
         self.first

@@ -262,3 +262,36 @@ pub struct PhotoDeclareV1 {
     pub mime: String,
     pub attached_to: PhotoTarget,
 }
+
+/// `issue.comment.v1`: a raiser's comment on an issue; appended to its
+/// history, never overwriting anything. `id` names the comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IssueCommentV1 {
+    pub id: Uuid,
+    pub issue_id: Uuid,
+    pub note: String,
+}
+
+/// `issue.confirm.v1`: 销号 by a raiser, with a satisfaction rating of 1 to 5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IssueConfirmV1 {
+    pub id: Uuid,
+    pub issue_id: Uuid,
+    pub rating: i16,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `issue.dispute.v1`: a raiser does not accept the answer (the note says why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IssueDisputeV1 {
+    pub id: Uuid,
+    pub issue_id: Uuid,
+    pub note: String,
+}

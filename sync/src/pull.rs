@@ -193,7 +193,8 @@ async fn materialise(db: &PgPool, page: Vec<ChangeRow>) -> Result<Vec<Change>, S
     let ids = |entity: &str| -> Vec<Uuid> {
         page.iter().filter(|r| r.entity == entity && r.op == "upsert").map(|r| r.entity_id).collect()
     };
-    let kinds = ["station", "place", "assignment", "check_in", "finding", "photo", "finding_category"];
+    let kinds =
+        ["station", "place", "assignment", "check_in", "finding", "photo", "finding_category", "department", "issue"];
     let wanted: Vec<Vec<Uuid>> = kinds.iter().map(|k| ids(k)).collect();
     let mut data: HashMap<(String, Uuid), serde_json::Value> = HashMap::new();
     if wanted.iter().any(|w| !w.is_empty()) {

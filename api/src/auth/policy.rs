@@ -12,6 +12,13 @@
 //! | check-ins   | own, create    | subtree, review | all, review | all   | all   |
 //! | findings    | own, create    | subtree       | all     | all       | all   |
 //! | photos      | own, create    | subtree       | all     | all       | all   |
+//! | issues      | raised by them | subtree, manage | all   | all, manage | all |
+//! | issue lists | —              | subtree, draft and issue | all | all, draft and issue | all |
+//! | departments | read all       | read all      | read all | read all | read all, edit |
+//!
+//! Who may take which step of an issue's workflow (accept, answer, close out…)
+//! is the workflow's own table (`fieldvisit_sync::issues::workflow`): the
+//! policy decides which issues a caller sees, the workflow what they may do.
 //!
 //! The station tree is reference data every device carries, so everybody reads
 //! it. A record outside the caller's scope answers 404, exactly like a record
@@ -41,16 +48,19 @@ pub enum Resource {
     CheckIns,
     Findings,
     Photos,
+    /// The ledger: a representative sees the issues they raised.
+    Issues,
 }
 
 /// The resources devices replicate station by station, with the prefix of
 /// their per-station bucket (the database triggers write the same names).
-pub const SYNCED: [(Resource, &str); 5] = [
+pub const SYNCED: [(Resource, &str); 6] = [
     (Resource::Places, "places"),
     (Resource::Assignments, "assignments"),
     (Resource::CheckIns, "check_ins"),
     (Resource::Findings, "findings"),
     (Resource::Photos, "photos"),
+    (Resource::Issues, "issues"),
 ];
 
 /// A change a caller may be allowed to make.
@@ -61,6 +71,9 @@ pub enum Permission {
     EditAssignments,
     ManagePeople,
     ReviewCheckIns,
+    /// Create issues, edit them, draft and issue the monthly lists.
+    ManageIssues,
+    EditDepartments,
 }
 
 /// The authenticated person behind a request, as the database says now.
@@ -89,7 +102,9 @@ fn reach(role: Role, resource: Resource) -> Reach {
         (_, R::Stations) | (P::Planner | P::Presidium | P::Admin, _) => Reach::Township,
         (P::StationStaff, _) => Reach::Subtree,
         (P::Representative, R::Places) => Reach::OwnStation,
-        (P::Representative, R::Assignments | R::People | R::CheckIns | R::Findings | R::Photos) => Reach::OwnRecords,
+        (P::Representative, R::Assignments | R::People | R::CheckIns | R::Findings | R::Photos | R::Issues) => {
+            Reach::OwnRecords
+        }
     }
 }
 
@@ -99,6 +114,8 @@ fn allows(role: Role, permission: Permission) -> bool {
         (Role::Planner, Permission::EditStations | Permission::EditPlaces | Permission::EditAssignments)
             | (Role::Admin, Permission::ManagePeople)
             | (Role::Planner | Role::StationStaff, Permission::ReviewCheckIns)
+            | (Role::StationStaff | Role::Presidium, Permission::ManageIssues)
+            | (Role::Admin, Permission::EditDepartments)
     )
 }
 
@@ -113,6 +130,8 @@ impl Caller {
                 Permission::EditAssignments => "edit assignments",
                 Permission::ManagePeople => "manage people",
                 Permission::ReviewCheckIns => "review check-ins",
+                Permission::ManageIssues => "manage issues",
+                Permission::EditDepartments => "edit departments",
             };
             Err(ApiError::Forbidden(format!("the {:?} role may not {what}", self.role).to_lowercase()))
         }

@@ -5,6 +5,7 @@
 
 pub mod checkin;
 pub mod finding;
+pub mod issue;
 pub mod photo;
 
 use serde_json::Value;
@@ -16,7 +17,15 @@ use crate::protocol::Mutation;
 use crate::push::PushContext;
 
 /// The names this server applies.
-pub const KNOWN: &[&str] = &["checkin.create.v1", "finding.create.v1", "finding.update.v1", "photo.declare.v1"];
+pub const KNOWN: &[&str] = &[
+    "checkin.create.v1",
+    "finding.create.v1",
+    "finding.update.v1",
+    "photo.declare.v1",
+    "issue.comment.v1",
+    "issue.confirm.v1",
+    "issue.dispute.v1",
+];
 
 /// What applying one mutation came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +62,9 @@ pub async fn apply(tx: &mut sqlx::PgConnection, m: &Mutation, a: &Applying<'_>) 
         "finding.create.v1" => finding::create_v1(tx, &m.args, a).await,
         "finding.update.v1" => finding::update_v1(tx, &m.args, a).await,
         "photo.declare.v1" => photo::declare_v1(tx, &m.args, a).await,
+        "issue.comment.v1" => issue::comment_v1(tx, &m.args, a).await,
+        "issue.confirm.v1" => issue::confirm_v1(tx, &m.args, a).await,
+        "issue.dispute.v1" => issue::dispute_v1(tx, &m.args, a).await,
         other => Ok(Outcome::rejected(
             "unknown_mutation",
             format!("this server does not know the mutation {other:?}; it knows {}", KNOWN.join(", ")),

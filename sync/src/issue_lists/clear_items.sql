@@ -1,0 +1,1 @@
+DELETE FROM issue_list_items WHERE list_id = $1

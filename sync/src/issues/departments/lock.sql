@@ -1,0 +1,1 @@
+SELECT version FROM departments WHERE id = $1 FOR UPDATE

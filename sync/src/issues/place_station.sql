@@ -1,0 +1,1 @@
+SELECT station_id, active FROM places WHERE id = $1

@@ -1,0 +1,1 @@
+SELECT version FROM issues WHERE id = $1

@@ -1,0 +1,1 @@
+SELECT state, number FROM issues WHERE id = $1
