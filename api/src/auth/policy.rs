@@ -112,10 +112,9 @@ fn allows(role: Role, permission: Permission) -> bool {
     matches!(
         (role, permission),
         (Role::Planner, Permission::EditStations | Permission::EditPlaces | Permission::EditAssignments)
-            | (Role::Admin, Permission::ManagePeople)
+            | (Role::Admin, Permission::ManagePeople | Permission::EditDepartments)
             | (Role::Planner | Role::StationStaff, Permission::ReviewCheckIns)
             | (Role::StationStaff | Role::Presidium, Permission::ManageIssues)
-            | (Role::Admin, Permission::EditDepartments)
     )
 }
 

@@ -132,7 +132,7 @@ pub async fn take(
         answered_on: None,
         satisfaction: None,
         closed_out_at: None,
-        reason: None,
+        reason: Reason::Keep,
         merged_into: None,
     };
     match action {
@@ -152,8 +152,8 @@ pub async fn take(
             update.closed_out_at = Some(at);
             changes.insert("satisfaction".into(), json!(rating));
         }
-        Action::Return | Action::Reject => update.reason = Some(args.note.clone()),
-        Action::Resubmit => update.reason = Some(None),
+        Action::Return | Action::Reject => update.reason = Reason::Set(args.note.clone()),
+        Action::Resubmit => update.reason = Reason::Set(None),
         Action::Merge => {
             let into_id = args.into.ok_or_else(|| SyncError::invalid("into", "merge needs the issue to merge into"))?;
             let into = locked
@@ -181,8 +181,11 @@ pub async fn take(
         .bind(update.answered_on)
         .bind(update.satisfaction)
         .bind(update.closed_out_at)
-        .bind(update.reason.is_some())
-        .bind(update.reason.flatten())
+        .bind(matches!(update.reason, Reason::Set(_)))
+        .bind(match update.reason {
+            Reason::Set(r) => r,
+            Reason::Keep => None,
+        })
         .bind(update.merged_into)
         .fetch_one(&mut *tx)
         .await?;
@@ -205,14 +208,19 @@ pub async fn take(
     Ok(Taken { from: issue.state, to, version })
 }
 
+/// What a step does to the issue's `reason`.
+enum Reason {
+    Keep,
+    Set(Option<String>),
+}
+
 struct StateUpdate {
     state: IssueState,
     answer: Option<String>,
     answered_on: Option<NaiveDate>,
     satisfaction: Option<i16>,
     closed_out_at: Option<DateTime<Utc>>,
-    /// `Some(x)`: set the reason to `x`.
-    reason: Option<Option<String>>,
+    reason: Reason,
     merged_into: Option<Uuid>,
 }
 
@@ -438,8 +446,7 @@ impl Command for Create {
         raisers.sort_unstable();
         raisers.dedup();
         check_references(tx, &category, self.department_id, &raisers).await?;
-        let year = i32::try_from(chrono::Datelike::year(&self.at.with_timezone(&shanghai()).date_naive()))
-            .map_err(|_| SyncError::invalid("at", "the year is out of range"))?;
+        let year = chrono::Datelike::year(&self.at.with_timezone(&shanghai()).date_naive());
         let (township, seq): (Uuid, i32) =
             sqlx::query_as(include_str!("next_number.sql")).bind(station_id).bind(year).fetch_one(&mut *tx).await?;
         sqlx::query(include_str!("insert.sql"))
