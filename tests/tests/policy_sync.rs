@@ -123,6 +123,11 @@ async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPoo
     .await
     .unwrap();
     let all_photos: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM photos ORDER BY id").fetch_all(&pool).await.unwrap();
+    // An issue raised from `a`'s finding: it travels to `a` and to the station's readers.
+    let staff_token = server.login(&own_staff).await;
+    let (status, created) =
+        server.call(Method::POST, Some(&staff_token), "/v1/issues", Some(&json!({"finding_ids": [a_finding]}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
 
     fieldvisit_tests::wait_for_pull_horizon(&pool).await;
     let mut by_role: BTreeMap<String, Seen> = BTreeMap::new();
@@ -134,6 +139,8 @@ async fn every_role_receives_through_sync_exactly_what_rest_shows_it(pool: PgPoo
         assert_eq!(got("assignment"), listed(&server, &token, "/v1/assignments").await, "{username}: assignments");
         assert_eq!(got("check_in"), listed(&server, &token, "/v1/check-ins").await, "{username}: check-ins");
         assert_eq!(got("finding"), listed(&server, &token, "/v1/findings").await, "{username}: findings");
+        assert_eq!(got("issue"), listed(&server, &token, "/v1/issues").await, "{username}: issues");
+        assert!(!got("department").is_empty(), "{username}: the departments are reference data");
         // Photos have no list: each one is readable through REST exactly when it was received.
         for photo in &all_photos {
             let (status, _) = server.get(&token, &format!("/v1/photos/{photo}")).await;
