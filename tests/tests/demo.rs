@@ -5,6 +5,19 @@ use fieldvisit_tests::Server;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
+/// The twelve months before this one (`YYYY-MM`): the demo's history, as a
+/// demo created now has it.
+fn history_months() -> Vec<String> {
+    let mut m = fieldvisit_sync::month::Month::of(chrono::Utc::now());
+    let mut out = Vec::new();
+    for _ in 0..12 {
+        m = m.previous();
+        out.push(m.to_string());
+    }
+    out.reverse();
+    out
+}
+
 #[sqlx::test(migrations = false)]
 async fn the_demo_township_is_shaoyuan(pool: PgPool) {
     let server = Server::demo(&pool).await;
@@ -105,7 +118,9 @@ async fn loading_the_demo_twice_changes_nothing(pool: PgPool) {
             "SELECT md5(string_agg(t, ',' ORDER BY t)) FROM (
                  SELECT id::text || version AS t FROM stations UNION ALL SELECT id::text || version FROM people
                  UNION ALL SELECT id::text || version FROM places UNION ALL SELECT id::text || version FROM assignments
-                 UNION ALL SELECT id::text FROM check_ins UNION ALL SELECT id::text || version FROM findings) x",
+                 UNION ALL SELECT id::text FROM check_ins UNION ALL SELECT id::text || version FROM findings
+                 UNION ALL SELECT id::text || version FROM issues UNION ALL SELECT id::text FROM issue_events
+                 UNION ALL SELECT id::text || version FROM issue_lists) x",
         )
         .fetch_one(&pool)
         .await
@@ -120,7 +135,7 @@ async fn loading_the_demo_twice_changes_nothing(pool: PgPool) {
 async fn the_demo_has_findings_from_its_visits(pool: PgPool) {
     let server = Server::demo(&pool).await;
     // Each comes from one of its author's check-ins at the same place, filed
-    // the evening of the visit, within the three months of history.
+    // the evening of the visit, within the twelve months of history.
     let (total, consistent, months): (i64, i64, Vec<String>) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE c.person_id = f.person_id AND c.place_id = f.place_id
                                             AND f.created_at >= c.visited_at AND f.created_at < c.visited_at + interval '1 day'),
@@ -132,25 +147,79 @@ async fn the_demo_has_findings_from_its_visits(pool: PgPool) {
     .unwrap();
     assert!(total > 30, "{total} demo findings");
     assert_eq!(consistent, total);
-    assert_eq!(months, ["2026-08", "2026-09", "2026-10"]);
+    assert_eq!(months, history_months());
     let unlinked: i64 =
         sqlx::query_scalar("SELECT count(*) FROM findings WHERE check_in_id IS NULL").fetch_one(&pool).await.unwrap();
     assert_eq!(unlinked, 0);
     // Station staff see their station's findings of a month, and only those.
     let token = server.login("staff02").await;
-    let (status, page) = server.get(&token, "/v1/findings?month=2026-09&limit=500").await;
+    let september = &history_months()[9];
+    let (status, page) = server.get(&token, &format!("/v1/findings?month={september}&limit=500")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let items = page["items"].as_array().unwrap();
     let station: uuid::Uuid =
         sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'staff02'").fetch_one(&pool).await.unwrap();
     let theirs: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM findings f JOIN places p ON p.id = f.place_id
-         WHERE p.station_id = $1 AND date_trunc('month', f.created_at AT TIME ZONE 'Asia/Shanghai') = '2026-09-01'",
+         WHERE p.station_id = $1 AND to_char(f.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') = $2",
     )
     .bind(station)
+    .bind(september)
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert!(theirs > 0, "the station has September findings");
+    assert!(theirs > 0, "the station has findings in {september}");
     assert_eq!(i64::try_from(items.len()).unwrap(), theirs);
+}
+
+/// The demo's year reads like 邵原镇's report: 26 issues raised, 24 closed out,
+/// a list issued for each past month and the last month's still a draft;
+/// this month shows the side exits.
+#[sqlx::test(migrations = false)]
+async fn the_demo_ledger_reads_like_the_townships_year(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let months = history_months();
+    let presidium = server.login("presidium").await;
+    let (status, page) = server.get(&presidium, "/v1/issues?limit=500").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let issues = page["items"].as_array().unwrap();
+    let in_year: Vec<&serde_json::Value> = issues
+        .iter()
+        .filter(|i| {
+            let raised = chrono::DateTime::parse_from_rfc3339(i["raised_at"].as_str().unwrap()).unwrap();
+            months.contains(&fieldvisit_sync::month::Month::of(raised.to_utc()).to_string())
+        })
+        .collect();
+    assert_eq!(in_year.len(), 26, "26 issues raised over the year");
+    assert_eq!(in_year.iter().filter(|i| i["state"] == "closed_out").count(), 24, "24 closed out");
+    let states: std::collections::BTreeSet<&str> = issues.iter().map(|i| i["state"].as_str().unwrap()).collect();
+    for state in ["new", "accepted", "in_progress", "answered", "closed_out", "returned", "rejected", "merged"] {
+        assert!(states.contains(state), "an issue in state {state}: {states:?}");
+    }
+    // Every closed-out issue went the whole way, its raiser confirming from the phone.
+    for i in in_year.iter().filter(|i| i["state"] == "closed_out") {
+        let (_, detail) = server.get(&presidium, &format!("/v1/issues/{}", i["id"].as_str().unwrap())).await;
+        let steps: Vec<&str> =
+            detail["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(steps, ["create", "accept", "forward", "acknowledge", "answer", "confirm"], "{}", i["number"]);
+        assert!((1..=5).contains(&detail["satisfaction"].as_i64().unwrap()));
+        assert_eq!(detail["linked_findings"].as_array().unwrap().len(), 1);
+    }
+    let (_, lists) = server.get(&presidium, "/v1/issue-lists").await;
+    let lists = lists["items"].as_array().unwrap();
+    assert_eq!(lists.len(), 12);
+    for l in lists {
+        let last = l["month"] == months[11].as_str();
+        assert_eq!(l["state"], if last { "draft" } else { "issued" }, "{l}");
+    }
+    // The raiser sees their issue; the station's staff see their station's.
+    let raiser = in_year[0]["raisers"][0]["id"].as_str().unwrap();
+    let username: String = sqlx::query_scalar("SELECT username FROM people WHERE id = $1::uuid")
+        .bind(raiser)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let token = server.login(&username).await;
+    let (_, mine) = server.get(&token, "/v1/issues").await;
+    assert!(mine["items"].as_array().unwrap().iter().any(|i| i["id"] == in_year[0]["id"]));
 }

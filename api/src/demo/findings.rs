@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn findings_come_from_a_share_of_visits_with_known_categories() {
         let reps = visits::representatives();
-        let months = visits::history_months();
+        let months = visits::history_months(fieldvisit_sync::month::Month::parse("2026-12").unwrap());
         let visits: usize = reps
             .iter()
             .map(|r| {

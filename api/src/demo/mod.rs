@@ -3,6 +3,7 @@
 //! Loading is idempotent: ids are deterministic and existing rows are kept.
 
 pub mod findings;
+pub mod ledger;
 pub mod township;
 pub mod visits;
 
@@ -27,6 +28,9 @@ pub struct Loaded {
     /// History check-ins applied by this start (0 when already there).
     pub check_ins: usize,
     pub findings: usize,
+    /// The months of history: the twelve before the demo was created.
+    pub months: (fieldvisit_sync::month::Month, fieldvisit_sync::month::Month),
+    pub ledger: ledger::Ledger,
 }
 
 /// Writes the demo township in one transaction; rows already present are kept.
@@ -104,9 +108,12 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
         .await?;
     }
     tx.commit().await?;
-    let months = visits::history_months();
+    let founded = fieldvisit_sync::stations::founded_at(db).await?.unwrap_or_else(chrono::Utc::now);
+    let months = visits::history_months(fieldvisit_sync::month::Month::of(founded));
     let check_ins = visits::load_history(db, &months).await.context("visit history")?;
     let findings = findings::load_findings(db, &months).await.context("demo findings")?;
+    let ledger = ledger::load_ledger(db, &months, chrono::Utc::now()).await.context("demo ledger")?;
+    let month = |d: Option<&chrono::NaiveDate>| fieldvisit_sync::month::Month::of_date(d.copied().unwrap_or_default());
     Ok(Loaded {
         stations: t.stations.len(),
         people: t.people.len(),
@@ -114,6 +121,8 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
         assignments: t.assignments.len(),
         check_ins,
         findings,
+        months: (month(months.first()), month(months.last())),
+        ledger,
     })
 }
 
@@ -125,11 +134,15 @@ pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
         loaded.stations, loaded.people, loaded.places, loaded.assignments
     );
     if loaded.check_ins > 0 {
-        println!("visit history 2026-08 … 2026-10: {} check-ins added", loaded.check_ins);
+        println!("visit history {} … {}: {} check-ins added", loaded.months.0, loaded.months.1, loaded.check_ins);
     }
     if loaded.findings > 0 {
         println!("findings from those visits: {} added", loaded.findings);
     }
+    println!(
+        "issue ledger: {} issues over the year, {} closed out, {} monthly lists (the last a draft)",
+        loaded.ledger.issues, loaded.ledger.closed_out, loaded.ledger.lists
+    );
     println!("API docs:  http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("logins (password \"{DEMO_PASSWORD}\" for all):");
     println!("  admin, planner, presidium");

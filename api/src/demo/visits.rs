@@ -15,6 +15,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use fieldvisit_geodata::geofence::GeofenceRules;
 use fieldvisit_sync::Actor;
 use fieldvisit_sync::client::plan::{self, PlanPlace, SHANGHAI};
+use fieldvisit_sync::month::Month;
 use fieldvisit_sync::protocol::{CheckInCreateV1, Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
 use fieldvisit_sync::push::{PushContext, push};
 use rand::rngs::StdRng;
@@ -25,13 +26,17 @@ use uuid::Uuid;
 
 use super::township::{self, NAMESPACE};
 
-/// The months of history the demo loads: the three full months before
-/// November 2026.
-pub fn history_months() -> Vec<NaiveDate> {
-    ["2026-08", "2026-09", "2026-10"]
-        .iter()
-        .map(|m| fieldvisit_sync::month::Month::parse(m).expect("a valid month").first_day())
-        .collect()
+/// How many months of history the demo holds.
+pub const HISTORY_MONTHS: usize = 12;
+
+/// The months of history the demo loads: the twelve calendar months before
+/// `created`, the month the demo database was created in (so the demo never
+/// looks stale, and a reload sees the same months).
+pub fn history_months(created: Month) -> Vec<NaiveDate> {
+    let mut months: Vec<Month> =
+        std::iter::successors(Some(created.previous()), |m| Some(m.previous())).take(HISTORY_MONTHS).collect();
+    months.reverse();
+    months.into_iter().map(Month::first_day).collect()
 }
 
 /// The fixed client id of a representative's history "phone".
@@ -221,8 +226,11 @@ mod tests {
             .filter_map(|a| t.places.iter().find(|p| p.id == a.place))
             .map(|p| PlanPlace { id: p.id, kind: p.kind, geometry: p.geometry.clone() })
             .collect();
-        let a = days_of(person, history_client(person), &places, &history_months());
-        let b = days_of(person, history_client(person), &places, &history_months());
+        let months = history_months(Month::parse("2026-12").unwrap());
+        assert_eq!(months.len(), 12);
+        assert_eq!((months[0].to_string(), months[11].to_string()), ("2025-12-01".into(), "2026-11-01".into()));
+        let a = days_of(person, history_client(person), &places, &months);
+        let b = days_of(person, history_client(person), &places, &months);
         let ids = |d: &[DayPush]| {
             d.iter().flat_map(|d| d.mutations.iter().map(|m| (m.id, m.args.clone()))).collect::<Vec<_>>()
         };

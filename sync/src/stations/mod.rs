@@ -69,6 +69,12 @@ pub async fn list(db: &PgPool, filter: &Filter, limit: i64) -> Result<Vec<Statio
 }
 
 /// One station.
+/// When the station tree was first created (`None`: no station yet): the
+/// demo dates its history from it, so a reload sees the same months.
+pub async fn founded_at(db: &PgPool) -> Result<Option<chrono::DateTime<chrono::Utc>>, SyncError> {
+    Ok(sqlx::query_scalar(include_str!("founded.sql")).fetch_one(db).await?)
+}
+
 pub async fn get(db: &PgPool, id: Uuid) -> Result<Station, SyncError> {
     fetch(db, id).await
 }

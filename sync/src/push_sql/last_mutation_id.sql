@@ -1,0 +1,1 @@
+SELECT last_mutation_id FROM sync_clients WHERE id = $1

@@ -1,0 +1,2 @@
+-- When the township was first loaded: its earliest station.
+SELECT min(created_at) FROM stations
