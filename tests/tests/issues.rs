@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fieldvisit_tests::{Server, error_code};
+use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -149,32 +150,32 @@ async fn every_state_action_and_role_follows_the_documented_table(pool: PgPool) 
         let allowed: usize = standings.iter().map(|(s, _)| expected(state, s).len()).sum();
         needed.push((state, standings.len() + allowed));
     }
-    let mut pool_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut to_forward: Vec<(&str, String)> = Vec::new();
-    for (state, n) in &needed {
-        for _ in 0..*n {
-            let issue = create_issue(
-                &server,
-                &staff,
-                &json!({"place_id": c.place, "category": "traffic_safety",
-                "description": format!("矩阵 {state}"), "raiser_ids": [c.rep_id]}),
-            )
-            .await;
-            let id = issue["id"].as_str().unwrap().to_owned();
-            match *state {
-                "new" => {}
-                "returned" => drop(must_step(&server, &staff, &id, &with_args("return", None)).await),
-                "rejected" => drop(must_step(&server, &staff, &id, &with_args("reject", None)).await),
-                "merged" => drop(must_step(&server, &staff, &id, &with_args("merge", Some(&target_id))).await),
-                "accepted" => drop(must_step(&server, &staff, &id, &with_args("accept", None)).await),
-                _ => {
-                    must_step(&server, &staff, &id, &with_args("accept", None)).await;
-                    to_forward.push((state, id.clone()));
-                    continue;
-                }
+    // Made concurrently: each issue's way to its state is independent of the others'.
+    let made = join_all(needed.iter().flat_map(|(state, n)| std::iter::repeat_n(*state, *n)).map(|state| {
+        let (server, staff, target_id, c) = (&server, &staff, &target_id, &c);
+        async move {
+            let body = json!({"place_id": c.place, "category": "traffic_safety",
+                "description": format!("矩阵 {state}"), "raiser_ids": [c.rep_id]});
+            let id = create_issue(server, staff, &body).await["id"].as_str().unwrap().to_owned();
+            let first = match state {
+                "new" => None,
+                "returned" => Some("return"),
+                "rejected" => Some("reject"),
+                "merged" => Some("merge"),
+                _ => Some("accept"),
+            };
+            if let Some(action) = first {
+                must_step(server, staff, &id, &with_args(action, Some(target_id))).await;
             }
-            pool_of.entry(state).or_default().push(id);
+            (state, id)
         }
+    }))
+    .await;
+    let forwarded = ["forwarded", "in_progress", "answered", "closed_out"];
+    let to_forward: Vec<(&str, String)> = made.iter().filter(|(s, _)| forwarded.contains(s)).cloned().collect();
+    let mut pool_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (state, id) in made.into_iter().filter(|(s, _)| !forwarded.contains(s)) {
+        pool_of.entry(state).or_default().push(id);
     }
     // One list forwards them all; then each goes on to its state.
     let (status, list) = server
@@ -196,27 +197,42 @@ async fn every_state_action_and_role_follows_the_documented_table(pool: PgPool) 
     let (status, res) =
         server.call(Method::POST, Some(&staff), &format!("/v1/issue-lists/{list_id}/issue"), None).await;
     assert_eq!(status, StatusCode::OK, "{res}");
+    join_all(to_forward.iter().map(|(state, id)| {
+        let (server, staff, presidium) = (&server, &staff, &presidium);
+        async move {
+            if matches!(*state, "in_progress" | "answered" | "closed_out") {
+                must_step(server, staff, id, &with_args("acknowledge", None)).await;
+            }
+            if matches!(*state, "answered" | "closed_out") {
+                must_step(server, staff, id, &with_args("answer", None)).await;
+            }
+            if *state == "closed_out" {
+                must_step(server, presidium, id, &with_args("confirm", None)).await;
+            }
+        }
+    }))
+    .await;
     for (state, id) in to_forward {
-        if matches!(state, "in_progress" | "answered" | "closed_out") {
-            must_step(&server, &staff, &id, &with_args("acknowledge", None)).await;
-        }
-        if matches!(state, "answered" | "closed_out") {
-            must_step(&server, &staff, &id, &with_args("answer", None)).await;
-        }
-        if state == "closed_out" {
-            must_step(&server, &presidium, &id, &with_args("confirm", None)).await;
-        }
         pool_of.entry(state).or_default().push(id);
     }
 
-    let mut tried = 0;
+    // Each (state, standing) on issues of its own, all at once.
+    let mut cases = Vec::new();
     for state in STATES {
         let issues = pool_of.get_mut(state).unwrap();
         for (standing, token) in &standings {
             let allowed = expected(state, standing);
             let probe = issues.pop().unwrap();
+            let fresh: Vec<String> = allowed.iter().map(|_| issues.pop().unwrap()).collect();
+            cases.push((state, *standing, token, allowed, probe, fresh));
+        }
+    }
+    let tried: usize = join_all(cases.into_iter().map(|(state, standing, token, allowed, probe, fresh)| {
+        let (server, staff, target_id, table) = (&server, &staff, &target_id, &table);
+        async move {
+            let mut tried = 0;
             for action in ACTIONS.iter().filter(|a| !allowed.contains(a)) {
-                let (status, res) = step(&server, token, &probe, &with_args(action, Some(&target_id))).await;
+                let (status, res) = step(server, token, &probe, &with_args(action, Some(target_id))).await;
                 assert_eq!(status, StatusCode::CONFLICT, "{state} × {action} by {standing} must be refused: {res}");
                 assert_eq!(error_code(&res), "illegal_transition", "{res}");
                 let listed: Vec<&str> = res["error"]["details"]["allowed"]
@@ -228,20 +244,23 @@ async fn every_state_action_and_role_follows_the_documented_table(pool: PgPool) 
                 assert_eq!(listed, allowed, "{state} by {standing}: the allowed steps");
                 tried += 1;
             }
-            let (_, now) = server.get(&staff, &format!("/v1/issues/{probe}")).await;
+            let (_, now) = server.get(staff, &format!("/v1/issues/{probe}")).await;
             assert_eq!(now["state"], state, "refused steps change nothing");
-            for action in allowed {
-                let id = issues.pop().unwrap();
-                let res = must_step(&server, token, &id, &with_args(action, Some(&target_id))).await;
-                let to = table[action].1.clone().unwrap_or_else(|| state.to_owned());
+            for (action, id) in allowed.iter().zip(&fresh) {
+                let res = must_step(server, token, id, &with_args(action, Some(target_id))).await;
+                let to = table[*action].1.clone().unwrap_or_else(|| state.to_owned());
                 assert_eq!(res["state"], to.as_str(), "{state} × {action} by {standing}");
                 let last = res["history"].as_array().unwrap().last().unwrap().clone();
-                assert_eq!(last["action"], action, "{res}");
+                assert_eq!(last["action"], *action, "{res}");
                 assert_eq!((last["from_state"].as_str(), last["to_state"].as_str()), (Some(state), Some(to.as_str())));
                 tried += 1;
             }
+            tried
         }
-    }
+    }))
+    .await
+    .into_iter()
+    .sum();
     assert_eq!(tried, STATES.len() * ACTIONS.len() * standings.len());
 }
 
