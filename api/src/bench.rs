@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{FixedOffset, Utc};
 use clap::Parser;
+use fieldvisit_sync::bench as rig_data;
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
@@ -193,15 +194,11 @@ async fn rig_with(name: &str, wire: Wire) -> anyhow::Result<Rig> {
     let admin: PgConnectOptions = admin_url.parse()?;
     let mut conn = admin.connect().await?;
     let db = format!("fieldvisit_bench_{name}");
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut conn).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut conn).await?;
+    rig_data::recreate_database(&mut conn, &db).await?;
     let pool = PgPoolOptions::new().max_connections(64).connect_with(admin.database(&db)).await?;
     crate::MIGRATOR.run(&pool).await?;
     crate::demo::load(&pool).await?;
-    // Fresh tables have no statistics yet; without them the planner may scan
-    // the change log instead of walking its index, and the figures would
-    // depend on when autovacuum happens to run.
-    sqlx::query("ANALYZE").execute(&pool).await?;
+    rig_data::analyze(&pool).await?;
     let config = Defaults::parse_from(["bench"]).config;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -255,14 +252,7 @@ impl Rig {
 
     /// Points inside the places assigned to `username`.
     async fn assigned_points(&self, username: &str) -> anyhow::Result<Vec<(Uuid, f64, f64)>> {
-        Ok(sqlx::query_as(
-            "SELECT pl.id, ST_X(ST_PointOnSurface(pl.geom)), ST_Y(ST_PointOnSurface(pl.geom))
-             FROM assignments a JOIN people pe ON pe.id = a.person_id JOIN places pl ON pl.id = a.place_id
-             WHERE pe.username = $1",
-        )
-        .bind(username)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(rig_data::assigned_points(&self.pool, username).await?)
     }
 }
 
@@ -339,7 +329,7 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
     println!("wire: {}", Wire::of(a.plain).describe());
     // Only the benchmark's own check-ins: the demo's visit history goes, with
     // everything that refers to it (findings, photos), whatever refers to it next.
-    sqlx::query("TRUNCATE check_ins CASCADE").execute(&rig.pool).await?;
+    rig_data::clear_check_ins(&rig.pool).await?;
     let mut devices = Vec::new();
     for i in 1..=a.devices {
         let username = format!("rep{:03}", (i - 1) % 87 + 1);
@@ -395,7 +385,7 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
     }
     let elapsed = start.elapsed();
     report_cpu(cpu, elapsed);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM check_ins").fetch_one(&rig.pool).await?;
+    let rows = rig_data::count_check_ins(&rig.pool).await?;
     let n = usize::try_from(rows)?;
     let push_rate = per_second(n, elapsed);
     let (p50, p99, max) = percentiles(latencies);
@@ -404,19 +394,7 @@ async fn push(a: PushArgs) -> anyhow::Result<()> {
 
     // The same rows through plain COPY into a table with the same indexes
     // (no triggers, no foreign keys): the floor of what PostgreSQL can take.
-    let mut conn = rig.pool.acquire().await?;
-    sqlx::query("CREATE TABLE check_ins_copy (LIKE check_ins INCLUDING ALL)").execute(&mut *conn).await?;
-    let mut out = conn.copy_out_raw("COPY check_ins TO STDOUT (FORMAT binary)").await?;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = futures_util::StreamExt::next(&mut out).await {
-        bytes.extend_from_slice(&chunk?);
-    }
-    drop(out);
-    let t = Instant::now();
-    let mut copy = conn.copy_in_raw("COPY check_ins_copy FROM STDIN (FORMAT binary)").await?;
-    copy.send(bytes.as_slice()).await?;
-    let copied = copy.finish().await?;
-    let copy_elapsed = t.elapsed();
+    let (copied, copy_elapsed) = rig_data::copy_check_ins(&rig.pool).await?;
     let copy_rate = per_second(usize::try_from(copied)?, copy_elapsed);
     println!("  COPY of the same {copied} rows: {:.3} s, {copy_rate:.0} rows/s", copy_elapsed.as_secs_f64());
     println!("  push / COPY: {:.1}%", 100.0 * push_rate / copy_rate);
@@ -510,28 +488,14 @@ async fn pull_all(rig: &Rig, token: &str, client: Uuid, mut cursor: Option<Strin
 
 async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
     let rig = rig("geofence").await?;
-    let station: Uuid =
-        sqlx::query_scalar("SELECT station_id FROM people WHERE username = 'rep013'").fetch_one(&rig.pool).await?;
+    let station = rig_data::station_of(&rig.pool, "rep013").await?;
     let t = Instant::now();
     // A square grid of cells about 450 m across and scattered points, around
     // and beyond 邵原镇, all in rep013's station so they may check in anywhere.
-    sqlx::query(include_str!("bench_geofence_load.sql"))
-        .bind(station)
-        .bind(a.cells)
-        .bind(a.points)
-        .execute(&rig.pool)
-        .await?;
-    sqlx::query("ANALYZE places").execute(&rig.pool).await?;
-    let loaded: i64 = sqlx::query_scalar("SELECT count(*) FROM places").fetch_one(&rig.pool).await?;
+    let loaded = rig_data::load_geofence(&rig.pool, station, a.cells, a.points).await?;
     println!("geofence: loaded {loaded} places in {:.1} s", t.elapsed().as_secs_f64());
 
-    let targets: Vec<(Uuid, f64, f64)> = sqlx::query_as(
-        "SELECT id, ST_X(ST_PointOnSurface(geom)) + (random() - 0.5) * 0.004, ST_Y(ST_PointOnSurface(geom)) + (random() - 0.5) * 0.004
-         FROM places WHERE source = 'bench' ORDER BY random() LIMIT $1",
-    )
-    .bind(i64::try_from(a.checkins)?)
-    .fetch_all(&rig.pool)
-    .await?;
+    let targets = rig_data::geofence_targets(&rig.pool, i64::try_from(a.checkins)?).await?;
     let token = rig.login("rep013").await?;
     let client = Uuid::now_v7();
     let mut latencies = Vec::new();
@@ -556,10 +520,7 @@ async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
     let rules = fieldvisit_geodata::geofence::GeofenceRules::default();
     let mut judge = Vec::new();
     for (place, lon, lat) in targets.iter().take(1000) {
-        let wkb: Vec<u8> = sqlx::query_scalar("SELECT ST_AsBinary(geom) FROM places WHERE id = $1")
-            .bind(place)
-            .fetch_one(&rig.pool)
-            .await?;
+        let wkb = rig_data::place_wkb(&rig.pool, *place).await?;
         let t = Instant::now();
         let geom = fieldvisit_geodata::wkb::from_wkb(&wkb)?;
         let ev = fieldvisit_geodata::geofence::Evidence {
@@ -816,19 +777,13 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
     // Thumbnails: from `complete` (uploaded_at) to ready (thumbnail_at), by the server's clock.
     let deadline = Instant::now() + Duration::from_mins(5);
     loop {
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM photos WHERE status = 'uploaded' AND thumbnail_key IS NULL AND thumbnail_error IS NULL")
-            .fetch_one(&rig.pool)
-            .await?;
+        let pending = fieldvisit_sync::photos::thumbnail_queue(&rig.pool).await?;
         if pending == 0 || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let delays: Vec<f64> = sqlx::query_scalar(
-        "SELECT EXTRACT(EPOCH FROM thumbnail_at - uploaded_at)::float8 FROM photos WHERE thumbnail_at IS NOT NULL",
-    )
-    .fetch_all(&rig.pool)
-    .await?;
+    let delays = rig_data::thumbnail_delays(&rig.pool).await?;
     let (p50, p99, max) = percentiles(delays.iter().map(|s| Duration::from_secs_f64(s.max(0.0))).collect());
     println!(
         "  complete → thumbnail ready ({} photos): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms",

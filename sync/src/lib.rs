@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod assignments;
+pub mod bench;
 pub mod buckets;
 pub mod check_ins;
 pub mod command;

@@ -40,9 +40,12 @@ pub struct Mutation {
     pub args: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What became of a pushed mutation; also the database type
+/// `mutation_status` of a recorded result (applied or rejected only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "mutation_status", rename_all = "snake_case")]
 pub enum MutationStatus {
     /// Applied now.
     Applied,

@@ -53,12 +53,12 @@ pub async fn register_client(db: &PgPool, client: Uuid, person: Uuid, schema: i3
 }
 
 /// A stored mutation result: id, status, code, reason, data.
-type StoredResult = (i64, String, Option<String>, Option<String>, Option<Value>);
+type StoredResult = (i64, MutationStatus, Option<String>, Option<String>, Option<Value>);
 
 struct Recorded {
     id: i64,
     name: String,
-    status: &'static str,
+    status: MutationStatus,
     code: Option<String>,
     reason: Option<String>,
     result: Option<Value>,
@@ -174,8 +174,7 @@ async fn apply_push(
         results.push(MutationResult {
             id: m.id,
             status: MutationStatus::Duplicate,
-            original: original
-                .map(|s| if s.1 == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected }),
+            original: original.map(|s| s.1),
             code: original.and_then(|s| s.2.clone()),
             reason: original.and_then(|s| s.3.clone()),
             data: original.and_then(|s| s.4.clone()),
@@ -220,7 +219,7 @@ async fn apply_push(
             Outcome::Applied(data) => Recorded {
                 id: m.id,
                 name: m.name.clone(),
-                status: "applied",
+                status: MutationStatus::Applied,
                 code: None,
                 reason: None,
                 result: Some(data),
@@ -230,7 +229,7 @@ async fn apply_push(
                 Recorded {
                     id: m.id,
                     name: m.name.clone(),
-                    status: "rejected",
+                    status: MutationStatus::Rejected,
                     code: Some(code.to_owned()),
                     reason: Some(reason),
                     result: None,
@@ -239,7 +238,7 @@ async fn apply_push(
         };
         results.push(MutationResult {
             id: rec.id,
-            status: if rec.status == "applied" { MutationStatus::Applied } else { MutationStatus::Rejected },
+            status: rec.status,
             original: None,
             code: rec.code.clone(),
             reason: rec.reason.clone(),
@@ -265,7 +264,7 @@ async fn apply_push(
         );
         sqlx::query(
             "INSERT INTO sync_mutations (client_id, id, name, status, code, reason, result)
-             SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])",
+             SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::mutation_status[], $5::text[], $6::text[], $7::jsonb[])",
         )
         .bind(req.client_id)
         .bind(ids)

@@ -1,6 +1,8 @@
 //! The demo township, modelled on 邵原镇 in 济源市: its stations, people,
 //! places and assignments, loaded into the database by `fieldvisit demo`.
 //! Loading is idempotent: ids are deterministic and existing rows are kept.
+//! Each part is one step of [`load`], through the domain's commands and the
+//! dispatcher, never by writing rows itself.
 
 pub mod findings;
 pub mod ledger;
@@ -8,15 +10,19 @@ pub mod township;
 pub mod visits;
 
 use anyhow::Context;
+use chrono::NaiveDate;
+use fieldvisit_sync::assignments::{self, AssignmentSource};
+use fieldvisit_sync::people::{self, Role};
+use fieldvisit_sync::scope::Scope;
+use fieldvisit_sync::{SyncError, command, places, stations};
+use geo::Geometry;
 use sqlx::PgPool;
-
-use crate::geo_input::to_wkb;
 
 /// The password of every demo login. Public on purpose: it is printed.
 pub const DEMO_PASSWORD: &str = "fieldvisit";
 
 /// The day from which the demo assignments run.
-const ASSIGNED_FROM: &str = "2026-01-01";
+const ASSIGNED_FROM: NaiveDate = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date");
 
 /// What `load` found or wrote, for the banner.
 #[derive(Debug, Clone, Copy)]
@@ -33,81 +39,10 @@ pub struct Loaded {
     pub ledger: ledger::Ledger,
 }
 
-/// Writes the demo township in one transaction; rows already present are kept.
+/// Seeds the demo township and its history; what is already there is kept.
 pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
     let t = township::township();
-    // Every demo login has the same public password, so one argon2 hash
-    // serves them all; a per-user salt would protect nothing here and would
-    // cost a second or two of CPU at every demo start.
-    let hash = crate::auth::password::hash(DEMO_PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut tx = db.begin().await?;
-    for s in &t.stations {
-        sqlx::query(
-            "INSERT INTO stations (id, parent_id, level, code, name, location, service_area)
-             VALUES ($1, $2, $3::station_level, $4, $5, ST_GeomFromWKB($6, 4326), ST_GeomFromWKB($7, 4326))
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(s.id)
-        .bind(s.parent)
-        .bind(s.level)
-        .bind(&s.code)
-        .bind(&s.name)
-        .bind(to_wkb(&s.location.into()))
-        .bind(s.service_area.as_ref().map(|a| to_wkb(&a.clone().into())))
-        .execute(&mut *tx)
-        .await
-        .with_context(|| format!("station {}", s.name))?;
-    }
-    for p in &t.people {
-        sqlx::query(
-            "INSERT INTO people (id, name, phone, username, password_hash, role, station_id, anchor, visit_capacity)
-             VALUES ($1, $2, $3, $4, $5, $6::person_role, $7, ST_GeomFromWKB($8, 4326), $9)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(p.id)
-        .bind(&p.name)
-        .bind(&p.phone)
-        .bind(&p.username)
-        .bind(&hash)
-        .bind(p.role)
-        .bind(p.station)
-        .bind(p.anchor.map(|a| to_wkb(&a.into())))
-        .bind(p.visit_capacity)
-        .execute(&mut *tx)
-        .await
-        .with_context(|| format!("person {}", p.username))?;
-    }
-    for p in &t.places {
-        sqlx::query(
-            "INSERT INTO places (id, kind, name, address, geom, station_id, source, external_id, attributes)
-             VALUES ($1, $2::place_kind, $3, $4, ST_GeomFromWKB($5, 4326), $6, 'demo', $7, $8)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(p.id)
-        .bind(p.kind)
-        .bind(&p.name)
-        .bind(&p.address)
-        .bind(to_wkb(&p.geometry))
-        .bind(p.station)
-        .bind(&p.external_id)
-        .bind(&p.attributes)
-        .execute(&mut *tx)
-        .await
-        .with_context(|| format!("place {}", p.name))?;
-    }
-    for a in &t.assignments {
-        sqlx::query(
-            "INSERT INTO assignments (id, person_id, place_id, valid_from, source)
-             VALUES ($1, $2, $3, $4::date, 'rule') ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(a.id)
-        .bind(a.person)
-        .bind(a.place)
-        .bind(ASSIGNED_FROM)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
+    seed_township(db, &t).await?;
     let founded = fieldvisit_sync::stations::founded_at(db).await?.unwrap_or_else(chrono::Utc::now);
     let months = visits::history_months(fieldvisit_sync::month::Month::of(founded));
     let check_ins = visits::load_history(db, &months).await.context("visit history")?;
@@ -124,6 +59,100 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
         months: (month(months.first()), month(months.last())),
         ledger,
     })
+}
+
+/// Creates the stations, people, places and assignments of `t` through the
+/// same commands an admin's and a planner's requests run (so every rule and
+/// audit event is the one a desk change gets), acting as the demo's `admin`,
+/// who is created first, by themself. A record whose id is already there is
+/// left alone, so a second start changes nothing.
+async fn seed_township(db: &PgPool, t: &township::Township) -> anyhow::Result<()> {
+    let admin = t.people.iter().find(|p| p.role == Role::Admin).context("the demo has an admin")?;
+    // Every demo login has the same public password, so one argon2 hash
+    // serves them all; a per-user salt would protect nothing here and would
+    // cost a second or two of CPU at every demo start. Hashed only when
+    // someone is still missing.
+    let mut hash = None;
+    let everyone = || std::iter::once(admin).chain(t.people.iter().filter(|p| p.id != admin.id));
+    // The admin before the stations (so they can be the actor), everyone
+    // else after them (their station must exist).
+    for (i, p) in everyone().enumerate() {
+        if i == 1 {
+            for s in &t.stations {
+                if !found(stations::get(db, s.id).await)? {
+                    let create = stations::Create {
+                        id: s.id,
+                        parent_id: s.parent,
+                        level: s.level,
+                        code: s.code.clone(),
+                        name: s.name.clone(),
+                        location: s.location,
+                        service_area: s.service_area.clone().map(Geometry::MultiPolygon),
+                    };
+                    command::execute(db, admin.id, create).await.with_context(|| format!("station {}", s.name))?;
+                }
+            }
+        }
+        if found(people::get(db, &Scope::default(), p.id).await)? {
+            continue;
+        }
+        if hash.is_none() {
+            hash =
+                Some(crate::auth::password::hash(DEMO_PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+        }
+        let create = people::Create {
+            id: p.id,
+            name: p.name.clone(),
+            phone: Some(p.phone.clone()),
+            username: p.username.clone(),
+            password_hash: hash.clone().unwrap_or_default(),
+            role: p.role,
+            station_id: p.station,
+            anchor: p.anchor,
+            visit_capacity: Some(p.visit_capacity),
+        };
+        command::execute(db, admin.id, create).await.with_context(|| format!("person {}", p.username))?;
+    }
+    for p in &t.places {
+        if !found(places::get(db, &Scope::default(), p.id).await)? {
+            let create = places::Create {
+                id: p.id,
+                kind: p.kind,
+                name: p.name.clone(),
+                address: Some(p.address.clone()),
+                geometry: p.geometry.clone(),
+                station_id: p.station,
+                source: Some("demo".to_owned()),
+                external_id: Some(p.external_id.clone()),
+                attributes: Some(p.attributes.clone()),
+            };
+            command::execute(db, admin.id, create).await.with_context(|| format!("place {}", p.name))?;
+        }
+    }
+    for a in &t.assignments {
+        if !found(assignments::get(db, &Scope::default(), a.id).await)? {
+            let create = assignments::Create {
+                id: a.id,
+                person_id: a.person,
+                place_id: a.place,
+                valid_from: Some(ASSIGNED_FROM),
+                valid_to: None,
+                locked: false,
+                source: AssignmentSource::Rule,
+            };
+            command::execute(db, admin.id, create).await.with_context(|| format!("assignment {}", a.id))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a record was found: `NotFound` is an answer here, not a failure.
+fn found<T>(got: Result<T, SyncError>) -> anyhow::Result<bool> {
+    match got {
+        Ok(_) => Ok(true),
+        Err(SyncError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What `fieldvisit demo` prints once it listens.

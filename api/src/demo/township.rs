@@ -20,7 +20,9 @@ use std::collections::BTreeSet;
 use fieldvisit_geodata::crs::Crs;
 use fieldvisit_geodata::distance::distance_to_geometry_m;
 use fieldvisit_geodata::geojson_io::geometry_from_geojson;
+use fieldvisit_sync::people::Role;
 use fieldvisit_sync::places::PlaceKind;
+use fieldvisit_sync::stations::StationLevel;
 use geo::{BooleanOps, Centroid, Contains, Coord, Geometry, MultiPolygon, Point, Polygon, Rect};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -47,8 +49,7 @@ pub struct Township {
 pub struct DemoStation {
     pub id: Uuid,
     pub parent: Option<Uuid>,
-    /// "central" | "regional"
-    pub level: &'static str,
+    pub level: StationLevel,
     pub code: String,
     pub name: String,
     pub location: Point<f64>,
@@ -62,8 +63,7 @@ pub struct DemoPerson {
     pub name: String,
     pub phone: String,
     pub username: String,
-    /// representative | station_staff | planner | presidium | admin
-    pub role: &'static str,
+    pub role: Role,
     pub station: Option<Uuid>,
     /// Where a representative lives or works; the nearby rule measures from here.
     pub anchor: Option<Point<f64>>,
@@ -276,7 +276,7 @@ pub fn township() -> Township {
     let central = StationPlan {
         code: "central",
         name: "邵原中心站".to_owned(),
-        level: "central",
+        level: StationLevel::Central,
         area: MultiPolygon(vec![town.clone()]),
         location: Point(SEAT),
         villages: Vec::new(),
@@ -293,7 +293,7 @@ pub fn township() -> Township {
         plans.push(StationPlan {
             code: spec.code,
             name: format!("{}联络站", spec.short),
-            level: "regional",
+            level: StationLevel::Regional,
             area,
             location,
             villages,
@@ -308,7 +308,7 @@ pub fn township() -> Township {
         .iter()
         .map(|plan| DemoStation {
             id: station_id(plan.code),
-            parent: (plan.level == "regional").then_some(central_id),
+            parent: (plan.level == StationLevel::Regional).then_some(central_id),
             level: plan.level,
             code: plan.code.to_owned(),
             name: plan.name.clone(),
@@ -333,7 +333,7 @@ pub fn township() -> Township {
 struct StationPlan {
     code: &'static str,
     name: String,
-    level: &'static str,
+    level: StationLevel,
     area: MultiPolygon<f64>,
     location: Point<f64>,
     /// (village name, its grid cell)
@@ -807,15 +807,15 @@ fn people(plans: &[StationPlan], places: &[DemoPlace], rng: &mut StdRng, book: &
                 visit_capacity: 0,
             });
         };
-    other("admin", "系统管理员".to_owned(), "admin", None, rng, book);
+    other("admin", "系统管理员".to_owned(), Role::Admin, None, rng, book);
     let planner = book.person_name(rng);
-    other("planner", planner, "planner", None, rng, book);
+    other("planner", planner, Role::Planner, None, rng, book);
     let presidium = book.person_name(rng);
-    other("presidium", presidium, "presidium", None, rng, book);
+    other("presidium", presidium, Role::Presidium, None, rng, book);
     for (i, plan) in plans.iter().enumerate() {
         let name = book.person_name(rng);
         let username = format!("staff{:02}", i + 1);
-        other(&username, name, "station_staff", Some(station_id(plan.code)), rng, book);
+        other(&username, name, Role::StationStaff, Some(station_id(plan.code)), rng, book);
     }
 
     let mut number = 0;
@@ -832,7 +832,7 @@ fn people(plans: &[StationPlan], places: &[DemoPlace], rng: &mut StdRng, book: &
                 name: book.person_name(rng),
                 phone: book.phone(rng, "1380391"),
                 username,
-                role: "representative",
+                role: Role::Representative,
                 station: Some(station),
                 anchor: Some(anchor),
                 visit_capacity: rng.gen_range(4..=12),
@@ -952,10 +952,10 @@ mod tests {
     fn has_the_real_townships_numbers() {
         let t = township();
         assert_eq!(t.stations.len(), 6);
-        let count = |role: &str| t.people.iter().filter(|p| p.role == role).count();
-        assert_eq!(count("representative"), 87);
-        assert_eq!(count("station_staff"), 6);
-        assert_eq!(count("admin") + count("planner") + count("presidium"), 3);
+        let count = |role: Role| t.people.iter().filter(|p| p.role == role).count();
+        assert_eq!(count(Role::Representative), 87);
+        assert_eq!(count(Role::StationStaff), 6);
+        assert_eq!(count(Role::Admin) + count(Role::Planner) + count(Role::Presidium), 3);
         assert_eq!(t.people.len(), 87 + 9);
         let places = |kind: PlaceKind| t.places.iter().filter(|p| p.kind == kind).count();
         assert_eq!(places(PlaceKind::GridCell), 28);
@@ -972,7 +972,7 @@ mod tests {
         assert_eq!(t.stations[1].name, "东阳联络站");
         assert_eq!(t.stations[0].parent, None);
         for s in &t.stations[1..] {
-            assert_eq!(s.level, "regional");
+            assert_eq!(s.level, StationLevel::Regional);
             assert_eq!(s.parent, Some(t.stations[0].id));
         }
         for s in &t.stations {
@@ -980,7 +980,7 @@ mod tests {
         }
         // Staff in station order.
         let staff: Vec<(String, Option<Uuid>)> =
-            t.people.iter().filter(|p| p.role == "station_staff").map(|p| (p.username.clone(), p.station)).collect();
+            t.people.iter().filter(|p| p.role == Role::StationStaff).map(|p| (p.username.clone(), p.station)).collect();
         for (i, (username, station)) in staff.iter().enumerate() {
             assert_eq!(username, &format!("staff{:02}", i + 1));
             assert_eq!(*station, Some(t.stations[i].id));
@@ -1107,7 +1107,7 @@ mod tests {
         for p in &t.people {
             assert!(p.phone.starts_with("1380391") && p.phone.len() == 11, "{}", p.phone);
         }
-        let reps: Vec<&DemoPerson> = t.people.iter().filter(|p| p.role == "representative").collect();
+        let reps: Vec<&DemoPerson> = t.people.iter().filter(|p| p.role == Role::Representative).collect();
         assert_eq!(reps[0].username, "rep001");
         assert_eq!(reps[86].username, "rep087");
         assert!(reps.iter().all(|r| (4..=12).contains(&r.visit_capacity)));
@@ -1131,13 +1131,13 @@ mod tests {
         for a in &t.assignments {
             let person = people[&a.person];
             let place = places[&a.place];
-            assert_eq!(person.role, "representative");
+            assert_eq!(person.role, Role::Representative);
             assert_eq!(person.station, Some(place.station), "{} at {}", person.username, place.name);
             assert!(pairs.insert((a.person, a.place)), "duplicate assignment");
             *load.entry(a.person).or_default() += 1;
             *per_place.entry(a.place).or_default() += 1;
         }
-        for rep in t.people.iter().filter(|p| p.role == "representative") {
+        for rep in t.people.iter().filter(|p| p.role == Role::Representative) {
             let n = load.get(&rep.id).copied().unwrap_or(0);
             assert!(n >= 1, "{} has no place", rep.username);
             assert!(n <= rep.visit_capacity, "{} over capacity", rep.username);

@@ -64,7 +64,7 @@ pub(super) fn representatives() -> Vec<Rep> {
         t.places.iter().map(|p| (p.id, PlanPlace { id: p.id, kind: p.kind, geometry: p.geometry.clone() })).collect();
     t.people
         .iter()
-        .filter(|p| p.role == "representative")
+        .filter(|p| p.role == fieldvisit_sync::people::Role::Representative)
         .filter_map(|p| {
             let mut theirs: Vec<PlanPlace> = t
                 .assignments
@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn the_history_plan_is_the_same_every_time() {
         let t = township::township();
-        let person = t.people.iter().find(|p| p.role == "representative").unwrap().id;
+        let person = t.people.iter().find(|p| p.role == fieldvisit_sync::people::Role::Representative).unwrap().id;
         let places: Vec<PlanPlace> = t
             .assignments
             .iter()

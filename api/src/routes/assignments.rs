@@ -95,6 +95,7 @@ pub async fn create(
         valid_from: a.valid_from,
         valid_to: a.valid_to,
         locked: a.locked,
+        source: assignments::AssignmentSource::Manual,
     };
     let id = command::execute(&state.db, caller.person_id, create).await?;
     Ok((StatusCode::CREATED, Json(assignments::get(&state.db, &Scope::default(), id).await?)))

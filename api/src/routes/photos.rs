@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use fieldvisit_sync::photos::{self, Completed, Photo, PhotoType, Refusal};
+use fieldvisit_sync::photos::{self, Completed, Photo, PhotoStatus, PhotoType, Refusal};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -107,7 +107,7 @@ fn presented(id: Uuid, mime: &str) -> ApiResult<Presentation> {
     responses((status = 200, body = Photo), (status = 404, body = super::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Photo>> {
     let mut photo = fetch(&state, &caller, id).await?;
-    if photo.status == "uploaded" {
+    if photo.status == PhotoStatus::Uploaded {
         let shown = presented(photo.id, &photo.mime)?;
         photo.url = Some(state.photos.store.download_url(&photo.object_key, DOWNLOAD_TTL, &shown).await?);
         photo.url_expires_at = Some(Utc::now() + DOWNLOAD_TTL);

@@ -1,3 +1,4 @@
--- A planner's assignment; from today (Asia/Shanghai) unless said otherwise.
+-- A new assignment, a planner's (`manual`) or the nearby rule's (`rule`);
+-- from today (Asia/Shanghai) unless said otherwise.
 INSERT INTO assignments (id, person_id, place_id, valid_from, valid_to, source, locked)
-VALUES ($1, $2, $3, coalesce($4, (now() AT TIME ZONE 'Asia/Shanghai')::date), $5, 'manual', $6)
+VALUES ($1, $2, $3, coalesce($4, (now() AT TIME ZONE 'Asia/Shanghai')::date), $5, $7, $6)

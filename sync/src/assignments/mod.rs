@@ -104,6 +104,9 @@ pub struct Create {
     pub valid_to: Option<NaiveDate>,
     /// A locked assignment is kept when the nearby rule runs again.
     pub locked: bool,
+    /// `manual` for a planner's; `rule` for what the nearby rule decided
+    /// (the demo's first assignments are its result).
+    pub source: AssignmentSource,
 }
 
 impl Command for Create {
@@ -138,6 +141,7 @@ impl Command for Create {
             .bind(self.valid_from)
             .bind(self.valid_to)
             .bind(self.locked)
+            .bind(self.source)
             .execute(&mut *tx)
             .await?;
         let details = json!({ "person_id": self.person_id, "place_id": self.place_id });

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Applying, Outcome, parse_args, payload_hash, repeated};
-use crate::photos::PhotoType;
+use crate::photos::{PhotoStatus, PhotoType};
 use crate::protocol::{PhotoDeclareV1, PhotoTarget};
 
 /// The storage key of a photo's bytes.
@@ -38,7 +38,7 @@ pub async fn declare_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<
         ));
     };
     let hash = payload_hash(&args);
-    let existing: Option<(Vec<u8>, String)> =
+    let existing: Option<(Vec<u8>, PhotoStatus)> =
         sqlx::query_as(include_str!("photo_existing.sql")).bind(args.id).fetch_optional(&mut *tx).await?;
     if let Some((stored, status)) = existing {
         return Ok(repeated("photo", "declaration", args.id, &stored, &hash, || {
@@ -72,7 +72,7 @@ pub async fn declare_v1(tx: &mut sqlx::PgConnection, args: &Value, a: &Applying<
         .bind(hash)
         .execute(&mut *tx)
         .await?;
-    Ok(Outcome::Applied(json!({ "id": args.id, "status": "declared" })))
+    Ok(Outcome::Applied(json!({ "id": args.id, "status": PhotoStatus::Declared })))
 }
 
 /// Lower- or upper-case hex of a SHA-256.

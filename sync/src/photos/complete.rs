@@ -154,7 +154,7 @@ mod tests {
 
     fn declared(size: i64, sha: u8) -> Declaration {
         Declaration {
-            status: "declared".into(),
+            status: crate::photos::PhotoStatus::Declared,
             sha256: vec![sha; 32],
             size,
             mime: "image/jpeg".into(),

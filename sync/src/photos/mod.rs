@@ -101,11 +101,23 @@ impl TryFrom<String> for PhotoType {
     }
 }
 
+/// Where a photo is: declared by its device, then its bytes uploaded (the
+/// database type `photo_status`; the same words on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "photo_status", rename_all = "snake_case")]
+pub enum PhotoStatus {
+    /// Declared by the device; no bytes yet.
+    Declared,
+    /// The bytes arrived and were checked and sealed.
+    Uploaded,
+}
+
 /// What the owner declared of a photo, before any byte arrived.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Declaration {
-    /// declared or uploaded.
-    pub status: String,
+    pub status: PhotoStatus,
     pub sha256: Vec<u8>,
     pub size: i64,
     pub mime: String,
@@ -114,7 +126,7 @@ pub struct Declaration {
 
 impl Declaration {
     pub fn uploaded(&self) -> bool {
-        self.status == "uploaded"
+        self.status == PhotoStatus::Uploaded
     }
 }
 
@@ -137,7 +149,7 @@ pub struct Photo {
     pub person_id: Uuid,
     pub check_in_id: Option<Uuid>,
     pub finding_id: Option<Uuid>,
-    pub status: String,
+    pub status: PhotoStatus,
     pub mime: String,
     pub size: i64,
     pub sha256: String,
@@ -174,7 +186,7 @@ pub async fn get(db: &PgPool, scope: &Scope, id: Uuid) -> Result<Photo, SyncErro
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Completed {
     pub id: Uuid,
-    pub status: String,
+    pub status: PhotoStatus,
     pub mime: String,
     pub size: i64,
     /// Flags from the EXIF evidence: `exif_far`, `exif_time_apart`, `no_exif`.

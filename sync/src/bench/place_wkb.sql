@@ -1,0 +1,1 @@
+SELECT ST_AsBinary(geom) FROM places WHERE id = $1

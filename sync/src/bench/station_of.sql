@@ -1,0 +1,1 @@
+SELECT station_id FROM people WHERE username = $1
