@@ -9,14 +9,21 @@ pub mod ledger;
 pub mod township;
 pub mod visits;
 
+use std::collections::HashSet;
+
 use anyhow::Context;
 use chrono::NaiveDate;
 use fieldvisit_sync::assignments::{self, AssignmentSource};
+use fieldvisit_sync::command::{self, Command};
 use fieldvisit_sync::people::{self, Role};
 use fieldvisit_sync::scope::Scope;
-use fieldvisit_sync::{SyncError, command, places, stations};
+use fieldvisit_sync::{places, stations};
 use geo::Geometry;
 use sqlx::PgPool;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use self::township::DemoPerson;
 
 /// The password of every demo login. Public on purpose: it is printed.
 pub const DEMO_PASSWORD: &str = "fieldvisit";
@@ -65,94 +72,118 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
 /// same commands an admin's and a planner's requests run (so every rule and
 /// audit event is the one a desk change gets), acting as the demo's `admin`,
 /// who is created first, by themself. A record whose id is already there is
-/// left alone, so a second start changes nothing.
+/// left alone, so a second start changes nothing. Records of one kind do not
+/// depend on each other and are created several at a time.
 async fn seed_township(db: &PgPool, t: &township::Township) -> anyhow::Result<()> {
+    /// Every record there is: the demo's lists are a few hundred rows.
+    const ALL: i64 = i64::MAX;
     let admin = t.people.iter().find(|p| p.role == Role::Admin).context("the demo has an admin")?;
+    let everyone = Scope::default();
+    let have_people: HashSet<Uuid> =
+        people::list(db, &everyone, &people::Filter::default(), ALL).await?.into_iter().map(|p| p.id).collect();
+    let missing: Vec<&DemoPerson> = t.people.iter().filter(|p| !have_people.contains(&p.id)).collect();
     // Every demo login has the same public password, so one argon2 hash
-    // serves them all; a per-user salt would protect nothing here and would
-    // cost a second or two of CPU at every demo start. Hashed only when
-    // someone is still missing.
-    let mut hash = None;
-    let everyone = || std::iter::once(admin).chain(t.people.iter().filter(|p| p.id != admin.id));
-    // The admin before the stations (so they can be the actor), everyone
-    // else after them (their station must exist).
-    for (i, p) in everyone().enumerate() {
-        if i == 1 {
-            for s in &t.stations {
-                if !found(stations::get(db, s.id).await)? {
-                    let create = stations::Create {
-                        id: s.id,
-                        parent_id: s.parent,
-                        level: s.level,
-                        code: s.code.clone(),
-                        name: s.name.clone(),
-                        location: s.location,
-                        service_area: s.service_area.clone().map(Geometry::MultiPolygon),
-                    };
-                    command::execute(db, admin.id, create).await.with_context(|| format!("station {}", s.name))?;
-                }
-            }
-        }
-        if found(people::get(db, &Scope::default(), p.id).await)? {
-            continue;
-        }
-        if hash.is_none() {
-            hash =
-                Some(crate::auth::password::hash(DEMO_PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?);
-        }
+    // serves them all (argon2 is slow on purpose, and slower still in a
+    // debug build); a per-user salt would protect nothing here. Hashed only
+    // when someone is still missing.
+    let hash = if missing.is_empty() {
+        String::new()
+    } else {
+        crate::auth::password::hash(DEMO_PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    let person = |p: &DemoPerson| {
         let create = people::Create {
             id: p.id,
             name: p.name.clone(),
             phone: Some(p.phone.clone()),
             username: p.username.clone(),
-            password_hash: hash.clone().unwrap_or_default(),
+            password_hash: hash.clone(),
             role: p.role,
             station_id: p.station,
             anchor: p.anchor,
             visit_capacity: Some(p.visit_capacity),
         };
-        command::execute(db, admin.id, create).await.with_context(|| format!("person {}", p.username))?;
+        (format!("person {}", p.username), create)
+    };
+    // The admin before the stations (so they can be the actor); everyone
+    // else after them (their station must exist).
+    let (first, others): (Vec<&DemoPerson>, Vec<&DemoPerson>) = missing.into_iter().partition(|p| p.id == admin.id);
+    execute_all(db, admin.id, first.into_iter().map(person).collect()).await?;
+
+    let have: HashSet<Uuid> =
+        stations::list(db, &stations::Filter::default(), ALL).await?.into_iter().map(|s| s.id).collect();
+    // One at a time, in order: a regional station names the central one.
+    for s in t.stations.iter().filter(|s| !have.contains(&s.id)) {
+        let create = stations::Create {
+            id: s.id,
+            parent_id: s.parent,
+            level: s.level,
+            code: s.code.clone(),
+            name: s.name.clone(),
+            location: s.location,
+            service_area: s.service_area.clone().map(Geometry::MultiPolygon),
+        };
+        execute_all(db, admin.id, vec![(format!("station {}", s.name), create)]).await?;
     }
-    for p in &t.places {
-        if !found(places::get(db, &Scope::default(), p.id).await)? {
-            let create = places::Create {
-                id: p.id,
-                kind: p.kind,
-                name: p.name.clone(),
-                address: Some(p.address.clone()),
-                geometry: p.geometry.clone(),
-                station_id: p.station,
-                source: Some("demo".to_owned()),
-                external_id: Some(p.external_id.clone()),
-                attributes: Some(p.attributes.clone()),
-            };
-            command::execute(db, admin.id, create).await.with_context(|| format!("place {}", p.name))?;
-        }
-    }
-    for a in &t.assignments {
-        if !found(assignments::get(db, &Scope::default(), a.id).await)? {
-            let create = assignments::Create {
-                id: a.id,
-                person_id: a.person,
-                place_id: a.place,
-                valid_from: Some(ASSIGNED_FROM),
-                valid_to: None,
-                locked: false,
-                source: AssignmentSource::Rule,
-            };
-            command::execute(db, admin.id, create).await.with_context(|| format!("assignment {}", a.id))?;
-        }
-    }
-    Ok(())
+
+    execute_all(db, admin.id, others.into_iter().map(person).collect()).await?;
+
+    let have: HashSet<Uuid> =
+        places::list(db, &everyone, &places::Filter::default(), ALL).await?.into_iter().map(|p| p.id).collect();
+    let creates = t.places.iter().filter(|p| !have.contains(&p.id)).map(|p| {
+        let create = places::Create {
+            id: p.id,
+            kind: p.kind,
+            name: p.name.clone(),
+            address: Some(p.address.clone()),
+            geometry: p.geometry.clone(),
+            station_id: p.station,
+            source: Some("demo".to_owned()),
+            external_id: Some(p.external_id.clone()),
+            attributes: Some(p.attributes.clone()),
+        };
+        (format!("place {}", p.name), create)
+    });
+    execute_all(db, admin.id, creates.collect()).await?;
+
+    let have: HashSet<Uuid> = assignments::list(db, &everyone, &assignments::Filter::default(), ALL)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let creates = t.assignments.iter().filter(|a| !have.contains(&a.id)).map(|a| {
+        let create = assignments::Create {
+            id: a.id,
+            person_id: a.person,
+            place_id: a.place,
+            valid_from: Some(ASSIGNED_FROM),
+            valid_to: None,
+            locked: false,
+            // What the nearby rule would have decided.
+            source: AssignmentSource::Rule,
+        };
+        (format!("assignment {}", a.id), create)
+    });
+    execute_all(db, admin.id, creates.collect()).await
 }
 
-/// Whether a record was found: `NotFound` is an answer here, not a failure.
-fn found<T>(got: Result<T, SyncError>) -> anyhow::Result<bool> {
-    match got {
-        Ok(_) => Ok(true),
-        Err(SyncError::NotFound(_)) => Ok(false),
-        Err(e) => Err(e.into()),
+/// Applies each command as `by` through the dispatcher, several at once (as
+/// many as the pool has connections), and fails with the first refusal,
+/// named by its label.
+async fn execute_all<C>(db: &PgPool, by: Uuid, commands: Vec<(String, C)>) -> anyhow::Result<()>
+where
+    C: Command + 'static,
+    C::Output: 'static,
+{
+    let mut jobs = JoinSet::new();
+    for (label, create) in commands {
+        let db = db.clone();
+        jobs.spawn(async move { command::execute(&db, by, create).await.with_context(|| label) });
     }
+    while let Some(done) = jobs.join_next().await {
+        done??;
+    }
+    Ok(())
 }
 
 /// What `fieldvisit demo` prints once it listens.
