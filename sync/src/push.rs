@@ -289,6 +289,12 @@ async fn apply_push(
     Ok(PushResponse { last_mutation_id: last, results, checkpoint })
 }
 
+/// The last mutation id the server took from each of `clients`; a client
+/// that never pushed is absent. A device resends from there on.
+pub async fn last_mutation_ids(db: &PgPool, clients: &[Uuid]) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    sqlx::query_as(include_str!("last_mutation_ids.sql")).bind(clients).fetch_all(db).await
+}
+
 /// Whether a time a device sent can be a real moment of this product's use.
 /// Every device-sent time is checked with it before any arithmetic on it.
 pub fn plausible_device_time(t: DateTime<chrono::FixedOffset>) -> bool {

@@ -17,7 +17,7 @@ use fieldvisit_sync::Actor;
 use fieldvisit_sync::client::plan::{self, PlanPlace, SHANGHAI};
 use fieldvisit_sync::month::Month;
 use fieldvisit_sync::protocol::{CheckInCreateV1, Mutation, MutationStatus, PushRequest, SCHEMA_VERSION};
-use fieldvisit_sync::push::{PushContext, push};
+use fieldvisit_sync::push::{PushContext, last_mutation_ids, push};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
@@ -101,13 +101,7 @@ pub(super) async fn push_history(
 ) -> anyhow::Result<usize> {
     let reps = representatives();
     let clients: Vec<Uuid> = reps.iter().map(|r| client_of(r.person)).collect();
-    let taken: HashMap<Uuid, i64> =
-        sqlx::query_as::<_, (Uuid, i64)>("SELECT id, last_mutation_id FROM sync_clients WHERE id = ANY($1)")
-            .bind(&clients)
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .collect();
+    let taken: HashMap<Uuid, i64> = last_mutation_ids(db, &clients).await?.into_iter().collect();
 
     let now = Utc::now();
     let mut jobs = JoinSet::new();
