@@ -172,6 +172,10 @@ impl Server {
             .expect("the server thread answers")
             .unwrap_or_else(|e| panic!("starting the app in process: {e}"));
         let in_process = InProcess { stop, stopped: std::sync::Mutex::new(stopped), data_dir };
+        // The fixture's rows were logged in the test's setup transaction; the
+        // setup of a test starting beside this one holds the cluster-wide pull
+        // horizon back for a moment, and a first pull would miss them.
+        wait_for_pull_horizon(pool).await;
         Self { child: None, _in_process: Some(in_process), base, http: reqwest::Client::new(), stdout: Vec::new() }
     }
 
