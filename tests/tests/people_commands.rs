@@ -9,9 +9,9 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn each_change_to_a_person_leaves_one_audit_event_naming_its_command(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::in_process(&pool).await;
     let admin = server.login("admin").await;
     let station: Uuid = sqlx::query_scalar("SELECT id FROM stations WHERE level = 'regional' ORDER BY code LIMIT 1")
         .fetch_one(&pool)

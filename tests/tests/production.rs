@@ -529,9 +529,9 @@ async fn last_mutation(pool: &PgPool, client: Uuid) -> i64 {
         .unwrap()
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_request_past_the_request_timeout_answers_503_and_commits_nothing(pool: PgPool) {
-    let server = Server::demo_with(&pool, &[("FIELDVISIT_REQUEST_TIMEOUT_S", "3")]).await;
+    let server = Server::in_process_with(&pool, &[("FIELDVISIT_REQUEST_TIMEOUT_S", "3")]).await;
     let r = rep(&server, &pool, "rep004").await;
     let client = Uuid::now_v7();
     let (first, _) = check_ins(&r, 1, 1);
@@ -562,9 +562,9 @@ async fn a_request_past_the_request_timeout_answers_503_and_commits_nothing(pool
     assert_eq!(count_present(&pool, &ids).await, 2);
 }
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_statement_past_the_statement_timeout_is_cancelled(pool: PgPool) {
-    let server = Server::demo_with(&pool, &[("FIELDVISIT_STATEMENT_TIMEOUT_S", "1")]).await;
+    let server = Server::in_process_with(&pool, &[("FIELDVISIT_STATEMENT_TIMEOUT_S", "1")]).await;
     let r = rep(&server, &pool, "rep005").await;
     let client = Uuid::now_v7();
     let (first, _) = check_ins(&r, 1, 1);
@@ -712,18 +712,12 @@ const DEVICES: usize = 50;
 /// ...this many check-ins each.
 const BATCH: i64 = 20;
 
-#[sqlx::test(migrations = false)]
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn under_overload_every_push_applies_whole_or_answers_503_and_the_devices_converge(pool: PgPool) {
-    // The demo first, with room to load; then the same database served
-    // with 2 connections that a request waits at most 0.25 s for.
-    let demo = Server::demo(&pool).await;
-    demo.terminate().await;
-    let url = fieldvisit_tests::database_url(&pool);
-    let server = Server::start(
-        &["serve"],
-        &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_DB_POOL", "2"), ("FIELDVISIT_DB_ACQUIRE_TIMEOUT_S", "0.25")],
-    )
-    .await;
+    // The township served with 2 connections that a request waits at most 0.25 s for.
+    let server =
+        Server::in_process_with(&pool, &[("FIELDVISIT_DB_POOL", "2"), ("FIELDVISIT_DB_ACQUIRE_TIMEOUT_S", "0.25")])
+            .await;
     let mut devices = Vec::new();
     for i in 1..=DEVICES {
         let r = rep(&server, &pool, &format!("rep{i:03}")).await;
