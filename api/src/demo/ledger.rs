@@ -107,9 +107,9 @@ impl Cast {
 
 async fn cast(db: &PgPool) -> anyhow::Result<Cast> {
     let t = township::township();
-    let presidium = t.people.iter().find(|p| p.role == "presidium").context("the demo has a presidium")?.id;
+    let presidium = t.people.iter().find(|p| p.role == Role::Presidium).context("the demo has a presidium")?.id;
     let staff: HashMap<Uuid, Uuid> =
-        t.people.iter().filter(|p| p.role == "station_staff").filter_map(|p| Some((p.station?, p.id))).collect();
+        t.people.iter().filter(|p| p.role == Role::StationStaff).filter_map(|p| Some((p.station?, p.id))).collect();
     let stations = t.people.iter().filter_map(|p| Some((p.id, p.station?))).collect();
     let mut subtrees = HashMap::new();
     for s in &t.stations {
