@@ -71,7 +71,7 @@ async fn main() -> std::process::ExitCode {
         }
         // A measurement, a simulation or an import prints its own report; request logs would drown it.
         Command::Simulate(_) | Command::Bench(_) | Command::Import(_) => {
-            server::init_logging("text", "warn,sqlx=error")
+            server::init_logging("text", "warn,sqlx=error");
         }
     }
     match run(cli.command).await {
