@@ -4,6 +4,7 @@
 //! did not change; every refused row says its line and reason; `repair`
 //! mends a bow-tie polygon; bad files are refused and write nothing.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use fieldvisit_geodata::crs::wgs84_to_gcj02;
@@ -42,12 +43,8 @@ fn register_csv(extra: &str) -> Vec<u8> {
     let mut text = String::from("统一社会信用代码,名称,地址,经度,纬度,行业\n");
     for (i, (lon, lat)) in DONGYANG.iter().enumerate() {
         let g = wgs84_to_gcj02(Coord { x: *lon, y: *lat });
-        text.push_str(&format!(
-            "91419001MA{i:08},邵原镇第{}机械厂,邵原镇东阳村{i}号,{:.7},{:.7},制造业\n",
-            i + 1,
-            g.x,
-            g.y
-        ));
+        writeln!(text, "91419001MA{i:08},邵原镇第{}机械厂,邵原镇东阳村{i}号,{:.7},{:.7},制造业", i + 1, g.x, g.y)
+            .unwrap();
     }
     text.push_str(extra);
     gbk(&text)
@@ -108,7 +105,10 @@ async fn a_gbk_csv_in_gcj02_lands_where_it_should_and_reimports_change_nothing(p
     let (_, report) = import(&server, &planner, gbk(&changed), "名录.csv", &options).await;
     assert_eq!((report["updated"].as_u64(), report["unchanged"].as_u64()), (Some(1), Some(2)), "{report}");
     // A full re-import without the third: it retires, with --deactivate-missing only.
-    let two: String = changed.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let two: String = changed.lines().take(3).fold(String::new(), |mut out, l| {
+        writeln!(out, "{l}").unwrap();
+        out
+    });
     let full =
         json!({"source": "市场监管局企业名录", "crs": "gcj02", "kind": "enterprise", "deactivate_missing": true});
     let (_, report) = import(&server, &planner, gbk(&two), "名录.csv", &full).await;
