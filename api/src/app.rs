@@ -51,9 +51,9 @@ pub struct SyncSettings {
 #[openapi(
     info(title = "fieldvisit", description = "Field visits of people's-congress representatives: stations, people, places, assignments."),
     modifiers(&BearerAuth),
-    // Routed outside the OpenApiRouter (their keys contain `/`, and their
-    // bodies bypass the JSON body limit), so listed here.
-    paths(routes::blobs::put, routes::blobs::get),
+    // Routed outside the OpenApiRouter (the blobs' keys contain `/`; their
+    // bodies and an import's file bypass the JSON body limit), so listed here.
+    paths(routes::blobs::put, routes::blobs::get, routes::places_import::import),
     tags(
         (name = "auth", description = "Sign in, refresh, sign out"),
         (name = "stations", description = "The liaison-station tree (1+5+N)"),
@@ -137,6 +137,11 @@ pub fn app(state: AppState) -> Router {
     let blobs = Router::new()
         .route("/v1/blobs/{*key}", axum::routing::put(routes::blobs::put).get(routes::blobs::get))
         .layer(DefaultBodyLimit::disable());
+    // A file of places: up to its own limit, and as long as a large register
+    // takes to check and write (no request timeout; the idle timeout holds).
+    let imports = Router::new()
+        .route("/v1/places/import", axum::routing::post(routes::places_import::import))
+        .layer(DefaultBodyLimit::max(routes::places_import::MAX_FILE_BYTES));
     // Everything but the blobs: answers compressed as Accept-Encoding asks,
     // bodies accepted compressed (decoded under the same body limit), and a
     // request timeout. Blob bytes are photos (compressed already) and stream
@@ -155,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(crate::middleware::accepted_body_encoding))
         .layer(crate::middleware::compression());
     api.merge(blobs)
+        .merge(imports)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(move |req, next| crate::openapi::refuse_unknown_query(query_rules.clone(), req, next)))

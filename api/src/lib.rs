@@ -12,6 +12,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod geo_input;
 pub mod head_errors;
+pub mod import_cli;
 pub mod input;
 pub mod listener;
 pub mod metrics;

@@ -29,9 +29,18 @@ enum Command {
     /// Photo housekeeping.
     #[command(subcommand)]
     Photos(PhotosCommand),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Drive demo representatives' devices through a month of field work
     /// against a running server, then check that they converged.
     Simulate(fieldvisit::simulate::SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Places from a GeoJSON, CSV, XLSX or zipped shapefile file.
+    Places(Box<fieldvisit::import_cli::ImportPlaces>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,8 +69,10 @@ async fn main() -> std::process::ExitCode {
         | Command::Photos(PhotosCommand::Sweep { config, .. }) => {
             server::init_logging(&config.log_format, "info,sqlx=warn,tower_http=warn");
         }
-        // A measurement or a simulation prints its own report; request logs would drown it.
-        Command::Simulate(_) | Command::Bench(_) => server::init_logging("text", "warn,sqlx=error"),
+        // A measurement, a simulation or an import prints its own report; request logs would drown it.
+        Command::Simulate(_) | Command::Bench(_) | Command::Import(_) => {
+            server::init_logging("text", "warn,sqlx=error");
+        }
     }
     match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -84,6 +95,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             server::serve(&config, db, |addr| demo::print_banner(addr, &loaded)).await
         }
         Command::Bench(bench) => fieldvisit::bench::run(bench).await,
+        Command::Import(ImportCommand::Places(a)) => fieldvisit::import_cli::run(*a).await,
         Command::Photos(PhotosCommand::Sweep { days, apply, config }) => {
             let db = server::open_database(&config).await?;
             let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));

@@ -55,6 +55,15 @@ pub async fn execute<C: Command>(db: &PgPool, by: Uuid, command: C) -> Result<C:
     Ok(applied.result)
 }
 
+/// Applies `command` as [`execute`] would and rolls it back: what it would do
+/// and answer, with nothing changed (an import's dry run).
+pub async fn dry_run<C: Command>(db: &PgPool, by: Uuid, command: C) -> Result<C::Output, SyncError> {
+    let mut tx = db.begin().await?;
+    let applied = command.apply(&mut tx, by).await?;
+    tx.rollback().await?;
+    Ok(applied.result)
+}
+
 /// The audit trail: who changed what, in the transaction of the change.
 pub async fn record_audit(
     tx: &mut PgConnection,

@@ -14,6 +14,7 @@ pub mod issues;
 pub mod people;
 pub mod photos;
 pub mod places;
+pub mod places_import;
 pub mod stations;
 pub mod sync;
 pub mod visits;

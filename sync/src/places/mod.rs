@@ -8,6 +8,8 @@
 //! project site a point or a polygon) is the database's constraint
 //! `places_geom_shape`, whichever of kind and geometry changes.
 
+pub mod import;
+
 use chrono::{DateTime, Utc};
 use fieldvisit_geodata::wkb;
 use geo::Geometry;
