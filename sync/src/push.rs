@@ -115,14 +115,6 @@ pub async fn push(db: &PgPool, actor: &Actor, req: &PushRequest, ctx: &PushConte
     }
 }
 
-/// The last mutation id a client has pushed (0 for a client never seen):
-/// the next one it sends must be one more.
-pub async fn last_mutation_id(db: &PgPool, client: Uuid) -> Result<i64, SyncError> {
-    let last: Option<i64> =
-        sqlx::query_scalar(include_str!("push_sql/last_mutation_id.sql")).bind(client).fetch_optional(db).await?;
-    Ok(last.unwrap_or(0))
-}
-
 /// A serialization failure or deadlock: nothing of the transaction stayed.
 fn rolled_back_whole(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))

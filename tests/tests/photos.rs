@@ -484,11 +484,18 @@ async fn findings_sync_and_lock_once_taken_into_an_issue(pool: PgPool, store: St
     let (_, page) = c.server.get(&c.rep, &format!("/v1/sync/pull?client_id={}&limit=1000", c.client)).await;
     assert_eq!(page["changes"].as_array().unwrap().iter().filter(|ch| ch["entity"] == "finding_category").count(), 13);
     // Once station staff take it into an issue, the author's edit is refused with a reason.
-    sqlx::query("UPDATE findings SET issue_id = gen_random_uuid() WHERE id = $1")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let staff: String = sqlx::query_scalar(
+        "SELECT p.username FROM people p JOIN places pl ON pl.station_id = p.station_id
+         WHERE pl.id = $1 AND p.role = 'station_staff' ORDER BY p.username LIMIT 1",
+    )
+    .bind(c.place)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let token = c.server.login(&staff).await;
+    let (status, taken) =
+        c.server.call(reqwest::Method::POST, Some(&token), "/v1/issues", Some(&json!({"finding_ids": [id]}))).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{taken}");
     let late = c.push("finding.update.v1", json!({"id": id, "severity": "low"})).await;
     assert_eq!(late["status"], "rejected");
     assert_eq!(late["code"], "taken_into_issue");

@@ -196,7 +196,8 @@ async fn from_phone(
     args["id"] = json!(Uuid::new_v5(&NAMESPACE, format!("issue-step:{issue}:{name}").as_bytes()));
     args["issue_id"] = json!(issue);
     let client_id = Uuid::new_v5(&NAMESPACE, format!("ledger-client:{raiser}").as_bytes());
-    let n = fieldvisit_sync::push::last_mutation_id(db, client_id).await? + 1;
+    let last = fieldvisit_sync::push::last_mutation_ids(db, &[client_id]).await?;
+    let n = last.first().map_or(0, |(_, n)| *n) + 1;
     let req = PushRequest {
         client_id,
         schema_version: SCHEMA_VERSION,

@@ -1,1 +1,0 @@
-SELECT last_mutation_id FROM sync_clients WHERE id = $1
