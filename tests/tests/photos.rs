@@ -493,9 +493,9 @@ async fn findings_sync_and_lock_once_taken_into_an_issue(pool: PgPool, store: St
     .await
     .unwrap();
     let token = c.server.login(&staff).await;
-    let (status, taken) =
+    let (status, created) =
         c.server.call(reqwest::Method::POST, Some(&token), "/v1/issues", Some(&json!({"finding_ids": [id]}))).await;
-    assert_eq!(status, reqwest::StatusCode::CREATED, "{taken}");
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
     let late = c.push("finding.update.v1", json!({"id": id, "severity": "low"})).await;
     assert_eq!(late["status"], "rejected");
     assert_eq!(late["code"], "taken_into_issue");
