@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use fieldvisit_sync::places::PlaceKind;
-use fieldvisit_sync::places::import::{self, FileCrs, Format, Mapping, Options};
+use fieldvisit_sync::places::import::{self, FileCrs, Format, ImportOptions, Mapping};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
@@ -107,7 +107,7 @@ pub async fn run(a: ImportPlaces) -> anyhow::Result<()> {
     if a.kind_column.is_some() {
         mapping.kind = a.kind_column;
     }
-    let options = Options {
+    let options = ImportOptions {
         source: a.source,
         crs: a.crs,
         kind: a.kind,

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Multipart, State};
-use fieldvisit_sync::places::import::{self, Format, Options, Report};
+use fieldvisit_sync::places::import::{self, Format, ImportOptions, Report};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
@@ -22,7 +22,7 @@ pub struct ImportForm {
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
     /// JSON: `{source, crs?, kind?, mapping?, dry_run?, deactivate_missing?, repair?}`.
-    #[schema(value_type = Options)]
+    #[schema(value_type = ImportOptions)]
     pub options: String,
     /// geojson, csv, xlsx or shapefile; absent: told from the file.
     pub format: Option<Format>,
@@ -60,7 +60,7 @@ pub async fn import(State(state): State<AppState>, caller: Caller, mut form: Mul
                 let text = field.text().await.map_err(|e| bad(&field_name, e.body_text()))?;
                 match field_name.as_str() {
                     "options" => {
-                        let o: Options =
+                        let o: ImportOptions =
                             serde_json::from_str(&text).map_err(|e| bad("options", format!("options: {e}")))?;
                         options = Some(o);
                     }

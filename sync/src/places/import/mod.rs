@@ -83,7 +83,7 @@ const WKTS: &[&str] = &["wkt", "WKT", "geometry", "geom"];
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct Options {
+pub struct ImportOptions {
     /// Where the rows come from (e.g. `市场监管局企业名录`); rows match on (source, external id).
     pub source: String,
     #[serde(default)]
@@ -185,7 +185,7 @@ fn mapped_columns(m: &Mapping, row: &RawRow) -> HashSet<String> {
 }
 
 /// Checks one row: the rules that need no database.
-fn candidate(row: &RawRow, o: &Options) -> Result<Candidate, Refusal> {
+fn candidate(row: &RawRow, o: &ImportOptions) -> Result<Candidate, Refusal> {
     let refuse = |reason: &'static str, message: String| Refusal { line: row.line, reason, message };
     let m = &o.mapping;
     let name =
@@ -250,7 +250,7 @@ fn candidate(row: &RawRow, o: &Options) -> Result<Candidate, Refusal> {
 /// `place.import.v1`: the rows of one file.
 #[derive(Debug, Clone)]
 pub struct Import {
-    pub options: Options,
+    pub options: ImportOptions,
     pub rows: Vec<RawRow>,
     pub file: FileFacts,
 }
@@ -261,7 +261,7 @@ pub fn prepare(
     name: Option<&str>,
     format: Option<Format>,
     encoding: Option<&str>,
-    options: Options,
+    options: ImportOptions,
 ) -> Result<Import, SyncError> {
     if options.source.trim().is_empty() || options.source.chars().count() > 100 {
         return Err(SyncError::invalid("source", "source must have 1 to 100 characters"));
