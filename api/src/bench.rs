@@ -20,6 +20,8 @@ use sqlx::{ConnectOptions, PgPool};
 use uuid::Uuid;
 
 use crate::app::app;
+
+mod import;
 use crate::config::Config;
 
 #[derive(Debug, clap::Subcommand)]
@@ -35,6 +37,9 @@ pub enum Bench {
     /// Photo uploads through the local store by concurrent devices, against
     /// plain file writes of the same bytes; the server's memory; thumbnail delay.
     Photos(PhotosArgs),
+    /// Places imported per second from a CSV and a zipped shapefile of
+    /// 100,000 rows, and a re-import, against plain `COPY` of the same rows.
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -321,6 +326,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Pull(a) => pull(a.sized()).await,
         Bench::Geofence(a) => geofence(a.sized()).await,
         Bench::Photos(a) => photos(a.sized()).await,
+        Bench::Import(a) => import::run(a.sized()).await,
     }
 }
 

@@ -70,6 +70,25 @@ pub async fn copy_check_ins(db: &PgPool) -> Result<(u64, Duration), sqlx::Error>
     Ok((copied, t.elapsed()))
 }
 
+/// Copies every place with plain binary COPY into a new table with the same
+/// indexes (no triggers, no foreign keys): the reference of the import
+/// benchmark. Answers the rows copied and how long the COPY in took.
+pub async fn copy_places(db: &PgPool) -> Result<(u64, Duration), sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    sqlx::query("CREATE TABLE places_copy (LIKE places INCLUDING ALL)").execute(&mut *conn).await?;
+    let mut out = conn.copy_out_raw("COPY places TO STDOUT (FORMAT binary)").await?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut out).await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    drop(out);
+    let t = Instant::now();
+    let mut copy = conn.copy_in_raw("COPY places_copy FROM STDIN (FORMAT binary)").await?;
+    copy.send(bytes.as_slice()).await?;
+    let copied = copy.finish().await?;
+    Ok((copied, t.elapsed()))
+}
+
 /// The station of the person `username`.
 pub async fn station_of(db: &PgPool, username: &str) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(include_str!("station_of.sql")).bind(username).fetch_one(db).await
