@@ -22,6 +22,8 @@ use uuid::Uuid;
 use crate::app::app;
 use crate::config::Config;
 
+mod export;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum Bench {
     /// Check-ins applied per second by concurrent devices pushing batches, with
@@ -35,6 +37,9 @@ pub enum Bench {
     /// Photo uploads through the local store by concurrent devices, against
     /// plain file writes of the same bytes; the server's memory; thumbnail delay.
     Photos(PhotosArgs),
+    /// The ledger of 10,000 issues exported as XLSX over HTTP: time and the
+    /// server's peak memory, against the CSV export of the same rows.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -321,6 +326,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Pull(a) => pull(a.sized()).await,
         Bench::Geofence(a) => geofence(a.sized()).await,
         Bench::Photos(a) => photos(a.sized()).await,
+        Bench::Export(a) => export::run(a.sized()).await,
     }
 }
 
