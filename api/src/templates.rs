@@ -22,7 +22,8 @@ pub fn environment() -> &'static Environment<'static> {
         // A misspelt variable is an error, not an empty string in a page.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
+            let html = std::path::Path::new(name).extension().is_some_and(|e| e.eq_ignore_ascii_case("html"));
+            if html { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
         });
         for (name, source) in TEMPLATES {
             env.add_template(name, source).unwrap_or_else(|e| panic!("template {name}: {e:#}"));

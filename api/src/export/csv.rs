@@ -30,7 +30,8 @@ mod tests {
     #[test]
     fn starts_with_the_bom_and_reads_back() {
         let rows = sample::rows(3, Lang::Zh);
-        let bytes = write(&Sheet { title: "t", lang: Lang::Zh, crs: Default::default(), rows: &rows }).unwrap();
+        let bytes = write(&Sheet { title: "t", lang: Lang::Zh, crs: fieldvisit_geodata::crs::Crs::Wgs84, rows: &rows })
+            .unwrap();
         assert!(bytes.starts_with(BOM));
         let mut r = ::csv::Reader::from_reader(&bytes[BOM.len()..]);
         assert_eq!(r.headers().unwrap().get(1), Some("问题描述"));

@@ -64,7 +64,9 @@ mod tests {
     #[test]
     fn is_a_feature_collection_of_points() {
         let rows = sample::rows(2, Lang::Zh);
-        let bytes = write(&Sheet { title: "清单", lang: Lang::Zh, crs: Default::default(), rows: &rows }).unwrap();
+        let bytes =
+            write(&Sheet { title: "清单", lang: Lang::Zh, crs: fieldvisit_geodata::crs::Crs::Wgs84, rows: &rows })
+                .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["type"], "FeatureCollection");
         assert_eq!(v["coordinate_system"], "wgs84");

@@ -49,7 +49,11 @@ mod tests {
     #[test]
     fn a_table_with_print_css_and_escaped_text() {
         let rows = sample::rows(2, Lang::Zh);
-        let page = write(&Sheet { title: "清单 <1>", lang: Lang::Zh, crs: Default::default(), rows: &rows }).unwrap();
+        let page =
+            write(&Sheet {
+                title: "清单 <1>", lang: Lang::Zh, crs: fieldvisit_geodata::crs::Crs::Wgs84, rows: &rows
+            })
+            .unwrap();
         let page = String::from_utf8(page).unwrap();
         assert!(page.contains("size: A4 landscape"));
         assert!(page.contains("<thead><tr><th>序号</th>"));

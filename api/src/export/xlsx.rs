@@ -81,10 +81,12 @@ mod tests {
     #[test]
     fn writes_a_workbook() {
         let rows = sample::rows(3, Lang::Zh);
-        let sheet =
-            Sheet {
-                title: "邵原镇人大主席团2026年11月问题清单", lang: Lang::Zh, crs: Default::default(), rows: &rows
-            };
+        let sheet = Sheet {
+            title: "邵原镇人大主席团2026年11月问题清单",
+            lang: Lang::Zh,
+            crs: fieldvisit_geodata::crs::Crs::Wgs84,
+            rows: &rows,
+        };
         let bytes = write(&sheet).unwrap();
         assert_eq!(&bytes[..2], b"PK", "an xlsx is a zip");
     }

@@ -40,8 +40,10 @@ static WRITING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportOptions {
     /// xlsx (default), csv, geojson or html.
+    #[param(inline)]
     pub format: Option<Format>,
     /// Headers, title and state words: zh (default) or en.
+    #[param(inline)]
     pub lang: Option<Lang>,
     /// Coordinates in the 坐标 column and the GeoJSON: wgs84 (default), gcj02 (AMap) or bd09 (Baidu).
     pub crs: Option<Crs>,
@@ -65,8 +67,10 @@ pub struct LedgerExport {
     /// Part of the number, title, description or place name.
     pub q: Option<String>,
     /// xlsx (default), csv, geojson or html.
+    #[param(inline)]
     pub format: Option<Format>,
     /// Headers, title and state words: zh (default) or en.
+    #[param(inline)]
     pub lang: Option<Lang>,
     /// Coordinates in the 坐标 column and the GeoJSON: wgs84 (default), gcj02 (AMap) or bd09 (Baidu).
     pub crs: Option<Crs>,
@@ -81,7 +85,7 @@ pub struct LedgerExport {
                 (String = "text/csv"), (super::blobs::RawBytes = "application/geo+json"), (String = "text/html")),
             headers(("content-disposition" = String, description = "attachment; filename=\"issue-list-2026-11.xlsx\"; filename*=UTF-8''…"))),
         (status = 400, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
-pub async fn list(
+pub async fn export_list(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
@@ -112,7 +116,7 @@ pub async fn list(
                 (String = "text/csv"), (super::blobs::RawBytes = "application/geo+json"), (String = "text/html")),
             headers(("content-disposition" = String, description = "attachment; filename=\"issue-ledger-2026-11.xlsx\"; filename*=UTF-8''…"))),
         (status = 400, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
-pub async fn ledger(
+pub async fn export_ledger(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<LedgerExport>,
