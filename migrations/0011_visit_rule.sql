@@ -6,3 +6,13 @@
 CREATE FUNCTION counts_as_visit(verdict check_in_verdict, review check_in_review) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT review IS NOT DISTINCT FROM 'accepted' OR (verdict = 'verified' AND review IS DISTINCT FROM 'rejected') $$;
+
+-- The statistics count a period's visits from this index alone (an
+-- index-only scan, ordered by month and place): a year of a million check-ins
+-- reads some 45 MB of index instead of the whole table.
+CREATE INDEX check_ins_visits ON check_ins (visit_month, place_id) INCLUDE (person_id)
+    WHERE counts_as_visit(verdict, review);
+
+-- Whether an issue now new, returned or rejected was accepted before: one
+-- probe of this index per such issue.
+CREATE INDEX issue_events_accepted ON issue_events (issue_id) WHERE to_state = 'accepted';
