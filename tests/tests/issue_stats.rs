@@ -114,7 +114,8 @@ async fn the_station_and_category_filters_narrow_the_figures(pool: PgPool) {
     // Visits are not narrowed by category.
     let s = stats(&server, "presidium", &format!("{PERIOD}&category=water")).await;
     assert_eq!(s["total"], figures(Some(6), 6, 6, 3, 3, 1, Some(10.0), Some(4.33)));
-    let categories: Vec<&str> = s["by_category"].as_array().unwrap().iter().map(|r| r["category"].as_str().unwrap()).collect();
+    let categories: Vec<&str> =
+        s["by_category"].as_array().unwrap().iter().map(|r| r["category"].as_str().unwrap()).collect();
     assert_eq!(categories, ["water"]);
 }
 
@@ -124,7 +125,8 @@ async fn staff_see_their_station_and_representatives_their_own(pool: PgPool) {
     // staff02 works at 东阳 (a station without stations under it).
     let s = stats(&server, "staff02", PERIOD).await;
     assert_eq!(s["total"], figures(Some(4), 6, 4, 3, 3, 1, Some(10.0), Some(4.33)));
-    let stations: Vec<&str> = s["by_station"].as_array().unwrap().iter().map(|r| r["station_id"].as_str().unwrap()).collect();
+    let stations: Vec<&str> =
+        s["by_station"].as_array().unwrap().iter().map(|r| r["station_id"].as_str().unwrap()).collect();
     assert_eq!(stations, [DONGYANG]);
     // Asking for another station's figures gives nothing of it.
     let s = stats(&server, "staff02", &format!("{PERIOD}&station_id={LUZHOU}")).await;

@@ -87,8 +87,13 @@ pub async fn run(a: StatsArgs) -> anyhow::Result<()> {
     println!("  p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
     println!(
         "  total: {} visits, {raised} raised, {} accepted, {} closed out, {} still open, {} overdue, median {} days, satisfaction {}",
-        total["visits"], total["accepted"], total["closed_out"], total["still_open"], total["overdue"],
-        total["median_days_to_close_out"], total["mean_satisfaction"]
+        total["visits"],
+        total["accepted"],
+        total["closed_out"],
+        total["still_open"],
+        total["overdue"],
+        total["median_days_to_close_out"],
+        total["mean_satisfaction"]
     );
     let ((s50, s99, _), _) = time("staff02", "/v1/issues/stats").await?;
     println!("  as one regional station's staff (its subtree): p50 {s50:.1} ms, p99 {s99:.1} ms");
@@ -105,7 +110,9 @@ pub async fn run(a: StatsArgs) -> anyhow::Result<()> {
         }
     }
     let (f50, f99, _) = percentiles(floor);
-    println!("  reference, the year's {visits} visits counted in one statement (no HTTP): p50 {f50:.1} ms, p99 {f99:.1} ms");
+    println!(
+        "  reference, the year's {visits} visits counted in one statement (no HTTP): p50 {f50:.1} ms, p99 {f99:.1} ms"
+    );
     println!("  stats / reference: p50 {:.2}×, p99 {:.2}×", ratio(p50, f50), ratio(p99, f99));
     let ((l50, l99, _), _) = time("presidium", "/v1/issues?limit=50").await?;
     println!("  for scale, a ledger page GET /v1/issues?limit=50: p50 {l50:.1} ms, p99 {l99:.1} ms");

@@ -4,7 +4,7 @@
 //! township reports for its year ("600+ visits, 26 issues raised, 24 solved").
 //!
 //! Issue figures count the issues raised in the period, as they stand now
-//! (a cohort: `stats.sql` says why and defines each figure); visits count
+//! (a cohort: `stats_issues.sql` says why and defines each figure); visits count
 //! check-ins by the one visit rule (`counts_as_visit`), by visit month.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -40,13 +40,19 @@ impl Period {
             (None, None) => (back(this_month), this_month),
         };
         if from > to {
-            return Err(SyncError::BadParameter { field: "from", message: format!("from ({from}) is after to ({to})") });
+            return Err(SyncError::BadParameter {
+                field: "from",
+                message: format!("from ({from}) is after to ({to})"),
+            });
         }
         let period = Self { from, to };
         if period.months() > MAX_MONTHS {
             return Err(SyncError::BadParameter {
                 field: "to",
-                message: format!("a period may span at most {MAX_MONTHS} months ({from} to {to} is {})", period.months()),
+                message: format!(
+                    "a period may span at most {MAX_MONTHS} months ({from} to {to} is {})",
+                    period.months()
+                ),
             });
         }
         Ok(period)
@@ -159,8 +165,19 @@ struct IssueRow {
     closed_out: i64,
     still_open: i64,
     overdue: i64,
-    median_days_to_close_out: Option<f64>,
     mean_satisfaction: Option<f64>,
+    /// From the medians' rows, once joined.
+    #[sqlx(skip)]
+    median_days_to_close_out: Option<f64>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct MedianRow {
+    kind: String,
+    m: Option<i32>,
+    station_id: Option<Uuid>,
+    category: Option<String>,
+    median_days_to_close_out: Option<f64>,
 }
 
 impl IssueRow {
@@ -204,21 +221,41 @@ pub async fn stats(
 ) -> Result<IssueStats, SyncError> {
     let (start, stop): (DateTime<Utc>, DateTime<Utc>) = (period.from.starts_at(), period.to.next().starts_at());
     let month_starts: Vec<DateTime<Utc>> = period.each().map(Month::starts_at).collect();
-    // Two independent reads, each in its own transaction on its own
-    // connection, at the same time: the answer waits for the slower only.
+    // Three independent reads, each in its own transaction on its own
+    // connection, at the same time: the answer waits for the slowest only.
     let issue_rows = async {
         let mut tx = db.begin().await?;
         sqlx::query(include_str!("stats_session.sql")).execute(&mut *tx).await?;
-        let rows = sqlx::query_as::<_, IssueRow>(include_str!("stats.sql"))
-            .bind(start)
-            .bind(stop)
-            .bind(&issues.stations)
-            .bind(issues.person)
-            .bind(filter.station_id)
-            .bind(&filter.category)
-            .bind(&month_starts)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query_as::<_, IssueRow>(concat!(include_str!("stats_issues.sql"), include_str!("stats_counts.sql")))
+                .bind(start)
+                .bind(stop)
+                .bind(&issues.stations)
+                .bind(issues.person)
+                .bind(filter.station_id)
+                .bind(&filter.category)
+                .bind(&month_starts)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(rows)
+    };
+    let median_rows = async {
+        let mut tx = db.begin().await?;
+        sqlx::query(include_str!("stats_session.sql")).execute(&mut *tx).await?;
+        let rows = sqlx::query_as::<_, MedianRow>(concat!(
+            include_str!("stats_issues.sql"),
+            include_str!("stats_medians.sql")
+        ))
+        .bind(start)
+        .bind(stop)
+        .bind(&issues.stations)
+        .bind(issues.person)
+        .bind(filter.station_id)
+        .bind(&filter.category)
+        .bind(&month_starts)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(rows)
     };
@@ -236,7 +273,14 @@ pub async fn stats(
         tx.commit().await?;
         Ok::<_, sqlx::Error>(rows)
     };
-    let (issue_rows, visit_rows) = futures_util::future::try_join(issue_rows, visit_rows).await?;
+    let (mut issue_rows, median_rows, visit_rows) =
+        futures_util::future::try_join3(issue_rows, median_rows, visit_rows).await?;
+    for r in &mut issue_rows {
+        r.median_days_to_close_out = median_rows
+            .iter()
+            .find(|md| md.kind == r.kind && md.m == r.m && md.station_id == r.station_id && md.category == r.category)
+            .and_then(|md| md.median_days_to_close_out);
+    }
     Ok(assemble(period, &issue_rows, &visit_rows))
 }
 
@@ -271,10 +315,8 @@ fn assemble(period: Period, issue_rows: &[IssueRow], visit_rows: &[VisitRow]) ->
     let visits_where = |keep: &dyn Fn(&VisitRow) -> bool| visit_rows.iter().filter(|v| keep(v)).map(|v| v.visits).sum();
     let of_kind = |kind: &'static str| issue_rows.iter().filter(move |r| r.kind == kind);
 
-    let total = of_kind("total")
-        .next()
-        .map_or_else(Figures::default, |r| r.figures(None))
-        .with_visits(visits_where(&|_| true));
+    let total =
+        of_kind("total").next().map_or_else(Figures::default, |r| r.figures(None)).with_visits(visits_where(&|_| true));
     let by_month = period
         .each()
         .zip(1..)

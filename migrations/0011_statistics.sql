@@ -1,3 +1,6 @@
+-- The statistics of the issue ledger (GET /v1/issues/stats): the visit rule
+-- as one function, and the indexes that let a year be counted quickly.
+
 -- The one definition of a check-in that counts as a visit: verified and not
 -- rejected on review, or accepted on review whatever its verdict. The monthly
 -- visit status and the issue statistics both ask this function, so the two
@@ -13,6 +16,11 @@ AS $$ SELECT review IS NOT DISTINCT FROM 'accepted' OR (verdict = 'verified' AND
 CREATE INDEX check_ins_visits ON check_ins (visit_month, place_id) INCLUDE (person_id)
     WHERE counts_as_visit(verdict, review);
 
--- Whether an issue now new, returned or rejected was accepted before: one
--- probe of this index per such issue.
+-- Whether an issue now new, returned or rejected was accepted before: the
+-- statistics hash the acceptances once, from this index alone.
 CREATE INDEX issue_events_accepted ON issue_events (issue_id) WHERE to_state = 'accepted';
+
+-- Every column the statistics read of an issue, in the order of the period
+-- they ask for: a year of issues is read from here (index-only) instead of
+-- rows that also carry the title and the description.
+CREATE INDEX issues_stats ON issues (raised_at) INCLUDE (state, station_id, category, deadline, satisfaction, closed_out_at, id);
