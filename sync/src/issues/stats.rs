@@ -221,60 +221,34 @@ pub async fn stats(
 ) -> Result<IssueStats, SyncError> {
     let (start, stop): (DateTime<Utc>, DateTime<Utc>) = (period.from.starts_at(), period.to.next().starts_at());
     let month_starts: Vec<DateTime<Utc>> = period.each().map(Month::starts_at).collect();
-    // Three independent reads, each in its own transaction on its own
-    // connection, at the same time: the answer waits for the slowest only.
-    let issue_rows = async {
-        let mut tx = db.begin().await?;
-        sqlx::query(include_str!("stats_session.sql")).execute(&mut *tx).await?;
-        let rows =
-            sqlx::query_as::<_, IssueRow>(concat!(include_str!("stats_issues.sql"), include_str!("stats_counts.sql")))
-                .bind(start)
-                .bind(stop)
-                .bind(&issues.stations)
-                .bind(issues.person)
-                .bind(filter.station_id)
-                .bind(&filter.category)
-                .bind(&month_starts)
-                .fetch_all(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(rows)
-    };
-    let median_rows = async {
-        let mut tx = db.begin().await?;
-        sqlx::query(include_str!("stats_session.sql")).execute(&mut *tx).await?;
-        let rows = sqlx::query_as::<_, MedianRow>(concat!(
-            include_str!("stats_issues.sql"),
-            include_str!("stats_medians.sql")
-        ))
-        .bind(start)
-        .bind(stop)
-        .bind(&issues.stations)
-        .bind(issues.person)
-        .bind(filter.station_id)
-        .bind(&filter.category)
-        .bind(&month_starts)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(rows)
-    };
-    let visit_rows = async {
-        let mut tx = db.begin().await?;
-        sqlx::query(include_str!("stats_session.sql")).execute(&mut *tx).await?;
-        let rows = sqlx::query_as::<_, VisitRow>(include_str!("stats_visits.sql"))
-            .bind(period.from.first_day())
-            .bind(period.to.next().first_day())
-            .bind(&visits.stations)
-            .bind(visits.person)
+    // The two issue reads share the scoped issues and their parameters.
+    let scoped = |sql: &'static str| {
+        sqlx::query(sql)
+            .bind(start)
+            .bind(stop)
+            .bind(&issues.stations)
+            .bind(issues.person)
             .bind(filter.station_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(rows)
+            .bind(&filter.category)
+            .bind(&month_starts)
     };
-    let (mut issue_rows, median_rows, visit_rows) =
-        futures_util::future::try_join3(issue_rows, median_rows, visit_rows).await?;
+    let visit_query = sqlx::query(include_str!("stats_visits.sql"))
+        .bind(period.from.first_day())
+        .bind(period.to.next().first_day())
+        .bind(&visits.stations)
+        .bind(visits.person)
+        .bind(filter.station_id);
+    // Three independent reads, each on its own connection, at the same time:
+    // the answer waits for the slowest only.
+    let (issue_rows, median_rows, visit_rows) = futures_util::future::try_join3(
+        read(db, scoped(concat!(include_str!("stats_issues.sql"), include_str!("stats_counts.sql")))),
+        read(db, scoped(concat!(include_str!("stats_issues.sql"), include_str!("stats_medians.sql")))),
+        read(db, visit_query),
+    )
+    .await?;
+    let mut issue_rows = rows::<IssueRow>(&issue_rows)?;
+    let median_rows = rows::<MedianRow>(&median_rows)?;
+    let visit_rows = rows::<VisitRow>(&visit_rows)?;
     for r in &mut issue_rows {
         r.median_days_to_close_out = median_rows
             .iter()
@@ -282,6 +256,25 @@ pub async fn stats(
             .and_then(|md| md.median_days_to_close_out);
     }
     Ok(assemble(period, &issue_rows, &visit_rows))
+}
+
+/// Runs `query` in a transaction of its own with the statistics' settings
+/// (`stats_session.sql`).
+async fn read(
+    db: &sqlx::PgPool,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query(include_str!("stats_session.sql")).execute(&mut *tx).await?;
+    let rows = query.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+fn rows<R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>>(
+    rows: &[sqlx::postgres::PgRow],
+) -> Result<Vec<R>, sqlx::Error> {
+    rows.iter().map(R::from_row).collect()
 }
 
 /// For the statistics benchmark only: loads `issues` issues (with their
