@@ -174,3 +174,23 @@ async fn bad_periods_are_400s(pool: PgPool) {
     let (status, _) = server.call(reqwest::Method::GET, None, "/v1/issues/stats", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// The demo's year (the twelve months before the one it was made in) reads
+/// like 邵原镇's report: over 600 visits, 26 issues raised, 24 closed out.
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR")]
+async fn the_demo_year_reads_like_the_township_report(pool: PgPool) {
+    let server = Server::demo(&pool).await;
+    let last: chrono::NaiveDate = sqlx::query_scalar(
+        "SELECT (date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai') - interval '1 month')::date",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let first = last.checked_sub_months(chrono::Months::new(11)).unwrap();
+    let path = format!("/v1/issues/stats?from={}&to={}", first.format("%Y-%m"), last.format("%Y-%m"));
+    let s = stats(&server, "presidium", &path).await;
+    let total = &s["total"];
+    assert!(total["visits"].as_i64().unwrap() > 600, "{total}");
+    assert_eq!((total["raised"].as_i64(), total["closed_out"].as_i64()), (Some(26), Some(24)), "{total}");
+    assert!(total["mean_satisfaction"].as_f64().is_some_and(|r| (1.0..=5.0).contains(&r)), "{total}");
+}
