@@ -118,6 +118,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::exports::export_ledger))
         .routes(routes!(routes::issues::list, routes::issues::create))
         .routes(routes!(routes::issues::similar))
+        .routes(routes!(routes::issue_stats::stats))
         .routes(routes!(routes::issues::get, routes::issues::update))
         .routes(routes!(routes::issues::act))
         .routes(routes!(routes::issue_lists::list, routes::issue_lists::create))

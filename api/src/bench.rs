@@ -24,6 +24,7 @@ use crate::config::Config;
 
 mod export;
 mod import;
+mod stats;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Bench {
@@ -44,6 +45,8 @@ pub enum Bench {
     /// The ledger of 10,000 issues exported as XLSX over HTTP: time and the
     /// server's peak memory, against the CSV export of the same rows.
     Export(export::ExportArgs),
+    /// `GET /v1/issues/stats` for a year over 100,000 issues and 1,000,000 check-ins.
+    Stats(stats::StatsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -332,6 +335,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Photos(a) => photos(a.sized()).await,
         Bench::Import(a) => import::run(a.sized()).await,
         Bench::Export(a) => export::run(a.sized()).await,
+        Bench::Stats(a) => stats::run(a.sized()).await,
     }
 }
 

@@ -17,7 +17,7 @@ LEFT JOIN LATERAL (
     SELECT c.id, c.visited_at, c.verdict, c.review
     FROM check_ins c
     WHERE c.person_id = a.person_id AND c.place_id = a.place_id AND c.visit_month = m.start
-      AND (c.review = 'accepted' OR (c.verdict = 'verified' AND c.review IS DISTINCT FROM 'rejected'))
+      AND counts_as_visit(c.verdict, c.review)
     ORDER BY c.visited_at
     LIMIT 1
 ) v ON true

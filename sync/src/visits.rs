@@ -1,6 +1,8 @@
 //! The monthly visit rule: each representative visits each assigned place at
 //! least once per calendar month in Asia/Shanghai. A visit counts when its
-//! check-in is verified (and not rejected on review) or accepted on review.
+//! check-in is verified (and not rejected on review) or accepted on review: the
+//! database function `counts_as_visit` (migration 0011), which the issue
+//! statistics ask too.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -11,6 +11,7 @@ pub mod exports;
 pub mod findings;
 pub mod health;
 pub mod issue_lists;
+pub mod issue_stats;
 pub mod issues;
 pub mod people;
 pub mod photos;

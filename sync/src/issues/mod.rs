@@ -8,6 +8,7 @@
 pub mod bench_load;
 pub mod commands;
 pub mod departments;
+pub mod stats;
 pub mod workflow;
 
 use chrono::{DateTime, NaiveDate, Utc};
