@@ -73,7 +73,11 @@ impl<'a> Explainer<'a> {
     ) -> Self {
         let mut served = vec![Vec::new(); places.len()];
         for a in &proposal.assignments {
-            served[a.place].push(Serving { representative: a.representative, distance_m: a.distance_m, locked: a.locked });
+            served[a.place].push(Serving {
+                representative: a.representative,
+                distance_m: a.distance_m,
+                locked: a.locked,
+            });
         }
         for list in &mut served {
             list.sort_unstable_by_key(|s| (s.distance_m, s.representative));

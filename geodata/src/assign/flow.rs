@@ -9,15 +9,18 @@
 //! towards deficits along admissible arcs (reduced cost < 0), lowering the potential of a node
 //! that has none (`relabel`). Two of CS2's heuristics are kept: look-ahead before a push (do
 //! not push into a node that would only have to push it back) and the global price update
-//! (a Dijkstra over ε-buckets from the deficits, run now and then), which on these bipartite
-//! assignment graphs cuts the relabels by an order of magnitude.
+//! (a Dijkstra over ε-buckets from the deficits, run now and then): without it the medium
+//! benchmark ran over 30 times longer.
 //!
 //! Reduced cost: `rc(v→w) = cost + π(v) − π(w)`; relabels only lower π.
+#![expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "node and slot indices are checked to fit u32 when the network is built; ranks are capped below 2^31"
+)]
 
-use std::collections::VecDeque;
-
-/// Divisor of ε between phases. OR-Tools uses 5, LEMON 16; 8 measured best on the
-/// assignment benchmark here (fewer phases, each not much longer).
+/// Divisor of ε between phases. OR-Tools uses 5, LEMON 16; on the assignment benchmark 5, 8
+/// and 16 were within noise of each other (fewer phases, each longer).
 const ALPHA: i64 = 8;
 
 /// One arc of the problem as the caller states it.
@@ -67,6 +70,8 @@ pub(crate) struct Network {
     pub(crate) scale: i64,
     pub(crate) counters: Counters,
     relabels_since_update: u64,
+    rank: Vec<u32>,
+    buckets: Vec<Vec<u32>>,
 }
 
 impl Network {
@@ -121,6 +126,8 @@ impl Network {
             scale,
             counters: Counters::default(),
             relabels_since_update: 0,
+            rank: Vec::new(),
+            buckets: Vec::new(),
         }
     }
 
@@ -263,36 +270,44 @@ impl Network {
     /// deficits. Lowering each π by ε × distance keeps the flow ε-optimal and makes a path of
     /// admissible arcs from every node with excess to a deficit.
     fn update_prices(&mut self, epsilon: i64) {
+        // Settled nodes have the top bit set in `rank`.
+        const SETTLED: u32 = 1 << 31;
+        const UNREACHED: u32 = SETTLED - 1;
         self.counters.price_updates += 1;
         self.relabels_since_update = 0;
         let n = self.nodes();
-        if !self.excess.iter().any(|&e| e > 0) {
+        let mut remaining_excess: i64 = self.excess.iter().filter(|&&e| e > 0).sum();
+        if remaining_excess == 0 {
             return;
         }
-        let unreached = u32::MAX;
-        let mut rank = vec![unreached; n];
-        let mut buckets: Vec<Vec<u32>> = vec![Vec::new()];
-        for v in 0..n {
+        // Buffers kept between updates: there are hundreds per solve.
+        let mut rank = std::mem::take(&mut self.rank);
+        let mut buckets = std::mem::take(&mut self.buckets);
+        rank.clear();
+        rank.resize(n, UNREACHED);
+        for b in &mut buckets {
+            b.clear();
+        }
+        if buckets.is_empty() {
+            buckets.push(Vec::new());
+        }
+        for (v, r) in rank.iter_mut().enumerate() {
             if self.excess[v] < 0 {
-                rank[v] = 0;
+                *r = 0;
                 buckets[0].push(v as u32);
             }
         }
-        let mut remaining_excess: i64 = self.excess.iter().filter(|&&e| e > 0).sum();
-        let mut settled = vec![false; n];
         // Ranks past this are not worth a bucket: such a node is left at the last level.
-        let limit = 4 * n as u64 + 16;
+        let limit = (4 * n as u64 + 16).min(u64::from(UNREACHED - 1));
         let mut level = 0usize;
-        let mut queue = VecDeque::new();
         'levels: while level < buckets.len() {
-            let bucket = std::mem::take(&mut buckets[level]);
-            queue.extend(bucket);
-            while let Some(w) = queue.pop_front() {
+            // Within a level the order does not matter: a stack.
+            while let Some(w) = buckets[level].pop() {
                 let w = w as usize;
-                if settled[w] || rank[w] as usize != level {
+                if rank[w] as usize != level {
                     continue;
                 }
-                settled[w] = true;
+                rank[w] |= SETTLED;
                 if self.excess[w] > 0 {
                     remaining_excess -= self.excess[w];
                     if remaining_excess <= 0 {
@@ -306,23 +321,19 @@ impl Network {
                         continue;
                     }
                     let v = self.head[slot] as usize;
-                    if settled[v] {
+                    if rank[v] & SETTLED != 0 {
                         continue;
                     }
-                    let rc = self.reduced(v, back);
+                    let rc = self.cost[back] + self.potential[v] - self.potential[w];
                     let step = if rc < 0 { 0 } else { (rc / epsilon) as u64 + 1 };
                     let candidate = level as u64 + step;
                     if candidate < u64::from(rank[v]) && candidate <= limit {
                         rank[v] = candidate as u32;
-                        if step == 0 {
-                            queue.push_back(v as u32);
-                        } else {
-                            let c = candidate as usize;
-                            if buckets.len() <= c {
-                                buckets.resize_with(c + 1, Vec::new);
-                            }
-                            buckets[c].push(v as u32);
+                        let c = candidate as usize;
+                        if buckets.len() <= c {
+                            buckets.resize_with(c + 1, Vec::new);
                         }
+                        buckets[c].push(v as u32);
                     }
                 }
             }
@@ -331,13 +342,15 @@ impl Network {
         // Every node not settled has a tentative rank of at least `level` (those below were
         // all settled), so capping them there keeps every residual arc ε-optimal.
         let stop = level as u32;
-        for v in 0..n {
-            let r = if settled[v] { rank[v] } else { rank[v].min(stop) };
+        for (p, &r) in self.potential.iter_mut().zip(&rank) {
+            let r = if r & SETTLED != 0 { r & !SETTLED } else { r.min(stop) };
             if r > 0 {
-                self.potential[v] -= epsilon * i64::from(r);
+                *p -= epsilon * i64::from(r);
             }
         }
         self.current.copy_from_slice(&self.first[..n]);
+        self.rank = rank;
+        self.buckets = buckets;
     }
 
     /// Σ flow × scaled cost.

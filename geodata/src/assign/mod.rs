@@ -144,6 +144,10 @@ pub struct Load {
 pub struct SolverFigures {
     /// Wall time of `solve`, candidates and proof included.
     pub seconds: f64,
+    /// Of which finding the candidate arcs (distances included).
+    pub candidate_seconds: f64,
+    /// Of which the min-cost flow solves (first and re-solves).
+    pub flow_seconds: f64,
     pub nodes: usize,
     /// Arcs of the flow network in the last solve (source arcs and unserved arcs included).
     pub arcs: usize,
@@ -231,18 +235,45 @@ pub(crate) fn whole_metres(m: f64) -> u32 {
     whole
 }
 
+/// The flow network of a solve's last round, for handing the same instance to a reference
+/// solver (the benchmark's OR-Tools run): node 0 is the source, arcs as (tail, head,
+/// capacity, cost in metres or the unserved penalty).
+#[derive(Debug, Clone, Default)]
+pub struct FlowNetwork {
+    pub supplies: Vec<i64>,
+    pub tails: Vec<u32>,
+    pub heads: Vec<u32>,
+    pub capacities: Vec<i32>,
+    pub costs: Vec<i64>,
+}
+
 /// Runs the rule. Errors only on inconsistent input (a lock naming a representative or
 /// place that is not there, or the same lock twice).
 pub fn solve(reps: &[Representative], places: &[Place], locks: &[Lock], params: &Params) -> Result<Proposal, GeoError> {
+    solve_exporting(reps, places, locks, params, false).map(|(p, _)| p)
+}
+
+/// [`solve`], and with `export` the flow network it solved last.
+pub fn solve_exporting(
+    reps: &[Representative],
+    places: &[Place],
+    locks: &[Lock],
+    params: &Params,
+    export: bool,
+) -> Result<(Proposal, FlowNetwork), GeoError> {
     let started = Instant::now();
     let instance = Instance::new(reps, places, locks, *params)?;
     let layout = Layout {
-        reps: (0..reps.len()).filter(|&r| instance.free[r] > 0).map(|r| r as u32).collect(),
-        places: (0..places.len()).filter(|&p| instance.open[p] > 0).map(|p| p as u32).collect(),
+        reps: (0..reps.len()).filter(|&r| instance.free[r] > 0).map(|r| u32::try_from(r).expect("fits")).collect(),
+        places: (0..places.len()).filter(|&p| instance.open[p] > 0).map(|p| u32::try_from(p).expect("fits")).collect(),
     };
-    let index = Index::new(layout.reps.iter().enumerate().map(|(g, &r)| {
-        (u32::try_from(g).expect("fits"), reps[r as usize].anchor, reps[r as usize].station)
-    }));
+    let index = Index::new(
+        layout
+            .reps
+            .iter()
+            .enumerate()
+            .map(|(g, &r)| (u32::try_from(g).expect("fits"), reps[r as usize].anchor, reps[r as usize].station)),
+    );
     let pairs = layout.reps.len().saturating_mul(layout.places.len());
     let k = match params.pruning {
         Pruning::Full => None,
@@ -251,14 +282,22 @@ pub fn solve(reps: &[Representative], places: &[Place], locks: &[Lock], params: 
         Pruning::Nearest { k } => Some(k.max(1)),
     };
     let mut candidates = prune::candidates(&instance, &layout, &index, k);
+    if let Some(k) = k {
+        prune::widen_where_short(&instance, &layout, &index, &mut candidates, k);
+    }
+    let candidate_seconds = started.elapsed().as_secs_f64();
     let penalty = prune::unserved_penalty(&instance, &layout, params.max_distance_m);
 
     let supply = supplies(&instance, &layout);
     let mut arcs = network_arcs(&instance, &layout, &candidates, penalty);
+    let flow_started = Instant::now();
     let mut net = Network::new(&supply, &arcs);
     net.solve(None);
+    let mut flow_seconds = flow_started.elapsed().as_secs_f64();
     let mut figures = SolverFigures {
         seconds: 0.0,
+        candidate_seconds,
+        flow_seconds: 0.0,
         nodes: supply.len(),
         arcs: arcs.len(),
         k,
@@ -287,17 +326,21 @@ pub fn solve(reps: &[Representative], places: &[Place], locks: &[Lock], params: 
             }
             let flow = net.flows();
             let epsilon = proof.violations.iter().map(|v| v.shortfall).max().unwrap_or(1);
-            for v in &proof.violations {
+            let mut added = proof.violations;
+            added.extend(proof.near);
+            for v in &added {
                 candidates[v.place as usize].push((v.rep, v.cost));
             }
-            figures.arcs_added += proof.violations.len();
+            figures.arcs_added += added.len();
             let potential = std::mem::take(&mut net.potential);
             arcs = network_arcs(&instance, &layout, &candidates, penalty);
-            // Old arcs keep their flow: `network_arcs` lists them in the same order with
-            // the added ones at the end of each place's list, so map by (place, rep).
-            let warm_flow = carry_flow(&instance, &layout, &candidates, &proof.violations, &flow);
+            // Old arcs keep their flow: `network_arcs` lists them in the same order, with
+            // the added ones at the end of each place's list.
+            let warm_flow = carry_flow(&layout, &candidates, &added, &flow);
+            let resolve_started = Instant::now();
             net = Network::new(&supply, &arcs);
             net.solve(Some(flow::WarmStart { flow: &warm_flow, potential: &potential, epsilon }));
+            flow_seconds += resolve_started.elapsed().as_secs_f64();
             counters.phases += net.counters.phases;
             counters.pushes += net.counters.pushes;
             counters.relabels += net.counters.relabels;
@@ -306,6 +349,7 @@ pub fn solve(reps: &[Representative], places: &[Place], locks: &[Lock], params: 
         }
     }
     figures.arcs = arcs.len();
+    figures.flow_seconds = flow_seconds;
     figures.phases = counters.phases;
     figures.pushes = counters.pushes;
     figures.relabels = counters.relabels;
@@ -313,7 +357,18 @@ pub fn solve(reps: &[Representative], places: &[Place], locks: &[Lock], params: 
     let mut proposal = extract(&instance, &layout, &candidates, &arcs, &net.flows(), figures);
     proposal.unserved = explain::unserved(&instance, &proposal);
     proposal.figures.seconds = started.elapsed().as_secs_f64();
-    Ok(proposal)
+    let network = if export {
+        FlowNetwork {
+            supplies: supply,
+            tails: arcs.iter().map(|a| a.tail).collect(),
+            heads: arcs.iter().map(|a| a.head).collect(),
+            capacities: arcs.iter().map(|a| a.capacity).collect(),
+            costs: arcs.iter().map(|a| a.cost).collect(),
+        }
+    } else {
+        FlowNetwork::default()
+    };
+    Ok((proposal, network))
 }
 
 impl<'a> Instance<'a> {
@@ -337,7 +392,11 @@ impl<'a> Instance<'a> {
             }
         }
         let free = reps.iter().zip(&held).map(|(r, &h)| r.capacity.saturating_sub(h)).collect();
-        let open = places.iter().zip(&locked).map(|(p, l)| p.need.saturating_sub(l.len() as u32)).collect();
+        let open = places
+            .iter()
+            .zip(&locked)
+            .map(|(p, l)| p.need.saturating_sub(u32::try_from(l.len()).unwrap_or(u32::MAX)))
+            .collect();
         let probes = places.iter().map(|p| Probe::of(&p.geometry)).collect();
         Ok(Self { reps, places, params, free, open, locked, probes })
     }
@@ -381,14 +440,7 @@ fn network_arcs(instance: &Instance<'_>, layout: &Layout, candidates: &Candidate
 
 /// The previous flow in the order of the new arc list (which has the violations appended
 /// to their places' candidate lists).
-fn carry_flow(
-    instance: &Instance<'_>,
-    layout: &Layout,
-    candidates: &Candidates,
-    added: &[prune::Violation],
-    old: &[i32],
-) -> Vec<i32> {
-    let _ = instance;
+fn carry_flow(layout: &Layout, candidates: &Candidates, added: &[prune::Violation], old: &[i32]) -> Vec<i32> {
     let fixed = layout.reps.len() + layout.places.len();
     let mut extra = vec![0usize; candidates.len()];
     for v in added {
@@ -419,14 +471,18 @@ fn extract(
     for (p, reps) in instance.locked.iter().enumerate() {
         for &r in reps {
             let d = whole_metres(spatial::metres(instance.reps[r as usize].anchor, &instance.places[p].geometry));
-            assignments.push(Assignment { representative: r as usize, place: p, distance_m: u64::from(d), locked: true });
+            assignments.push(Assignment {
+                representative: r as usize,
+                place: p,
+                distance_m: u64::from(d),
+                locked: true,
+            });
             load[r as usize] += 1;
         }
     }
     let mut objective = 0u64;
     let fixed = layout.reps.len() + layout.places.len();
-    for (g, &f) in flow[layout.reps.len()..fixed].iter().enumerate() {
-        let _ = g;
+    for &f in &flow[layout.reps.len()..fixed] {
         objective += u64::try_from(f).expect("non-negative") * figures.unserved_penalty;
     }
     let mut at = fixed;
@@ -436,7 +492,12 @@ fn extract(
             if flow[at] > 0 {
                 let r = layout.reps[rep as usize] as usize;
                 let p = layout.places[g] as usize;
-                assignments.push(Assignment { representative: r, place: p, distance_m: u64::from(cost), locked: false });
+                assignments.push(Assignment {
+                    representative: r,
+                    place: p,
+                    distance_m: u64::from(cost),
+                    locked: false,
+                });
                 load[r] += 1;
                 objective += u64::from(cost);
             }

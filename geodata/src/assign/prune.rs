@@ -15,6 +15,7 @@
 //! Arcs that break the proof are added and the flow re-solved from where it was (warm
 //! start at the largest violation's ε). If rounds run out, the Lagrangian bound
 //! −Σ b(v)π(v) − Σ u·max(0, −reduced cost), valid for any potentials, bounds the gap.
+#![expect(clippy::cast_possible_truncation, reason = "graph indices fit u32 (checked when the network is built)")]
 
 use super::flow::Network;
 use super::spatial::{Index, metres};
@@ -34,6 +35,10 @@ pub(crate) struct Violation {
 
 pub(crate) struct Proof {
     pub violations: Vec<Violation>,
+    /// Left-out arcs that do not break the proof yet but come within `MARGIN_M` of it: when
+    /// a round adds arcs anyway these go in too, since the potentials move in the re-solve
+    /// and they are the ones that would break the next proof.
+    pub near: Vec<Violation>,
     /// Objective − lower bound, in metres (meaningful when there are violations).
     pub gap_bound: f64,
 }
@@ -51,9 +56,61 @@ pub(crate) fn initial_k(instance: &Instance<'_>, layout: &Layout) -> usize {
     k.min(layout.reps.len().max(1))
 }
 
+/// Where the nearest representatives cannot cover the places around them, the optimum
+/// reaches further, and a first solve on k nearest alone would leave places unserved that
+/// the proof then has to bring back round after round. So estimate each representative's
+/// pressure (the need of the places that have it among their nearest few, against its
+/// capacity) and give the places whose nearest are under pressure `WIDEN` × k candidates.
+pub(crate) fn widen_where_short(
+    instance: &Instance<'_>,
+    layout: &Layout,
+    index: &Index,
+    candidates: &mut Candidates,
+    k: usize,
+) {
+    const NEAREST: usize = 4;
+    let wide = (k * WIDEN).min(layout.reps.len());
+    let mut demand = vec![0f64; layout.reps.len()];
+    for (g, list) in candidates.iter().enumerate() {
+        let share =
+            f64::from(instance.open[layout.places[g] as usize]) / f64::from(list.len().clamp(1, NEAREST) as u32);
+        for &(r, _) in list.iter().take(NEAREST) {
+            demand[r as usize] += share;
+        }
+    }
+    let pressure = |r: u32| demand[r as usize] / f64::from(instance.free[layout.reps[r as usize] as usize]);
+    let short: Vec<u32> = (0..candidates.len())
+        .filter(|&g| {
+            let list = &candidates[g];
+            list.len() == k && {
+                let near = &list[..list.len().min(NEAREST)];
+                near.iter().map(|&(r, _)| pressure(r)).sum::<f64>() / f64::from(near.len() as u32) > PRESSURE
+            }
+        })
+        .map(|g| g as u32)
+        .collect();
+    let sub = Layout { reps: layout.reps.clone(), places: short.iter().map(|&g| layout.places[g as usize]).collect() };
+    let wider = candidates_for(instance, &sub, index, Some(wide));
+    for (g, list) in short.into_iter().zip(wider) {
+        candidates[g as usize] = list;
+    }
+}
+
+/// See [`Proof::near`] (metres).
+const MARGIN_M: i64 = 300;
+
+/// Candidates per place are multiplied by this where representatives are under pressure.
+const WIDEN: usize = 2;
+/// Average pressure of a place's nearest representatives above which it is widened.
+const PRESSURE: f64 = 1.2;
+
 /// Each graph place's eligible representatives in range, nearest first by the index's
 /// bound: the first `k`, or all when `k` is `None`.
 pub(crate) fn candidates(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> Candidates {
+    candidates_for(instance, layout, index, k)
+}
+
+fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> Candidates {
     let limit = k.unwrap_or(usize::MAX);
     layout
         .places
@@ -132,6 +189,8 @@ pub(crate) fn prove(
     let potential = &net.potential;
     let lowest = potential[1..=reps].iter().copied().min().unwrap_or(0);
     let mut violations = Vec::new();
+    let mut near = Vec::new();
+    let margin = MARGIN_M.saturating_mul(scale);
     let mut negative_left_out = 0i128;
     for (g, &p) in layout.places.iter().enumerate() {
         let p = p as usize;
@@ -139,7 +198,7 @@ pub(crate) fn prove(
         let probe = instance.probes[p];
         let own = potential[1 + reps + g];
         // Past this (scaled) distance no arc can have a negative reduced cost.
-        let threshold = own - lowest;
+        let threshold = own - lowest + margin;
         let list = &candidates[g];
         for (r, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
             let bound = probe.lower_bound(chord);
@@ -164,11 +223,14 @@ pub(crate) fn prove(
             }
             let cost = whole_metres(d);
             let reduced = i64::from(cost) * scale + potential[1 + r as usize] - own;
+            let arc = Violation { place: g as u32, rep: r, cost, shortfall: -reduced };
             if reduced < 0 {
                 negative_left_out += i128::from(-reduced);
-                if reduced < -1 {
-                    violations.push(Violation { place: g as u32, rep: r, cost, shortfall: -reduced });
-                }
+            }
+            if reduced < -1 {
+                violations.push(arc);
+            } else if reduced < margin {
+                near.push(arc);
             }
         }
     }
@@ -176,5 +238,5 @@ pub(crate) fn prove(
     let lower = supply_term - negative_present - negative_left_out;
     #[expect(clippy::cast_precision_loss, reason = "a bound, shown to a metre")]
     let gap_bound = ((net.cost_scaled() - lower) as f64 / scale as f64).max(0.0);
-    Proof { violations, gap_bound }
+    Proof { violations, near, gap_bound }
 }

@@ -122,9 +122,8 @@ impl Index {
             trees
                 .into_iter()
                 .map(|t| {
-                    let it: Box<dyn Iterator<Item = (u32, f64)> + 'a> = Box::new(
-                        t.nearest_neighbor_iter_with_distance_2(&centre).map(|(e, d2)| (e.data, d2.sqrt())),
-                    );
+                    let it: Box<dyn Iterator<Item = (u32, f64)> + 'a> =
+                        Box::new(t.nearest_neighbor_iter_with_distance_2(&centre).map(|(e, d2)| (e.data, d2.sqrt())));
                     it
                 })
                 .collect(),

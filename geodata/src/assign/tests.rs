@@ -2,6 +2,8 @@
 //! enumerated), its constraints on every answer, pruned against complete graphs, and the
 //! reasons and explanations a planner reads.
 
+#![expect(clippy::cast_possible_truncation, reason = "counts in tests are tiny")]
+
 use geo::{Destination, Geodesic, Geometry, Point, point, polygon};
 use proptest::prelude::*;
 
@@ -38,6 +40,32 @@ fn eligible(reps: &[Representative], places: &[Place], params: &Params, r: usize
     station_ok && params.max_distance_m.is_none_or(|m| metres_of(reps, places, r, p) <= m)
 }
 
+fn search(p: usize, options: &[Vec<(u32, u64)>], free: &mut [i64], served: u32, cost: u64, best: &mut (u32, u64)) {
+    if p == options.len() {
+        if served > best.0 || (served == best.0 && cost < best.1) {
+            *best = (served, cost);
+        }
+        return;
+    }
+    for &(set, c) in &options[p] {
+        let ok = (0..free.len()).all(|r| set & (1 << r) == 0 || free[r] > 0);
+        if !ok {
+            continue;
+        }
+        for (r, f) in free.iter_mut().enumerate() {
+            if set & (1 << r) != 0 {
+                *f -= 1;
+            }
+        }
+        search(p + 1, options, free, served + set.count_ones(), cost + c, best);
+        for (r, f) in free.iter_mut().enumerate() {
+            if set & (1 << r) != 0 {
+                *f += 1;
+            }
+        }
+    }
+}
+
 /// The best (units served, −metres) over every assignment that respects the constraints,
 /// by exhaustive search: each place picks a subset of its eligible representatives.
 fn brute_force(reps: &[Representative], places: &[Place], locks: &[Lock], params: &Params) -> (u32, u64) {
@@ -49,9 +77,8 @@ fn brute_force(reps: &[Representative], places: &[Place], locks: &[Lock], params
         .map(|p| {
             let locked: Vec<usize> = locks.iter().filter(|l| l.place == p).map(|l| l.representative).collect();
             let open = places[p].need.saturating_sub(locked.len() as u32) as usize;
-            let mine: Vec<usize> = (0..reps.len())
-                .filter(|&r| !locked.contains(&r) && eligible(reps, places, params, r, p))
-                .collect();
+            let mine: Vec<usize> =
+                (0..reps.len()).filter(|&r| !locked.contains(&r) && eligible(reps, places, params, r, p)).collect();
             (0u32..1 << mine.len())
                 .filter(|mask| mask.count_ones() as usize <= open)
                 .map(|mask| {
@@ -68,31 +95,6 @@ fn brute_force(reps: &[Representative], places: &[Place], locks: &[Lock], params
                 .collect()
         })
         .collect();
-    fn search(p: usize, options: &[Vec<(u32, u64)>], free: &mut [i64], served: u32, cost: u64, best: &mut (u32, u64)) {
-        if p == options.len() {
-            if served > best.0 || (served == best.0 && cost < best.1) {
-                *best = (served, cost);
-            }
-            return;
-        }
-        for &(set, c) in &options[p] {
-            let ok = (0..free.len()).all(|r| set & (1 << r) == 0 || free[r] > 0);
-            if !ok {
-                continue;
-            }
-            for (r, f) in free.iter_mut().enumerate() {
-                if set & (1 << r) != 0 {
-                    *f -= 1;
-                }
-            }
-            search(p + 1, options, free, served + set.count_ones(), cost + c, best);
-            for (r, f) in free.iter_mut().enumerate() {
-                if set & (1 << r) != 0 {
-                    *f += 1;
-                }
-            }
-        }
-    }
     let mut best = (0, u64::MAX);
     search(0, &options, &mut free, 0, 0, &mut best);
     best
@@ -167,7 +169,11 @@ fn case(max_reps: usize, max_places: usize, max_need: u32) -> impl Strategy<Valu
         1..=max_reps,
     );
     let places = proptest::collection::vec(
-        (geometry(), 0..=max_need, stations()).prop_map(|(geometry, need, stations)| Place { geometry, need, stations }),
+        (geometry(), 0..=max_need, stations()).prop_map(|(geometry, need, stations)| Place {
+            geometry,
+            need,
+            stations,
+        }),
         1..=max_places,
     );
     (reps, places, proptest::option::of(2000.0..12000.0f64), proptest::collection::vec((0usize..64, 0usize..64), 0..3))
@@ -216,7 +222,10 @@ fn nearest_takes_it_and_the_next_is_farther() {
     assert!(proposal.unserved.is_empty());
     let why = Explainer::new(&reps, &places, None, &proposal).place(0, 3);
     assert_eq!(why.served_by, [Serving { representative: 0, distance_m: 500, locked: false }]);
-    assert_eq!(why.next, [Runner { representative: 1, distance_m: 2000, load: 0, capacity: 5, reason: NextReason::Farther }]);
+    assert_eq!(
+        why.next,
+        [Runner { representative: 1, distance_m: 2000, load: 0, capacity: 5, reason: NextReason::Farther }]
+    );
 }
 
 #[test]
@@ -231,7 +240,10 @@ fn capacity_exhausted_and_the_nearest_is_full() {
     assert_eq!(proposal.loads, [Load { representative: 0, load: 1, capacity: 1 }]);
     let why = Explainer::new(&reps, &places, None, &proposal).place(1, 3);
     assert!(why.served_by.is_empty());
-    assert_eq!(why.next, [Runner { representative: 0, distance_m: 900, load: 1, capacity: 1, reason: NextReason::AtCapacity }]);
+    assert_eq!(
+        why.next,
+        [Runner { representative: 0, distance_m: 900, load: 1, capacity: 1, reason: NextReason::AtCapacity }]
+    );
     assert_eq!(why.unserved.map(|u| u.reason), Some(UnservedReason::CapacityExhausted));
 }
 
