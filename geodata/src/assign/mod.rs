@@ -70,7 +70,8 @@ pub struct Lock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Pruning {
     /// The complete graph while it has at most [`FULL_GRAPH_PAIRS`] pairs, else `Nearest`
-    /// with a k chosen from the needs.
+    /// with a k chosen from the needs and the tightness of capacity, widened (×2) for
+    /// places whose nearest representatives are under pressure.
     Auto,
     /// Every eligible pair: no proof needed, but R × P arcs.
     Full,
@@ -282,7 +283,8 @@ pub fn solve_exporting(
         Pruning::Nearest { k } => Some(k.max(1)),
     };
     let mut candidates = prune::candidates(&instance, &layout, &index, k);
-    if let Some(k) = k {
+    // `Nearest { k }` is exactly k (the proof does the rest); `Auto` also widens.
+    if let (Some(k), Pruning::Auto) = (k, params.pruning) {
         prune::widen_where_short(&instance, &layout, &index, &mut candidates, k);
     }
     let candidate_seconds = started.elapsed().as_secs_f64();

@@ -325,3 +325,23 @@ fn reasons_serialise_in_snake_case() {
     );
     assert_eq!(serde_json::to_value(NextReason::AtCapacity).unwrap(), "at_capacity");
 }
+
+#[test]
+fn stopping_short_reports_a_gap_that_covers_the_difference() {
+    // Both places have representative 0 nearest; with one candidate each and no proof
+    // rounds, one of them stays unserved although representative 1 could take it.
+    let reps = [rep(at(0.0, 100.0), 1, None), rep(at(180.0, 800.0), 1, None)];
+    let places = [place(TOWN, 1), place(at(0.0, 150.0), 1)];
+    let short = Params { pruning: Pruning::Nearest { k: 1 }, max_rounds: 0, ..Params::default() };
+    let stopped = solve(&reps, &places, &[], &short).unwrap();
+    assert!(!stopped.figures.optimal);
+    let best = solve(&reps, &places, &[], &full()).unwrap();
+    let gap = stopped.figures.gap_bound.expect("a gap bound");
+    #[expect(clippy::cast_precision_loss, reason = "small costs")]
+    let difference = (stopped.figures.objective - best.figures.objective) as f64;
+    assert!(difference > 0.0 && gap + 1e-6 >= difference, "gap {gap} < difference {difference}");
+    // With rounds the proof brings representative 1 back and proves the optimum.
+    let proved = solve(&reps, &places, &[], &Params { max_rounds: 8, ..short }).unwrap();
+    assert!(proved.figures.optimal && proved.figures.rounds > 1);
+    assert_eq!(proved.figures.objective, best.figures.objective);
+}
