@@ -4,6 +4,7 @@
 //!
 //! Everything here is pure computation on `geo` types; nothing knows about HTTP or SQL.
 
+pub mod assign;
 pub mod crs;
 pub mod distance;
 mod error;

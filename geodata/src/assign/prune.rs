@@ -1,0 +1,180 @@
+//! Candidate pruning and its proof: on large inputs the network holds only the k nearest
+//! eligible representatives of each place; afterwards the node potentials show whether any
+//! arc left out could have improved the answer.
+//!
+//! The solver ends 1-optimal in costs scaled by n + 1 (see `flow.rs`): every residual arc
+//! has reduced cost ≥ −1. If every arc that was left out also has reduced cost ≥ −1 under
+//! the same potentials, the flow is 1-optimal, hence optimal, on the complete graph too (it
+//! has the same nodes). Left-out arcs are never enumerated: for a place, the representatives
+//! come out of the R-tree nearest first with a lower bound on their distance, and the scan
+//! stops as soon as that bound makes every further arc's reduced cost non-negative, given
+//! the lowest representative potential. Before the scan each potential is moved to the end
+//! of its feasible interval that favours the proof (`Network::tighten`), which makes the
+//! scan stop within about the distance the place already travels.
+//!
+//! Arcs that break the proof are added and the flow re-solved from where it was (warm
+//! start at the largest violation's ε). If rounds run out, the Lagrangian bound
+//! −Σ b(v)π(v) − Σ u·max(0, −reduced cost), valid for any potentials, bounds the gap.
+
+use super::flow::Network;
+use super::spatial::{Index, metres};
+use super::{Candidates, Instance, Layout, whole_metres};
+
+/// A left-out arc whose reduced cost is below −1.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Violation {
+    /// Graph place and graph representative.
+    pub place: u32,
+    pub rep: u32,
+    /// Whole metres.
+    pub cost: u32,
+    /// −(reduced cost), scaled: at least 2.
+    pub shortfall: i64,
+}
+
+pub(crate) struct Proof {
+    pub violations: Vec<Violation>,
+    /// Objective − lower bound, in metres (meaningful when there are violations).
+    pub gap_bound: f64,
+}
+
+/// The starting k: enough for a place that needs several, more where capacity is tight
+/// (nearby representatives fill up and places reach further).
+pub(crate) fn initial_k(instance: &Instance<'_>, layout: &Layout) -> usize {
+    let max_need = layout.places.iter().map(|&p| instance.open[p as usize]).max().unwrap_or(1) as usize;
+    let need: u64 = layout.places.iter().map(|&p| u64::from(instance.open[p as usize])).sum();
+    let capacity: u64 = layout.reps.iter().map(|&r| u64::from(instance.free[r as usize])).sum();
+    let mut k = 8 + 2 * max_need;
+    if need * 5 > capacity * 4 {
+        k += 4;
+    }
+    k.min(layout.reps.len().max(1))
+}
+
+/// Each graph place's eligible representatives in range, nearest first by the index's
+/// bound: the first `k`, or all when `k` is `None`.
+pub(crate) fn candidates(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> Candidates {
+    let limit = k.unwrap_or(usize::MAX);
+    layout
+        .places
+        .iter()
+        .map(|&p| {
+            let p = p as usize;
+            let place = &instance.places[p];
+            let probe = instance.probes[p];
+            let mut list = Vec::with_capacity(limit.min(64));
+            for (g, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
+                if list.len() >= limit {
+                    break;
+                }
+                if instance.params.max_distance_m.is_some_and(|m| probe.lower_bound(chord) > m) {
+                    break;
+                }
+                let r = layout.reps[g as usize];
+                if instance.locked[p].binary_search(&r).is_ok() {
+                    continue;
+                }
+                let d = metres(instance.reps[r as usize].anchor, &place.geometry);
+                if instance.in_range(d) {
+                    list.push((g, whole_metres(d)));
+                }
+            }
+            list
+        })
+        .collect()
+}
+
+/// The cost of a unit of unserved need: more than the distance part of any augmenting path
+/// can add (it uses at most min(R, P) representative → place arcs, each at most the longest
+/// possible arc), so serving more always wins over travelling less.
+pub(crate) fn unserved_penalty(instance: &Instance<'_>, layout: &Layout, max_distance_m: Option<f64>) -> u64 {
+    // The longest arc: the maximum distance, or what the extent of everything allows (the
+    // chord across the bounding box, times π/2 for the arc over it, and the places' reach).
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    let mut reach = 0.0f64;
+    let mut widen = |c: [f64; 3]| {
+        for i in 0..3 {
+            lo[i] = lo[i].min(c[i]);
+            hi[i] = hi[i].max(c[i]);
+        }
+    };
+    for &r in &layout.reps {
+        widen(super::spatial::ecef(instance.reps[r as usize].anchor.0));
+    }
+    for &p in &layout.places {
+        let probe = instance.probes[p as usize];
+        widen(probe.centre);
+        reach = reach.max(probe.reach_m);
+    }
+    let diagonal = if lo[0].is_finite() { super::spatial::chord(lo, hi) } else { 0.0 };
+    let extent = diagonal * std::f64::consts::FRAC_PI_2 + 2.0 * reach + 1000.0;
+    let longest = max_distance_m.map_or(extent, |m| m.min(extent)).ceil() + 1.0;
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "metres on Earth")]
+    let longest = longest as u64;
+    let arcs = layout.reps.len().min(layout.places.len()) as u64;
+    longest * arcs.max(1) + 1
+}
+
+/// Checks every left-out arc (see the module header) and returns those that break the
+/// proof, with the gap bound.
+pub(crate) fn prove(
+    instance: &Instance<'_>,
+    layout: &Layout,
+    index: &Index,
+    candidates: &Candidates,
+    net: &mut Network,
+    supply: &[i64],
+) -> Proof {
+    let reps = layout.reps.len();
+    net.tighten(1..=reps, (reps + 1)..(reps + 1 + layout.places.len()));
+    let scale = net.scale;
+    let potential = &net.potential;
+    let lowest = potential[1..=reps].iter().copied().min().unwrap_or(0);
+    let mut violations = Vec::new();
+    let mut negative_left_out = 0i128;
+    for (g, &p) in layout.places.iter().enumerate() {
+        let p = p as usize;
+        let place = &instance.places[p];
+        let probe = instance.probes[p];
+        let own = potential[1 + reps + g];
+        // Past this (scaled) distance no arc can have a negative reduced cost.
+        let threshold = own - lowest;
+        let list = &candidates[g];
+        for (r, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
+            let bound = probe.lower_bound(chord);
+            #[expect(clippy::cast_possible_truncation, reason = "metres on Earth")]
+            let bound_scaled = (bound.floor() as i64).saturating_mul(scale);
+            if bound_scaled >= threshold {
+                break;
+            }
+            if instance.params.max_distance_m.is_some_and(|m| bound > m) {
+                break;
+            }
+            if list.iter().any(|&(c, _)| c == r) {
+                continue;
+            }
+            let input_rep = layout.reps[r as usize];
+            if instance.locked[p].binary_search(&input_rep).is_ok() {
+                continue;
+            }
+            let d = metres(instance.reps[input_rep as usize].anchor, &place.geometry);
+            if !instance.in_range(d) {
+                continue;
+            }
+            let cost = whole_metres(d);
+            let reduced = i64::from(cost) * scale + potential[1 + r as usize] - own;
+            if reduced < 0 {
+                negative_left_out += i128::from(-reduced);
+                if reduced < -1 {
+                    violations.push(Violation { place: g as u32, rep: r, cost, shortfall: -reduced });
+                }
+            }
+        }
+    }
+    let (supply_term, negative_present) = net.lagrangian_terms(supply);
+    let lower = supply_term - negative_present - negative_left_out;
+    #[expect(clippy::cast_precision_loss, reason = "a bound, shown to a metre")]
+    let gap_bound = ((net.cost_scaled() - lower) as f64 / scale as f64).max(0.0);
+    Proof { violations, gap_bound }
+}
