@@ -35,6 +35,9 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Longest a request may take (the signed blob transfers excepted).
     pub request_timeout: Duration,
+    /// The township's name for export titles (`--township-name`); `None`:
+    /// the root station's name.
+    pub township_name: Option<Arc<str>>,
 }
 
 /// The sync protocol's settings and secret.
@@ -112,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::findings::list))
         .routes(routes!(routes::departments::list, routes::departments::create))
         .routes(routes!(routes::departments::get, routes::departments::update))
+        .routes(routes!(routes::exports::export_ledger))
         .routes(routes!(routes::issues::list, routes::issues::create))
         .routes(routes!(routes::issues::similar))
         .routes(routes!(routes::issues::get, routes::issues::update))
@@ -119,6 +123,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::issue_lists::list, routes::issue_lists::create))
         .routes(routes!(routes::issue_lists::get, routes::issue_lists::update))
         .routes(routes!(routes::issue_lists::issue))
+        .routes(routes!(routes::exports::export_list))
         .routes(routes!(routes::photos::upload_url))
         .routes(routes!(routes::photos::complete))
         .routes(routes!(routes::photos::get))

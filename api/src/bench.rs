@@ -20,9 +20,10 @@ use sqlx::{ConnectOptions, PgPool};
 use uuid::Uuid;
 
 use crate::app::app;
-
-mod import;
 use crate::config::Config;
+
+mod export;
+mod import;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Bench {
@@ -40,6 +41,9 @@ pub enum Bench {
     /// Places imported per second from a CSV and a zipped shapefile of
     /// 100,000 rows, and a re-import, against plain `COPY` of the same rows.
     Import(import::ImportArgs),
+    /// The ledger of 10,000 issues exported as XLSX over HTTP: time and the
+    /// server's peak memory, against the CSV export of the same rows.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -327,6 +331,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Geofence(a) => geofence(a.sized()).await,
         Bench::Photos(a) => photos(a.sized()).await,
         Bench::Import(a) => import::run(a.sized()).await,
+        Bench::Export(a) => export::run(a.sized()).await,
     }
 }
 

@@ -160,6 +160,11 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
+    /// The township's name as the exports title it (邵原镇 in
+    /// 邵原镇人大主席团2026年11月问题清单). Unset: the root station's name.
+    #[arg(long, env = "FIELDVISIT_TOWNSHIP_NAME")]
+    pub township_name: Option<String>,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

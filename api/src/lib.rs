@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod embedded_pg;
 pub mod error;
+pub mod export;
 pub mod geo_input;
 pub mod head_errors;
 pub mod import_cli;
@@ -22,6 +23,7 @@ pub mod photos;
 pub mod routes;
 pub mod server;
 pub mod simulate;
+pub mod templates;
 
 /// The SQL migrations, embedded in the binary and run at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -89,7 +89,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let db = server::open_database(&config).await?;
             server::serve(&config, db, |addr| println!("fieldvisit listening on http://{addr}")).await
         }
-        Command::Demo(config) => {
+        Command::Demo(mut config) => {
+            // Export titles name the demo township (邵原镇人大主席团…问题清单)
+            // unless --township-name says otherwise.
+            config.township_name.get_or_insert_with(|| "邵原镇".to_owned());
             let db = server::open_database(&config).await?;
             let loaded = demo::load(&db.pool).await?;
             server::serve(&config, db, |addr| demo::print_banner(addr, &loaded)).await

@@ -18,9 +18,13 @@ use crate::error::{ApiError, RETRY_AFTER_S};
 pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// Compresses answers with gzip, br or zstd, as `Accept-Encoding` asks.
-/// Images are never compressed again (they are compressed already).
+/// Images and workbooks (an XLSX is a zip) are never compressed again.
 pub fn compression() -> CompressionLayer<impl Predicate> {
-    CompressionLayer::new().compress_when(SizeAbove::new(COMPRESS_ABOVE_BYTES).and(NotForContentType::IMAGES))
+    CompressionLayer::new().compress_when(
+        SizeAbove::new(COMPRESS_ABOVE_BYTES)
+            .and(NotForContentType::IMAGES)
+            .and(NotForContentType::const_new("application/vnd.openxmlformats")),
+    )
 }
 
 /// The request body encodings accepted (decoded by tower-http's

@@ -90,6 +90,7 @@ pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow
         photos,
         trust_forwarded_for: config.trust_forwarded_for,
         request_timeout: Duration::from_secs_f64(config.request_timeout_s),
+        township_name: config.township_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(Arc::from),
     })
 }
 

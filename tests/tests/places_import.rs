@@ -327,3 +327,40 @@ async fn the_command_line_imports_the_same_way(pool: PgPool) {
         sqlx::query_scalar("SELECT count(*) FROM places WHERE source = '市场监管局'").fetch_one(&pool).await.unwrap();
     assert_eq!(n, 3);
 }
+
+/// An enterprise register in Excel: the first sheet, a title-less header row,
+/// numbers as numbers, kinds named in Chinese in a column of their own.
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn an_xlsx_register_is_read_from_its_first_sheet(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let planner = server.login("planner").await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["编号", "名称", "类型", "经度", "纬度", "员工人数"].iter().enumerate() {
+        sheet.write_string(0, u16::try_from(col).unwrap(), *header).unwrap();
+    }
+    for (row, (lon, lat)) in DONGYANG.iter().enumerate() {
+        let r = u32::try_from(row + 1).unwrap();
+        sheet.write_number(r, 0, f64::from(9000 + r)).unwrap();
+        sheet.write_string(r, 1, format!("济源市邵原镇第{r}家企业")).unwrap();
+        sheet.write_string(r, 2, if row == 2 { "项目" } else { "企业" }).unwrap();
+        sheet.write_number(r, 3, *lon).unwrap();
+        sheet.write_number(r, 4, *lat).unwrap();
+        sheet.write_number(r, 5, 120.0).unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let (status, report) =
+        import(&server, &planner, bytes, "register.xlsx", &json!({"source": "工信办企业台账"})).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["file"]["format"].as_str(), report["created"].as_u64()), (Some("xlsx"), Some(3)), "{report}");
+    let rows: Vec<(String, String, String, Value)> = sqlx::query_as(
+        "SELECT external_id, name, kind::text, attributes FROM places WHERE source = '工信办企业台账' ORDER BY external_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows[0].0, "9001", "a whole number reads as one, not 9001.0");
+    assert_eq!(rows[0].1, "济源市邵原镇第1家企业");
+    assert_eq!((rows[0].2.as_str(), rows[2].2.as_str()), ("enterprise", "project_site"));
+    assert_eq!(rows[0].3["员工人数"], "120");
+}

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod blobs;
 pub mod check_ins;
 pub mod departments;
+pub mod exports;
 pub mod findings;
 pub mod health;
 pub mod issue_lists;

@@ -5,6 +5,7 @@
 //! ([`crate::mutations::issue`]), which applies the same steps. The monthly
 //! list that forwards them is [`crate::issue_lists`].
 
+pub mod bench_load;
 pub mod commands;
 pub mod departments;
 pub mod workflow;
