@@ -4,6 +4,7 @@
 //! crate parses, authorises and answers.
 
 pub mod app;
+pub mod assign_cli;
 pub mod auth;
 pub mod bench;
 pub mod config;

@@ -29,6 +29,8 @@ enum Command {
     /// Photo housekeeping.
     #[command(subcommand)]
     Photos(PhotosCommand),
+    /// Run the nearby-assignment rule (就近就便) and print a summary; --apply applies it.
+    Assign(Box<fieldvisit::assign_cli::AssignArgs>),
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -70,7 +72,7 @@ async fn main() -> std::process::ExitCode {
             server::init_logging(&config.log_format, "info,sqlx=warn,tower_http=warn");
         }
         // A measurement, a simulation or an import prints its own report; request logs would drown it.
-        Command::Simulate(_) | Command::Bench(_) | Command::Import(_) => {
+        Command::Simulate(_) | Command::Bench(_) | Command::Import(_) | Command::Assign(_) => {
             server::init_logging("text", "warn,sqlx=error");
         }
     }
@@ -99,6 +101,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Bench(bench) => fieldvisit::bench::run(bench).await,
         Command::Import(ImportCommand::Places(a)) => fieldvisit::import_cli::run(*a).await,
+        Command::Assign(a) => fieldvisit::assign_cli::run(*a).await,
         Command::Photos(PhotosCommand::Sweep { days, apply, config }) => {
             let db = server::open_database(&config).await?;
             let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));

@@ -2,6 +2,7 @@
 //! the query and shape the answer; rules live in the policy, the database
 //! constraints and the domain crates.
 
+pub mod assignment_proposals;
 pub mod assignments;
 pub mod auth;
 pub mod blobs;

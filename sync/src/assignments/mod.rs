@@ -3,6 +3,8 @@
 //! writes `rule` rows, planners `manual` ones, and `locked` rows are kept by
 //! the rule); others read them within their scope.
 
+pub mod proposals;
+
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
