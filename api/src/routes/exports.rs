@@ -76,13 +76,27 @@ pub struct LedgerExport {
     pub crs: Option<Crs>,
 }
 
+/// The GeoJSON export, for the document: an RFC 7946 FeatureCollection.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct GeoJsonDocument {
+    /// `FeatureCollection`.
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// `wgs84` or the system asked for.
+    pub coordinate_system: Option<String>,
+    /// One Point Feature per issue.
+    #[schema(value_type = Vec<Object>)]
+    pub features: Vec<serde_json::Value>,
+}
+
 /// One monthly list as a file: 序号 order, carried-over lines marked, titled
 /// e.g. 邵原镇人大主席团2026年11月问题清单.
 #[utoipa::path(get, path = "/v1/issue-lists/{id}/export", tag = "issue-lists", params(("id" = Uuid, Path), ExportOptions),
     security(("bearer" = [])),
     responses((status = 200, description = "The list as a file; `Content-Disposition` names it (`filename*` in UTF-8)",
             content((super::blobs::RawBytes = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-                (String = "text/csv"), (super::blobs::RawBytes = "application/geo+json"), (String = "text/html")),
+                (String = "text/csv"), (GeoJsonDocument = "application/geo+json"), (String = "text/html")),
             headers(("content-disposition" = String, description = "attachment; filename=\"issue-list-2026-11.xlsx\"; filename*=UTF-8''…"))),
         (status = 400, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
 pub async fn export_list(
@@ -113,7 +127,7 @@ pub async fn export_list(
 #[utoipa::path(get, path = "/v1/issues/export", tag = "issues", params(LedgerExport), security(("bearer" = [])),
     responses((status = 200, description = "The ledger as a file; `Content-Disposition` names it (`filename*` in UTF-8)",
             content((super::blobs::RawBytes = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-                (String = "text/csv"), (super::blobs::RawBytes = "application/geo+json"), (String = "text/html")),
+                (String = "text/csv"), (GeoJsonDocument = "application/geo+json"), (String = "text/html")),
             headers(("content-disposition" = String, description = "attachment; filename=\"issue-ledger-2026-11.xlsx\"; filename*=UTF-8''…"))),
         (status = 400, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn export_ledger(

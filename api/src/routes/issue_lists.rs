@@ -101,8 +101,8 @@ pub struct ListChange {
 /// Edit a draft (an issued list is a 409 `list_issued`).
 #[utoipa::path(patch, path = "/v1/issue-lists/{id}", tag = "issue-lists", params(("id" = Uuid, Path)), request_body = ListChange,
     security(("bearer" = [])),
-    responses((status = 200, body = ListDetail), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody),
-        (status = 422, body = super::ErrorBody)))]
+    responses((status = 200, body = ListDetail), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,7 +128,8 @@ pub struct IssueRequest {
 /// Issue a draft: it is frozen from now on, and its new issues become `forwarded`.
 #[utoipa::path(post, path = "/v1/issue-lists/{id}/issue", tag = "issue-lists", params(("id" = Uuid, Path)),
     request_body(content = IssueRequest, description = "optional"), security(("bearer" = [])),
-    responses((status = 200, body = ListDetail), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+    responses((status = 200, body = ListDetail), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody)))]
 pub async fn issue(
     State(state): State<AppState>,
     caller: Caller,
