@@ -19,7 +19,7 @@ use crate::input::{Body, Path};
 
 /// Make a proposal (planners): the rule run on the active representatives and
 /// places, with the assignments planners locked kept as they are.
-#[utoipa::path(post, path = "/v1/assignment-proposals", tag = "assignments", request_body = Params, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/assignment-proposals", operation_id = "assignments_propose", tag = "assignments", request_body = Params, security(("bearer" = [])),
     responses((status = 201, body = Proposal), (status = 403, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -47,7 +47,7 @@ pub async fn propose(db: &sqlx::PgPool, by: Uuid, params: Params) -> ApiResult<U
 }
 
 /// One proposal, with whether the assignments have changed since (`stale`).
-#[utoipa::path(get, path = "/v1/assignment-proposals/{id}", tag = "assignments", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/v1/assignment-proposals/{id}", operation_id = "assignments_get_proposal", tag = "assignments", params(("id" = Uuid, Path)),
     security(("bearer" = [])), responses((status = 200, body = Proposal), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Proposal>> {
@@ -56,7 +56,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<U
 }
 
 /// Why a place went to whom in a proposal, and who came next, at what distance.
-#[utoipa::path(get, path = "/v1/assignment-proposals/{id}/places/{place_id}", tag = "assignments",
+#[utoipa::path(get, path = "/v1/assignment-proposals/{id}/places/{place_id}", operation_id = "assignments_explain_place", tag = "assignments",
     params(("id" = Uuid, Path), ("place_id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Explanation), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
 pub async fn place(
@@ -72,7 +72,7 @@ pub async fn place(
 /// Apply a proposal in one transaction: removed assignments end today (with
 /// their history), added ones open with `source = rule`. A proposal made
 /// before the assignments changed is stale: 409 `stale_proposal`.
-#[utoipa::path(post, path = "/v1/assignment-proposals/{id}/apply", tag = "assignments", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/v1/assignment-proposals/{id}/apply", operation_id = "assignments_apply_proposal", tag = "assignments", params(("id" = Uuid, Path)),
     security(("bearer" = [])), responses((status = 200, body = Diff), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn apply(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Diff>> {
