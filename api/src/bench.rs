@@ -209,7 +209,7 @@ async fn rig_with(name: &str, wire: Wire) -> anyhow::Result<Rig> {
     rig_data::recreate_database(&mut conn, &db).await?;
     let pool = PgPoolOptions::new().max_connections(64).connect_with(admin.database(&db)).await?;
     crate::MIGRATOR.run(&pool).await?;
-    crate::demo::load(&pool).await?;
+    crate::demo::load(&pool, true).await?;
     rig_data::analyze(&pool).await?;
     let config = Defaults::parse_from(["bench"]).config;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

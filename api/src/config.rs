@@ -165,6 +165,12 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_TOWNSHIP_NAME")]
     pub township_name: Option<String>,
 
+    /// `fieldvisit demo` only: `full` loads the township with a year of
+    /// visits, findings and the issue ledger; `none` the township alone
+    /// (stations, people, places, assignments), in a few seconds.
+    #[arg(long, env = "FIELDVISIT_DEMO_HISTORY", default_value = "full", value_parser = ["full", "none"])]
+    pub demo_history: String,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "FIELDVISIT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

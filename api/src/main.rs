@@ -96,7 +96,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             // unless --township-name says otherwise.
             config.township_name.get_or_insert_with(|| "邵原镇".to_owned());
             let db = server::open_database(&config).await?;
-            let loaded = demo::load(&db.pool).await?;
+            let loaded = demo::load(&db.pool, config.demo_history == "full").await?;
             server::serve(&config, db, |addr| demo::print_banner(addr, &loaded)).await
         }
         Command::Bench(bench) => fieldvisit::bench::run(bench).await,

@@ -134,7 +134,7 @@ async fn readyz(server: &Server) -> StatusCode {
 async fn database_loss(outage: Outage) {
     let cluster = tokio::task::spawn_blocking(PgCluster::start).await.unwrap();
     let url = cluster.url();
-    let server = Arc::new(Server::start(&["demo"], &[("DATABASE_URL", url.as_str())]).await);
+    let server = Arc::new(Server::start(&["demo", "--demo-history", "none"], &[("DATABASE_URL", url.as_str())]).await);
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     let mut devices = Vec::new();
     for i in 1..=DEVICES {

@@ -5,6 +5,9 @@ use fieldvisit_tests::Server;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
+/// The township without its year of history: enough for what these tests read.
+const TOWNSHIP_ONLY: &[(&str, &str)] = &[("FIELDVISIT_DEMO_HISTORY", "none")];
+
 /// The twelve months before this one (`YYYY-MM`): the demo's history, as a
 /// demo created now has it.
 fn history_months() -> Vec<String> {
@@ -20,7 +23,7 @@ fn history_months() -> Vec<String> {
 
 #[sqlx::test(migrations = false)]
 async fn the_demo_township_is_shaoyuan(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::demo_with(&pool, TOWNSHIP_ONLY).await;
     let banner = server.stdout.join("\n");
     for expected in ["/docs", "admin", "planner", "presidium", "staff01", "rep001", "fieldvisit"] {
         assert!(banner.contains(expected), "the banner mentions {expected}: {banner}");
@@ -53,7 +56,7 @@ async fn the_demo_township_is_shaoyuan(pool: PgPool) {
 
 #[sqlx::test(migrations = false)]
 async fn every_demo_place_lies_in_western_jiyuan(pool: PgPool) {
-    let _server = Server::demo(&pool).await;
+    let _server = Server::demo_with(&pool, TOWNSHIP_ONLY).await;
     // The real boundary of 济源市, converted from GCJ-02, and its western part.
     let boundary = fieldvisit::demo::township::township().boundary;
     let wkb = fieldvisit_geodata::wkb::to_wkb(&geo::Geometry::MultiPolygon(boundary));
@@ -82,7 +85,7 @@ async fn every_demo_place_lies_in_western_jiyuan(pool: PgPool) {
 
 #[sqlx::test(migrations = false)]
 async fn rep001_sees_their_stations_places_and_nothing_else(pool: PgPool) {
-    let server = Server::demo(&pool).await;
+    let server = Server::demo_with(&pool, TOWNSHIP_ONLY).await;
     let token = server.login("rep001").await;
     let (_, me) = server.get(&token, "/v1/me").await;
     let station = me["station_id"].as_str().unwrap().to_owned();

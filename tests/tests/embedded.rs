@@ -35,7 +35,8 @@ async fn without_database_url_a_private_cluster_runs_and_stops() {
     let dir = std::env::temp_dir().join(format!("fieldvisit-embedded-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let data_dir = dir.to_string_lossy().into_owned();
-    let server = Server::start(&["demo"], &[("FIELDVISIT_DATA_DIR", data_dir.as_str())]).await;
+    let server =
+        Server::start(&["demo", "--demo-history", "none"], &[("FIELDVISIT_DATA_DIR", data_dir.as_str())]).await;
     let ready = server.http.get(format!("{}/readyz", server.base)).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     let token = server.login("rep001").await;
@@ -63,13 +64,13 @@ async fn a_cluster_left_by_a_killed_demo_is_adopted_and_stopped_on_exit() {
     let data_dir = dir.to_string_lossy().into_owned();
     let env = [("FIELDVISIT_DATA_DIR", data_dir.as_str())];
     let pg = dir.join("pg");
-    let server = Server::start(&["demo"], &env).await;
+    let server = Server::start(&["demo", "--demo-history", "none"], &env).await;
     let first = postmaster_pid(&pg).expect("the private cluster runs");
     server.kill().await;
     assert_eq!(postmaster_pid(&pg), Some(first), "a killed server cannot stop its cluster");
 
     // The next start reuses the running cluster, and owns it from then on.
-    let again = Server::start(&["demo"], &env).await;
+    let again = Server::start(&["demo", "--demo-history", "none"], &env).await;
     assert_eq!(ready(&again).await, StatusCode::OK);
     let token = again.login("rep001").await;
     assert_eq!(again.get(&token, "/v1/me").await.0, StatusCode::OK);
@@ -84,7 +85,8 @@ async fn a_private_cluster_killed_under_the_demo_is_started_again() {
     let dir = scratch_dir();
     let data_dir = dir.to_string_lossy().into_owned();
     let pg = dir.join("pg");
-    let server = Server::start(&["demo"], &[("FIELDVISIT_DATA_DIR", data_dir.as_str())]).await;
+    let server =
+        Server::start(&["demo", "--demo-history", "none"], &[("FIELDVISIT_DATA_DIR", data_dir.as_str())]).await;
     let token = server.login("planner").await;
     let killed = postmaster_pid(&pg).expect("the private cluster runs");
     let status = std::process::Command::new("kill").args(["-KILL", &killed.to_string()]).status().unwrap();

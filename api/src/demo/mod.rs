@@ -46,12 +46,13 @@ pub struct Loaded {
     pub ledger: ledger::Ledger,
 }
 
-/// Seeds the demo township and its history; what is already there is kept.
-pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
+/// Seeds the demo township and, with `history`, its year of visits,
+/// findings and ledger; what is already there is kept.
+pub async fn load(db: &PgPool, history: bool) -> anyhow::Result<Loaded> {
     let t = township::township();
     seed_township(db, &t).await?;
     let founded = fieldvisit_sync::stations::founded_at(db).await?.unwrap_or_else(chrono::Utc::now);
-    let months = visits::history_months(fieldvisit_sync::month::Month::of(founded));
+    let months = if history { visits::history_months(fieldvisit_sync::month::Month::of(founded)) } else { Vec::new() };
     let check_ins = visits::load_history(db, &months).await.context("visit history")?;
     let findings = findings::load_findings(db, &months).await.context("demo findings")?;
     let ledger = ledger::load_ledger(db, &months, chrono::Utc::now()).await.context("demo ledger")?;
@@ -199,10 +200,12 @@ pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
     if loaded.findings > 0 {
         println!("findings from those visits: {} added", loaded.findings);
     }
-    println!(
-        "issue ledger: {} issues over the year, {} closed out, {} monthly lists (the last a draft)",
-        loaded.ledger.issues, loaded.ledger.closed_out, loaded.ledger.lists
-    );
+    if loaded.ledger.lists > 0 {
+        println!(
+            "issue ledger: {} issues over the year, {} closed out, {} monthly lists (the last a draft)",
+            loaded.ledger.issues, loaded.ledger.closed_out, loaded.ledger.lists
+        );
+    }
     println!("API docs:  http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("logins (password \"{DEMO_PASSWORD}\" for all):");
     println!("  admin, planner, presidium");
