@@ -7,7 +7,8 @@
 //! rating. Of the last full month's issues, one waits for its raiser's
 //! confirmation and one was disputed back to the department; the last
 //! month's list is still a draft. In the current month a few more show the
-//! side exits: new, accepted, returned, rejected and merged.
+//! side exits: new, accepted, returned, rejected, merged, and one forwarded
+//! at once by its station's own list.
 //!
 //! Everything goes through the same commands and push mutations the web and
 //! the phones use, at the time it happened. Idempotent: ids are derived from
@@ -325,8 +326,34 @@ pub async fn load_ledger(db: &PgPool, months: &[NaiveDate], now: DateTime<Utc>) 
     Ok(out)
 }
 
+/// A station's own list for `month` holding `issue` alone, issued at `at`.
+async fn forward_at_once(
+    db: &PgPool,
+    cast: &Cast,
+    station: Uuid,
+    month: Month,
+    issue: Uuid,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let staff = cast.staff_of(station)?;
+    let list = Uuid::new_v5(&NAMESPACE, format!("issue-list:{month}:{station}").as_bytes());
+    let reach = staff.scope.stations.clone();
+    if matches!(issue_lists::detail(db, None, list).await, Err(SyncError::NotFound(_))) {
+        let draft = issue_lists::Draft { id: list, month, station_id: Some(station), reach: reach.clone() };
+        command::execute(db, staff.person_id, draft).await.context("a station's list")?;
+    }
+    if issue_lists::detail(db, None, list).await?.list.issued_at.is_none() {
+        let edit = issue_lists::Edit { id: list, version: None, issue_ids: vec![issue], reach: reach.clone() };
+        command::execute(db, staff.person_id, edit).await.context("a station's list")?;
+        let issue_it = issue_lists::IssueIt { id: list, version: None, reach, at };
+        command::execute(db, staff.person_id, issue_it).await.context("issuing a station's list")?;
+    }
+    Ok(())
+}
+
 /// This month's issues, from last month's findings: two new, one accepted,
-/// one returned, one rejected, one merged into another.
+/// one returned, one rejected, one merged into another, and one forwarded at
+/// once by its station's own list.
 async fn current_month(
     db: &PgPool,
     cast: &Cast,
@@ -335,7 +362,7 @@ async fn current_month(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let start = last.next().starts_at();
-    let picked = pick(db, last, 6).await?;
+    let picked = pick(db, last, 7).await?;
     let mut ids = Vec::new();
     for (i, f) in picked.iter().enumerate() {
         let minutes = i64::try_from(picked.len() - i).unwrap_or(0) * 10;
@@ -363,6 +390,11 @@ async fn current_month(
                     ..StepArgs::default()
                 };
                 step(db, presidium, *id, Action::Merge, args, soon).await?;
+            }
+            6 => {
+                // Sent on at once by its station's own list for this month.
+                step(db, &staff, *id, Action::Accept, StepArgs::default(), soon).await?;
+                forward_at_once(db, cast, f.station_id, last.next(), *id, soon + Duration::minutes(1)).await?;
             }
             _ => {}
         }
