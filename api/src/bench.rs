@@ -560,6 +560,18 @@ async fn geofence(a: GeofenceArgs) -> anyhow::Result<()> {
 /// Peak and current resident memory of a process, in kB, from /proc.
 /// The process running `exe` among `root` and its descendants (`root` when
 /// none is found).
+/// The address a `fieldvisit serve` child prints once it listens.
+async fn listening_on(child: &mut tokio::process::Child) -> anyhow::Result<String> {
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().context("stdout")?));
+    loop {
+        let line = lines.next_line().await?.context("the server exited")?;
+        if let Some(url) = line.strip_prefix("fieldvisit listening on ") {
+            return Ok(url.trim().to_owned());
+        }
+    }
+}
+
 fn server_pid(root: u32, exe: &std::path::Path) -> u32 {
     let parent_of = |pid: u32| -> Option<u32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -640,14 +652,7 @@ async fn photos(a: PhotosArgs) -> anyhow::Result<()> {
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().context("server pid")?;
-    let mut lines =
-        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().context("stdout")?));
-    let base = loop {
-        let line = lines.next_line().await?.context("the server exited")?;
-        if let Some(url) = line.strip_prefix("fieldvisit listening on ") {
-            break url.trim().to_owned();
-        }
-    };
+    let base = listening_on(&mut child).await?;
     let rig = std::sync::Arc::new(Rig { pool: rig.pool.clone(), base, http: rig.http.clone() });
     // Under a profiler the child is the profiler's launcher: measure and stop
     // the server itself.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use uuid::Uuid;
 
-use super::{Rig, memory_kb, percentiles, rig, server_pid};
+use super::{Rig, listening_on, memory_kb, percentiles, rig, server_pid};
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
@@ -67,14 +67,7 @@ pub async fn run(a: ExportArgs) -> anyhow::Result<()> {
         .kill_on_drop(true)
         .spawn()?;
     let pid = server_pid(child.id().context("server pid")?, &exe);
-    let mut lines =
-        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().context("stdout")?));
-    let base = loop {
-        let line = lines.next_line().await?.context("the server exited")?;
-        if let Some(url) = line.strip_prefix("fieldvisit listening on ") {
-            break url.trim().to_owned();
-        }
-    };
+    let base = listening_on(&mut child).await?;
     let server = Rig { pool: rig.pool.clone(), base, http: rig.http.clone() };
     let token = server.login("presidium").await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
