@@ -319,3 +319,62 @@ async fn another_stations_staff_and_bad_input_are_refused(pool: PgPool) {
     let res = server.http.get(format!("{}/v1/issues/export", server.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The printable page printed by a real browser (headless Chromium, as
+/// Debian packages it): A4 landscape pages, the Chinese text rendered with a
+/// CJK font, in Chinese and in English. Screenshots are kept beside the PDFs
+/// under `$CARGO_TARGET_TMPDIR` for a person to look at.
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn the_printable_page_prints_as_a4_landscape_in_a_real_browser(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let staff = server.login("staff02").await;
+    let id = issued_list(&server, &staff).await;
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("print-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&out).unwrap();
+    for lang in ["zh", "en"] {
+        let (status, _, page) =
+            download(&server, &staff, &format!("/v1/issue-lists/{id}/export?format=html&lang={lang}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = out.join(format!("list-{lang}.html"));
+        std::fs::write(&html, &page).unwrap();
+        let pdf = out.join(format!("list-{lang}.pdf"));
+        let png = out.join(format!("list-{lang}.png"));
+        for (flag, file) in [("--print-to-pdf", &pdf), ("--screenshot", &png)] {
+            let status = std::process::Command::new(chromium())
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-pdf-header-footer",
+                    "--window-size=1400,900",
+                ])
+                .arg(format!("{flag}={}", file.display()))
+                .arg(format!("file://{}", html.display()))
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("chromium runs (.ci/setup installs it)");
+            assert!(status.success(), "chromium {flag} for {lang}");
+        }
+        let bytes = std::fs::read(&pdf).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        // A4 landscape is 842 × 595 points: the page's @page rule, honoured by the browser.
+        let landscape = text.contains("/MediaBox [0 0 841.91998 594.95996]")
+            || text.contains("/MediaBox [0 0 842 595]")
+            || text.contains("/MediaBox [0 0 841.92 595.2]");
+        assert!(
+            landscape,
+            "{lang}: an A4 landscape page: {}",
+            text.lines().find(|l| l.contains("MediaBox")).unwrap_or("none")
+        );
+        // A Chinese page embeds a CJK font; a page of boxes would not.
+        if lang == "zh" {
+            assert!(text.contains("CJK") || text.contains("Noto"), "a CJK font is embedded");
+        }
+        assert!(std::fs::metadata(&png).unwrap().len() > 10_000, "{lang}: the screenshot shows something");
+    }
+}
+
+/// Debian's `chromium`, or what `FIELDVISIT_CHROMIUM` names.
+fn chromium() -> String {
+    std::env::var("FIELDVISIT_CHROMIUM").unwrap_or_else(|_| "chromium".into())
+}
