@@ -55,35 +55,46 @@ pub async fn count_check_ins(db: &PgPool) -> Result<i64, sqlx::Error> {
 /// same indexes (no triggers, no foreign keys): the floor of what PostgreSQL
 /// can take. Answers the rows copied and how long the COPY in took.
 pub async fn copy_check_ins(db: &PgPool) -> Result<(u64, Duration), sqlx::Error> {
-    let mut conn = db.acquire().await?;
-    sqlx::query("CREATE TABLE check_ins_copy (LIKE check_ins INCLUDING ALL)").execute(&mut *conn).await?;
-    let mut out = conn.copy_out_raw("COPY check_ins TO STDOUT (FORMAT binary)").await?;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = futures_util::StreamExt::next(&mut out).await {
-        bytes.extend_from_slice(&chunk?);
-    }
-    drop(out);
-    let t = Instant::now();
-    let mut copy = conn.copy_in_raw("COPY check_ins_copy FROM STDIN (FORMAT binary)").await?;
-    copy.send(bytes.as_slice()).await?;
-    let copied = copy.finish().await?;
-    Ok((copied, t.elapsed()))
+    copy_into_twin(db, Twin::CHECK_INS).await
 }
 
-/// Copies every place with plain binary COPY into a new table with the same
-/// indexes (no triggers, no foreign keys): the reference of the import
-/// benchmark. Answers the rows copied and how long the COPY in took.
+/// The same for places: the reference of the import benchmark.
 pub async fn copy_places(db: &PgPool) -> Result<(u64, Duration), sqlx::Error> {
+    copy_into_twin(db, Twin::PLACES).await
+}
+
+/// A table and its twin, as the statements that make and fill it (table
+/// names cannot be bound as parameters, so each pair is written out).
+struct Twin {
+    create: &'static str,
+    copy_out: &'static str,
+    copy_in: &'static str,
+}
+
+impl Twin {
+    const CHECK_INS: Self = Self {
+        create: "CREATE TABLE check_ins_copy (LIKE check_ins INCLUDING ALL)",
+        copy_out: "COPY check_ins TO STDOUT (FORMAT binary)",
+        copy_in: "COPY check_ins_copy FROM STDIN (FORMAT binary)",
+    };
+    const PLACES: Self = Self {
+        create: "CREATE TABLE places_copy (LIKE places INCLUDING ALL)",
+        copy_out: "COPY places TO STDOUT (FORMAT binary)",
+        copy_in: "COPY places_copy FROM STDIN (FORMAT binary)",
+    };
+}
+
+async fn copy_into_twin(db: &PgPool, twin: Twin) -> Result<(u64, Duration), sqlx::Error> {
     let mut conn = db.acquire().await?;
-    sqlx::query("CREATE TABLE places_copy (LIKE places INCLUDING ALL)").execute(&mut *conn).await?;
-    let mut out = conn.copy_out_raw("COPY places TO STDOUT (FORMAT binary)").await?;
+    sqlx::query(twin.create).execute(&mut *conn).await?;
+    let mut out = conn.copy_out_raw(twin.copy_out).await?;
     let mut bytes = Vec::new();
     while let Some(chunk) = futures_util::StreamExt::next(&mut out).await {
         bytes.extend_from_slice(&chunk?);
     }
     drop(out);
     let t = Instant::now();
-    let mut copy = conn.copy_in_raw("COPY places_copy FROM STDIN (FORMAT binary)").await?;
+    let mut copy = conn.copy_in_raw(twin.copy_in).await?;
     copy.send(bytes.as_slice()).await?;
     let copied = copy.finish().await?;
     Ok((copied, t.elapsed()))
