@@ -2,7 +2,7 @@
 //! where they lie, and what rep001 sees after signing in.
 
 use fieldvisit_tests::Server;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -46,13 +46,82 @@ async fn the_demo_township_is_shaoyuan(pool: PgPool) {
     assert_eq!(count("SELECT count(*) FROM places WHERE kind = 'grid_cell'").await, 28);
     assert_eq!(count("SELECT count(*) FROM places WHERE kind = 'enterprise'").await, 49);
     assert!(count("SELECT count(*) FROM places WHERE kind = 'project_site'").await >= 3);
-    assert_eq!(count("SELECT count(*) FROM people p WHERE role = 'representative' AND NOT EXISTS (SELECT FROM assignments a WHERE a.person_id = p.id)").await, 0);
+    // The nearby rule leaves a representative idle only where their station's places have
+    // all they need; in the demo that is two of 87.
+    let idle =
+        count("SELECT count(*) FROM people p WHERE role = 'representative' AND NOT EXISTS (SELECT FROM assignments a WHERE a.person_id = p.id)").await;
+    assert!(idle <= 3, "{idle} representatives without a place");
+    assert_eq!(
+        count("SELECT count(*) FROM places p WHERE NOT EXISTS (SELECT FROM assignments a WHERE a.place_id = p.id)")
+            .await,
+        0
+    );
     for n in 1..=87 {
         let (status, _) = server.login_full(&format!("rep{n:03}"), "fieldvisit").await;
         if n % 29 == 1 {
             assert_eq!(status, StatusCode::OK, "rep{n:03} signs in");
         }
     }
+}
+
+/// The demo's assignments are the nearby rule's (就近就便): the proposal the demo's planner
+/// finds waiting, and a new one with the same parameters, keep every assignment and change
+/// none; once a planner moves one by hand, the rule proposes to move it back.
+#[sqlx::test(migrations = false)]
+async fn the_demo_assignments_are_the_nearby_rules(pool: PgPool) {
+    let server = Server::demo_with(&pool, TOWNSHIP_ONLY).await;
+    let banner = server.stdout.join("\n");
+    let id = banner
+        .split("/v1/assignment-proposals/")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the banner names the rule's proposal: {banner}"))
+        .to_owned();
+    let planner = server.login("planner").await;
+    let (status, waiting) = server.get(&planner, &format!("/v1/assignment-proposals/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{waiting}");
+    let in_force: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM assignments WHERE valid_to IS NULL").fetch_one(&pool).await.unwrap();
+    assert_eq!(in_force, 148);
+    let params = waiting["params"].clone();
+    assert_eq!(params["needs"], serde_json::json!({"grid_cell": 3, "enterprise": 1, "project_site": 3}));
+    assert_eq!(params["within_station"], true);
+    let (status, fresh) = server.call(Method::POST, Some(&planner), "/v1/assignment-proposals", Some(&params)).await;
+    assert_eq!(status, StatusCode::CREATED, "{fresh}");
+    for proposal in [&waiting, &fresh] {
+        assert_eq!(proposal["stale"], false);
+        assert_eq!(proposal["diff"]["kept"], in_force, "{}", proposal["diff"]);
+        assert_eq!(proposal["diff"]["added"].as_array().unwrap().len(), 0);
+        assert_eq!(proposal["diff"]["removed"].as_array().unwrap().len(), 0);
+        assert_eq!(proposal["unserved"].as_array().unwrap().len(), 0, "every place has all it needs");
+        assert_eq!(proposal["figures"]["optimal"], true);
+    }
+    assert_eq!(waiting["total_distance_m"], fresh["total_distance_m"]);
+
+    // A planner ends one of rep001's assignments by hand: the rule proposes it again.
+    let (ended, place): (String, String) = sqlx::query_as(
+        "SELECT a.id::text, a.place_id::text FROM assignments a JOIN people p ON p.id = a.person_id
+         WHERE p.username = 'rep001' ORDER BY a.id LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let (_, current) = server.get(&planner, &format!("/v1/assignments/{ended}")).await;
+    let today: String =
+        sqlx::query_scalar("SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date::text").fetch_one(&pool).await.unwrap();
+    let patch = serde_json::json!({"valid_to": today, "version": current["version"]});
+    let (status, body) =
+        server.call(Method::PATCH, Some(&planner), &format!("/v1/assignments/{ended}"), Some(&patch)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, again) = server.get(&planner, &format!("/v1/assignment-proposals/{id}")).await;
+    assert_eq!(again["stale"], true, "the waiting proposal predates the change");
+    let (status, after) = server.call(Method::POST, Some(&planner), "/v1/assignment-proposals", Some(&params)).await;
+    assert_eq!(status, StatusCode::CREATED, "{after}");
+    let added = after["diff"]["added"].as_array().unwrap();
+    assert_eq!(added.len(), 1, "{}", after["diff"]);
+    assert_eq!(added[0]["place_id"], place.as_str());
+    assert_eq!(after["diff"]["removed"].as_array().unwrap().len(), 0);
+    assert_eq!(after["total_distance_m"], waiting["total_distance_m"]);
 }
 
 #[sqlx::test(migrations = false)]

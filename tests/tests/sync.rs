@@ -753,7 +753,7 @@ async fn every_verdict_with_real_coordinates(pool: PgPool) {
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn months_are_asia_shanghai_calendar_months(pool: PgPool) {
     let server = Server::in_process(&pool).await;
-    let mut r = rep(&server, &pool, "rep041").await;
+    let mut r = rep(&server, &pool, "rep042").await;
     r.cell = assigned(&pool, r.person).await;
     sqlx::query("DELETE FROM findings").execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM check_ins").execute(&pool).await.unwrap();

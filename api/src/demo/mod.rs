@@ -38,6 +38,8 @@ pub struct Loaded {
     pub people: usize,
     pub places: usize,
     pub assignments: usize,
+    /// The nearby rule's proposal over the demo, made by the planner.
+    pub proposal: Uuid,
     /// History check-ins applied by this start (0 when already there).
     pub check_ins: usize,
     pub findings: usize,
@@ -51,6 +53,7 @@ pub struct Loaded {
 pub async fn load(db: &PgPool, history: bool) -> anyhow::Result<Loaded> {
     let t = township::township();
     seed_township(db, &t).await?;
+    let proposal = rule_proposal(db).await.context("the nearby rule's proposal")?;
     let founded = fieldvisit_sync::stations::founded_at(db).await?.unwrap_or_else(chrono::Utc::now);
     let months = if history { visits::history_months(fieldvisit_sync::month::Month::of(founded)) } else { Vec::new() };
     let check_ins = visits::load_history(db, &months).await.context("visit history")?;
@@ -62,6 +65,7 @@ pub async fn load(db: &PgPool, history: bool) -> anyhow::Result<Loaded> {
         people: t.people.len(),
         places: t.places.len(),
         assignments: t.assignments.len(),
+        proposal,
         check_ins,
         findings,
         months: (month(months.first()), month(months.last())),
@@ -168,6 +172,43 @@ async fn seed_township(db: &PgPool, t: &township::Township) -> anyhow::Result<()
     execute_all(db, admin.id, creates.collect()).await
 }
 
+/// The parameters the demo's assignments were made with (`township::NEEDS`, each place
+/// within its station's subtree), as a planner would enter them.
+pub fn rule_params() -> assignments::proposals::Params {
+    use fieldvisit_sync::places::PlaceKind;
+    let need = |kind| township::NEEDS.iter().find(|(k, _)| *k == kind).map_or(1, |(_, n)| *n);
+    assignments::proposals::Params {
+        needs: assignments::proposals::Needs {
+            grid_cell: need(PlaceKind::GridCell),
+            enterprise: need(PlaceKind::Enterprise),
+            project_site: need(PlaceKind::ProjectSite),
+        },
+        within_station: true,
+        ..assignments::proposals::Params::default()
+    }
+}
+
+/// The planner's proposal of the nearby rule over the seeded demo, kept for review (the
+/// assignments were made by the same rule, so it finds nothing to change until someone
+/// edits them). Made once: a restart finds it by its id.
+async fn rule_proposal(db: &PgPool) -> anyhow::Result<Uuid> {
+    use fieldvisit_sync::assignments::proposals;
+    let id = township::demo_id("proposal:nearby-rule");
+    match proposals::get(db, id).await {
+        Ok(_) => return Ok(id),
+        Err(fieldvisit_sync::SyncError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let inputs = proposals::inputs(db, rule_params()).await?;
+    let (inputs, body) = tokio::task::spawn_blocking(move || {
+        let body = proposals::propose(&inputs);
+        (inputs, body)
+    })
+    .await?;
+    command::execute(db, township::person_id("planner"), proposals::Keep::new(id, &inputs, body?)).await?;
+    Ok(id)
+}
+
 /// Applies each command as `by` through the dispatcher, several at once (as
 /// many as the pool has connections), and fails with the first refusal,
 /// named by its label.
@@ -194,6 +235,7 @@ pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
         "demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",
         loaded.stations, loaded.people, loaded.places, loaded.assignments
     );
+    println!("  assignments by the nearby rule (就近就便); its proposal: /v1/assignment-proposals/{}", loaded.proposal);
     if loaded.check_ins > 0 {
         println!("visit history {} … {}: {} check-ins added", loaded.months.0, loaded.months.1, loaded.check_ins);
     }

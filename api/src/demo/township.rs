@@ -17,8 +17,8 @@
 
 use std::collections::BTreeSet;
 
+use fieldvisit_geodata::assign;
 use fieldvisit_geodata::crs::Crs;
-use fieldvisit_geodata::distance::distance_to_geometry_m;
 use fieldvisit_geodata::geojson_io::geometry_from_geojson;
 use fieldvisit_sync::people::Role;
 use fieldvisit_sync::places::PlaceKind;
@@ -324,7 +324,7 @@ pub fn township() -> Township {
     project_sites(&plans, &park, &mut rng, &mut places);
 
     let people = people(&plans, &places.0, &mut rng, &mut book);
-    let assignments = assign_nearest(&people, &places.0);
+    let assignments = assign_by_rule(&stations, &people, &places.0);
 
     Township { stations, people, places: places.0, assignments, boundary }
 }
@@ -343,7 +343,7 @@ struct StationPlan {
     industry_weights: [u32; 4],
 }
 
-fn demo_id(key: &str) -> Uuid {
+pub(super) fn demo_id(key: &str) -> Uuid {
     Uuid::new_v5(&NAMESPACE, key.as_bytes())
 }
 
@@ -351,7 +351,7 @@ fn station_id(code: &str) -> Uuid {
     demo_id(&format!("station:{code}"))
 }
 
-fn person_id(username: &str) -> Uuid {
+pub(super) fn person_id(username: &str) -> Uuid {
     demo_id(&format!("person:{username}"))
 }
 
@@ -835,92 +835,68 @@ fn people(plans: &[StationPlan], places: &[DemoPlace], rng: &mut StdRng, book: &
                 role: Role::Representative,
                 station: Some(station),
                 anchor: Some(anchor),
-                visit_capacity: rng.gen_range(4..=12),
+                // 1 to 3 places each, about what the villages and sites need; drawn from the
+                // same range as ever so that the names drawn after it stay the same.
+                visit_capacity: 1 + rng.gen_range(4..=12) % 3,
             });
         }
     }
     people
 }
 
-/// The demo's stand-in for the nearby-assignment solver (就近就便): every place gets the
-/// nearest representative of its station who still has capacity; representatives left
-/// without a place take the nearest place that has fewer than two; grid cells and project
-/// sites then get a second representative where one has capacity. Ties go to the earlier
-/// representative, so the result is deterministic.
-fn assign_nearest(people: &[DemoPerson], places: &[DemoPlace]) -> Vec<DemoAssignment> {
-    struct Rep<'a> {
-        person: &'a DemoPerson,
-        anchor: Point<f64>,
-        load: i32,
-    }
-    let mut reps: Vec<Rep> =
-        people.iter().filter_map(|person| Some(Rep { person, anchor: person.anchor?, load: 0 })).collect();
-    // pairs[place index] = indices into `reps`
-    let mut pairs: Vec<Vec<usize>> = vec![Vec::new(); places.len()];
-    let distance = |rep: &Rep, place: &DemoPlace| distance_to_geometry_m(rep.anchor, &place.geometry);
+/// How many representatives each kind of demo place needs under the rule: two for a
+/// village grid cell and a project site (so that one can cover for the other), one for
+/// an enterprise. The same figures are the demo's proposal parameters (`mod.rs`).
+pub const NEEDS: [(PlaceKind, u32); 3] =
+    [(PlaceKind::GridCell, 3), (PlaceKind::Enterprise, 1), (PlaceKind::ProjectSite, 3)];
 
-    let nearest_rep = |reps: &[Rep], place: &DemoPlace, taken: &[usize], need_capacity: bool| {
-        reps.iter()
-            .enumerate()
-            .filter(|(i, rep)| {
-                rep.person.station == Some(place.station)
-                    && !taken.contains(i)
-                    && (!need_capacity || rep.load < rep.person.visit_capacity)
-            })
-            .min_by(|(ia, a), (ib, b)| distance(a, place).total_cmp(&distance(b, place)).then(ia.cmp(ib)))
-            .map(|(i, _)| i)
+/// The demo's assignments, made by the product's nearby-assignment rule (就近就便,
+/// [`fieldvisit_geodata::assign`]): every place to its nearest representatives of its
+/// own station's subtree, nobody over their capacity. The representatives and places go
+/// in ordered by id, as the proposal command reads them from the database, so that a
+/// proposal over the seeded demo finds nothing to change.
+fn assign_by_rule(stations: &[DemoStation], people: &[DemoPerson], places: &[DemoPlace]) -> Vec<DemoAssignment> {
+    let mut reps: Vec<&DemoPerson> =
+        people.iter().filter(|p| p.role == Role::Representative && p.anchor.is_some()).collect();
+    reps.sort_by_key(|p| p.id);
+    let mut places: Vec<&DemoPlace> = places.iter().collect();
+    places.sort_by_key(|p| p.id);
+    let number =
+        |s: Uuid| u32::try_from(stations.iter().position(|x| x.id == s).expect("a demo station")).expect("few");
+    // A station's subtree: itself and, for the central station, every regional one.
+    let subtree = |s: Uuid| -> Vec<u32> {
+        stations.iter().filter(|x| x.id == s || x.parent == Some(s)).map(|x| number(x.id)).collect()
     };
-
-    for (p, place) in places.iter().enumerate() {
-        let chosen = nearest_rep(&reps, place, &[], true).or_else(|| nearest_rep(&reps, place, &[], false));
-        if let Some(r) = chosen {
-            reps[r].load += 1;
-            pairs[p].push(r);
-        }
-    }
-
-    // Only these representatives' loads change below, so the list stays accurate.
-    let idle: Vec<usize> = (0..reps.len()).filter(|&r| reps[r].load == 0).collect();
-    for r in idle {
-        let station = reps[r].person.station;
-        let nearest_place = |max_reps: usize| {
-            places
-                .iter()
-                .enumerate()
-                .filter(|(p, place)| Some(place.station) == station && pairs[*p].len() < max_reps)
-                .min_by(|(pa, a), (pb, b)| distance(&reps[r], a).total_cmp(&distance(&reps[r], b)).then(pa.cmp(pb)))
-                .map(|(p, _)| p)
-        };
-        if let Some(p) = nearest_place(2).or_else(|| nearest_place(usize::MAX)) {
-            reps[r].load += 1;
-            pairs[p].push(r);
-        }
-    }
-
-    for (p, place) in places.iter().enumerate() {
-        if place.kind == PlaceKind::Enterprise || pairs[p].len() >= 2 {
-            continue;
-        }
-        if let Some(r) = nearest_rep(&reps, place, &pairs[p], true) {
-            reps[r].load += 1;
-            pairs[p].push(r);
-        }
-    }
-
-    let mut assignments = Vec::new();
-    for (p, place) in places.iter().enumerate() {
-        let mut assigned = pairs[p].clone();
-        assigned.sort_unstable();
-        for r in assigned {
-            let person = reps[r].person;
-            assignments.push(DemoAssignment {
+    let solver_reps: Vec<assign::Representative> = reps
+        .iter()
+        .map(|p| assign::Representative {
+            anchor: p.anchor.expect("filtered"),
+            capacity: u32::try_from(p.visit_capacity).expect("positive"),
+            station: p.station.map(number),
+        })
+        .collect();
+    let solver_places: Vec<assign::Place> = places
+        .iter()
+        .map(|p| assign::Place {
+            geometry: p.geometry.clone(),
+            need: NEEDS.iter().find(|(k, _)| *k == p.kind).map_or(1, |(_, n)| *n),
+            stations: Some(subtree(p.station)),
+        })
+        .collect();
+    let answer = assign::solve(&solver_reps, &solver_places, &[], &assign::Params::default())
+        .expect("the demo's inputs are consistent");
+    answer
+        .assignments
+        .iter()
+        .map(|a| {
+            let (person, place) = (reps[a.representative], places[a.place]);
+            DemoAssignment {
                 id: demo_id(&format!("assignment:{}:{}", place.external_id, person.username)),
                 person: person.id,
                 place: place.id,
-            });
-        }
-    }
-    assignments
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1110,7 +1086,7 @@ mod tests {
         let reps: Vec<&DemoPerson> = t.people.iter().filter(|p| p.role == Role::Representative).collect();
         assert_eq!(reps[0].username, "rep001");
         assert_eq!(reps[86].username, "rep087");
-        assert!(reps.iter().all(|r| (4..=12).contains(&r.visit_capacity)));
+        assert!(reps.iter().all(|r| (1..=3).contains(&r.visit_capacity)));
     }
 
     #[test]
@@ -1121,30 +1097,51 @@ mod tests {
     }
 
     #[test]
-    fn every_representative_is_assigned_within_station_and_capacity() {
+    fn the_rule_gives_every_representative_and_place_someone_within_station_and_capacity() {
         let t = township();
         let people: BTreeMap<Uuid, &DemoPerson> = t.people.iter().map(|p| (p.id, p)).collect();
         let places: BTreeMap<Uuid, &DemoPlace> = t.places.iter().map(|p| (p.id, p)).collect();
+        let parent: BTreeMap<Uuid, Option<Uuid>> = t.stations.iter().map(|s| (s.id, s.parent)).collect();
         let mut load: BTreeMap<Uuid, i32> = BTreeMap::new();
-        let mut per_place: BTreeMap<Uuid, usize> = BTreeMap::new();
+        let mut per_place: BTreeMap<Uuid, u32> = BTreeMap::new();
         let mut pairs = BTreeSet::new();
         for a in &t.assignments {
             let person = people[&a.person];
             let place = places[&a.place];
             assert_eq!(person.role, Role::Representative);
-            assert_eq!(person.station, Some(place.station), "{} at {}", person.username, place.name);
+            let station = person.station.expect("a representative's station");
+            // Within the place's station subtree: the station itself or one under it.
+            assert!(
+                station == place.station || parent[&station] == Some(place.station),
+                "{} at {}",
+                person.username,
+                place.name
+            );
             assert!(pairs.insert((a.person, a.place)), "duplicate assignment");
             *load.entry(a.person).or_default() += 1;
             *per_place.entry(a.place).or_default() += 1;
         }
+        let need = |place: &DemoPlace| NEEDS.iter().find(|(k, _)| *k == place.kind).unwrap().1;
+        let mut idle = 0;
         for rep in t.people.iter().filter(|p| p.role == Role::Representative) {
             let n = load.get(&rep.id).copied().unwrap_or(0);
-            assert!(n >= 1, "{} has no place", rep.username);
-            assert!(n <= rep.visit_capacity, "{} over capacity", rep.username);
+            assert!((1..=3).contains(&rep.visit_capacity), "{} capacity {}", rep.username, rep.visit_capacity);
+            assert!(n <= rep.visit_capacity, "{} has {n} places", rep.username);
+            if n == 0 {
+                // Serving more always beats distance, so the rule leaves a representative idle
+                // only where every place they may take has all it needs.
+                idle += 1;
+                let station = rep.station.unwrap();
+                for place in t.places.iter().filter(|p| p.station == station || parent[&station] == Some(p.station)) {
+                    assert_eq!(per_place.get(&place.id).copied().unwrap_or(0), need(place), "{} idle", rep.username);
+                }
+            }
         }
+        // Capacity (1 to 3 each) is about the needs (3 per village and project site), so few are idle.
+        assert!(idle <= 3, "{idle} representatives without a place");
         for place in &t.places {
             let n = per_place.get(&place.id).copied().unwrap_or(0);
-            assert!((1..=3).contains(&n), "{} has {n} representatives", place.name);
+            assert!((1..=need(place)).contains(&n), "{} has {n} representatives", place.name);
         }
     }
 
