@@ -56,7 +56,8 @@ pub struct SyncSettings {
     modifiers(&BearerAuth),
     // Routed outside the OpenApiRouter (the blobs' keys contain `/`; their
     // bodies and an import's file bypass the JSON body limit), so listed here.
-    paths(routes::blobs::put, routes::blobs::get, routes::places_import::import),
+    // The tiles' `{y}.mvt` is more than one segment's parameter to axum's router.
+    paths(routes::blobs::put, routes::blobs::get, routes::places_import::import, routes::coverage::tile),
     tags(
         (name = "auth", description = "Sign in, refresh, sign out"),
         (name = "stations", description = "The liaison-station tree (1+5+N)"),
@@ -66,6 +67,7 @@ pub struct SyncSettings {
         (name = "sync", description = "The offline protocol: push mutations, pull changes"),
         (name = "check-ins", description = "Judged check-ins and their review"),
         (name = "visits", description = "The monthly visit rule"),
+        (name = "coverage", description = "The visit-coverage map: places by status, the trend, vector tiles"),
         (name = "findings", description = "What visits found"),
         (name = "issues", description = "The issue ledger (台账): from findings to close-out (销号)"),
         (name = "issue-lists", description = "The monthly issue list (问题清单)"),
@@ -116,6 +118,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::check_ins::get))
         .routes(routes!(routes::check_ins::review))
         .routes(routes!(routes::visits::status))
+        .routes(routes!(routes::coverage::get))
+        .routes(routes!(routes::coverage::trend))
         .routes(routes!(routes::findings::list))
         .routes(routes!(routes::departments::list, routes::departments::create))
         .routes(routes!(routes::departments::get, routes::departments::update))
@@ -158,6 +162,7 @@ pub fn app(state: AppState) -> Router {
     // for as long as a weak link needs; the idle timeout bounds those.
     let request_timeout = state.request_timeout;
     let api = router
+        .route(routes::coverage::TILE_ROUTE, axum::routing::get(routes::coverage::tile))
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {

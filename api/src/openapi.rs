@@ -166,7 +166,8 @@ impl QueryRules {
                     .filter_map(|p| p["name"].as_str().map(str::to_owned))
                     .collect();
                 let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("an HTTP method");
-                allowed.insert((method, path.clone()), names);
+                // A suffix after a parameter (`{y}.mvt`) is routed as the bare parameter.
+                allowed.insert((method, path.replace("}.mvt", "}")), names);
             }
         }
         Self { allowed }

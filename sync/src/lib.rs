@@ -12,6 +12,7 @@ pub mod bench;
 pub mod buckets;
 pub mod check_ins;
 pub mod command;
+pub mod coverage;
 pub mod cursor;
 mod error;
 pub mod findings;

@@ -119,6 +119,11 @@ fn allows(role: Role, permission: Permission) -> bool {
 }
 
 impl Caller {
+    /// Whether the caller's role allows `permission` (for what a role sees more of).
+    pub fn may(&self, permission: Permission) -> bool {
+        allows(self.role, permission)
+    }
+
     pub fn require(&self, permission: Permission) -> ApiResult<()> {
         if allows(self.role, permission) {
             Ok(())

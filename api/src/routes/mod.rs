@@ -7,6 +7,7 @@ pub mod assignments;
 pub mod auth;
 pub mod blobs;
 pub mod check_ins;
+pub mod coverage;
 pub mod departments;
 pub mod exports;
 pub mod findings;

@@ -1,0 +1,1 @@
+SELECT month_is_over($1)
