@@ -108,7 +108,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::places::get, routes::places::update, routes::places::deactivate))
         .routes(routes!(routes::assignments::list, routes::assignments::create))
         .routes(routes!(routes::assignments::get, routes::assignments::update, routes::assignments::end))
-        .routes(routes!(routes::assignment_proposals::create))
+        .routes(routes!(routes::assignment_proposals::create, routes::assignment_proposals::recent))
         .routes(routes!(routes::assignment_proposals::get))
         .routes(routes!(routes::assignment_proposals::place))
         .routes(routes!(routes::assignment_proposals::apply))
@@ -163,6 +163,7 @@ pub fn app(state: AppState) -> Router {
     let request_timeout = state.request_timeout;
     let api = router
         .route(routes::coverage::TILE_ROUTE, axum::routing::get(routes::coverage::tile))
+        .merge(crate::console::router())
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {

@@ -8,6 +8,7 @@ pub mod assign_cli;
 pub mod auth;
 pub mod bench;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod embedded_pg;
 pub mod error;

@@ -9,8 +9,11 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 2] = [
+const TEMPLATES: [(&str, &str); 5] = [
     ("layout.html", include_str!("../templates/layout.html")),
+    ("console/base.html", include_str!("../templates/console/base.html")),
+    ("console/login.html", include_str!("../templates/console/login.html")),
+    ("console/home.html", include_str!("../templates/console/home.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
 ];
 

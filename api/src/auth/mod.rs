@@ -17,12 +17,31 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or_else(|| ApiError::Unauthorized("sign in first: send Authorization: Bearer <access_token>".into()))?;
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        // The console's session cookie stands in for the header; a change made with
+        // it must also prove it comes from the console's own page (CSRF).
+        let cookie = crate::console::session::access_cookie(&parts.headers);
+        let token = match (bearer, cookie) {
+            (Some(t), _) => t.to_owned(),
+            (None, Some(t)) => {
+                crate::console::session::check_csrf(&parts.method, &parts.headers)?;
+                t
+            }
+            (None, None) => {
+                return Err(ApiError::Unauthorized("sign in first: send Authorization: Bearer <access_token>".into()));
+            }
+        };
+        Caller::from_token(state, &token).await
+    }
+}
+
+impl Caller {
+    /// The caller an access token names, as the database says now.
+    pub async fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
         let claims = state.keys.verify_access(token.trim())?;
         // Read now, so that logout, a password change and reuse detection end access at once.
         let found = fieldvisit_sync::sign_ins::caller(&state.db, claims.sub, claims.sid)

@@ -46,6 +46,32 @@ pub async fn propose(db: &sqlx::PgPool, by: Uuid, params: Params) -> ApiResult<U
     Ok(id)
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecentQuery {
+    /// How many, newest first (1 to 100; default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// The newest proposals (planners), with what each would change.
+#[utoipa::path(get, path = "/v1/assignment-proposals", operation_id = "assignments_list_proposals", tag = "assignments",
+    params(RecentQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<proposals::Summary>), (status = 400, body = super::ErrorBody),
+        (status = 403, body = super::ErrorBody)))]
+pub async fn recent(
+    State(state): State<AppState>,
+    caller: Caller,
+    crate::input::Query(q): crate::input::Query<RecentQuery>,
+) -> ApiResult<Json<Vec<proposals::Summary>>> {
+    caller.require(Permission::EditAssignments)?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(fieldvisit_sync::SyncError::BadParameter { field: "limit", message: "limit is 1 to 100".into() }.into());
+    }
+    Ok(Json(proposals::recent(&state.db, limit).await?))
+}
+
 /// One proposal, with whether the assignments have changed since (`stale`).
 #[utoipa::path(get, path = "/v1/assignment-proposals/{id}", operation_id = "assignments_get_proposal", tag = "assignments", params(("id" = Uuid, Path)),
     security(("bearer" = [])), responses((status = 200, body = Proposal), (status = 403, body = super::ErrorBody),

@@ -73,22 +73,27 @@ pub async fn login(
     client: ClientAddress,
     Body(req): Body<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let username = sign_ins::login_name(&req.username)?;
-    let address = client.0;
+    sign_in(&state, client.0, req.username, req.password).await.map(Json)
+}
+
+/// Checks a username and password (throttled per name and address) and starts a
+/// sign-in; the console's login form uses it too.
+pub async fn sign_in(state: &AppState, address: String, username: String, secret: String) -> ApiResult<TokenPair> {
+    let username = sign_ins::login_name(&username)?;
     if let Turn::Wait { seconds } = sign_ins::take_turn(&state.db, &username, &address).await? {
         tracing::warn!(%address, "sign-in throttled");
         return Err(ApiError::TooManyAttempts(seconds));
     }
     let found = sign_ins::credentials(&state.db, &username).await?;
     // An unknown username costs the same password work as a known one.
-    let ok = password::verify(req.password, found.as_ref().map(|c| c.password_hash.clone())).await?;
+    let ok = password::verify(secret, found.as_ref().map(|c| c.password_hash.clone())).await?;
     let Some(person) = found.filter(|_| ok) else {
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
-    let (refresh, stored) = next_refresh(&state);
+    let (refresh, stored) = next_refresh(state);
     let sign_in = sign_ins::start(&state.db, &username, &address, person.id, stored).await?;
     tracing::info!(user.id = %person.id, "signed in");
-    token_pair(&state, sign_in, refresh).await.map(Json)
+    token_pair(state, sign_in, refresh).await
 }
 
 /// Trade a refresh token for a new pair. The old token stops working; using
@@ -98,9 +103,14 @@ pub async fn login(
     (status = 401, description = "unknown, expired, revoked or reused token", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn refresh(State(state): State<AppState>, Body(req): Body<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
-    let (refresh, stored) = next_refresh(&state);
+    rotate(&state, &req.refresh_token).await.map(Json)
+}
+
+/// Spends a refresh token for a new pair (the console's session renews with it).
+pub async fn rotate(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
+    let (refresh, stored) = next_refresh(state);
     let sign_in =
-        sign_ins::rotate(&state.db, &refresh_hash(req.refresh_token.trim()), stored).await?.map_err(|refusal| {
+        sign_ins::rotate(&state.db, &refresh_hash(refresh_token.trim()), stored).await?.map_err(|refusal| {
             ApiError::Unauthorized(
                 match refusal {
                     Refusal::Unknown => "unknown refresh token; sign in again",
@@ -112,15 +122,21 @@ pub async fn refresh(State(state): State<AppState>, Body(req): Body<RefreshReque
                 .into(),
             )
         })?;
-    token_pair(&state, sign_in, refresh).await.map(Json)
+    token_pair(state, sign_in, refresh).await
 }
 
 /// Sign out: the refresh token and every token of its sign-in stop working.
 /// Unknown tokens are accepted too, so a retried sign-out does not fail.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, Body(req): Body<RefreshRequest>) -> ApiResult<StatusCode> {
-    sign_ins::end(&state.db, &refresh_hash(req.refresh_token.trim())).await?;
+    end(&state, &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends the sign-in a refresh token belongs to.
+pub async fn end(state: &AppState, refresh_token: &str) -> ApiResult<()> {
+    sign_ins::end(&state.db, &refresh_hash(refresh_token.trim())).await?;
+    Ok(())
 }
 
 /// The signed-in person.

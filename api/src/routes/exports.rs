@@ -62,6 +62,8 @@ pub struct LedgerExport {
     pub month: Option<String>,
     /// A representative who raised it.
     pub raiser_id: Option<Uuid>,
+    /// Only the issues about this place.
+    pub place_id: Option<Uuid>,
     /// Only those past their deadline and neither answered nor closed out.
     pub overdue: Option<bool>,
     /// Part of the number, title, description or place name.
@@ -143,6 +145,7 @@ pub async fn export_ledger(
         department_id: q.department_id,
         month: q.month,
         raiser_id: q.raiser_id,
+        place_id: q.place_id,
         overdue: q.overdue,
         q: q.q,
         limit: None,

@@ -41,6 +41,8 @@ pub struct IssueFilter {
     pub month: Option<String>,
     /// A representative who raised it.
     pub raiser_id: Option<Uuid>,
+    /// Only the issues about this place.
+    pub place_id: Option<Uuid>,
     /// Only those past their deadline and neither answered nor closed out.
     pub overdue: Option<bool>,
     /// Part of the number, title, description or place name.
@@ -62,6 +64,7 @@ impl IssueFilter {
             department_id: self.department_id,
             month: self.month.as_deref().map(Month::parse).transpose().map_err(fieldvisit_sync::SyncError::from)?,
             raiser_id: self.raiser_id,
+            place_id: self.place_id,
             overdue: self.overdue.unwrap_or(false),
             q: optional_text("q", self.q.as_deref(), 200)?,
             after: self.after,

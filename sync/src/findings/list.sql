@@ -4,7 +4,9 @@
 SELECT f.id, f.person_id, pe.name AS person_name, f.place_id, pl.name AS place_name, pl.station_id, f.check_in_id,
     f.category, c.label_zh AS category_zh, c.label_en AS category_en, f.description, f.severity::text AS severity,
     ST_X(f.position) AS lon, ST_Y(f.position) AS lat, f.issue_id,
-    (SELECT count(*) FROM photos ph WHERE ph.finding_id = f.id) AS photos, f.created_at, f.updated_at, f.version
+    (SELECT count(*) FROM photos ph WHERE ph.finding_id = f.id) AS photos,
+    ARRAY(SELECT ph.id FROM photos ph WHERE ph.finding_id = f.id AND ph.status = 'uploaded' ORDER BY ph.id) AS photo_ids,
+    f.created_at, f.updated_at, f.version
 FROM findings f JOIN people pe ON pe.id = f.person_id JOIN places pl ON pl.id = f.place_id
 JOIN finding_categories c ON c.code = f.category
 WHERE ($1::uuid[] IS NULL OR pl.station_id = ANY($1)) AND ($2::uuid IS NULL OR f.person_id = $2)

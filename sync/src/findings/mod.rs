@@ -30,6 +30,8 @@ pub struct Finding {
     /// Set once station staff took it into an issue; the author can no longer edit it.
     pub issue_id: Option<Uuid>,
     pub photos: i64,
+    /// The photos whose bytes have arrived (their thumbnails can be asked for).
+    pub photo_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,

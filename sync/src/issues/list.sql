@@ -8,4 +8,5 @@
   AND ($10::text IS NULL OR i.number = $10 OR strpos(i.title, $10) > 0 OR strpos(i.description, $10) > 0
       OR strpos(coalesce(pl.name, ''), $10) > 0)
   AND ($11::uuid IS NULL OR (i.raised_at, i.id) < (SELECT a.raised_at, a.id FROM issues a WHERE a.id = $11))
+  AND ($13::uuid IS NULL OR i.place_id = $13)
 ORDER BY i.raised_at DESC, i.id DESC LIMIT $12

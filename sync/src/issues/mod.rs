@@ -265,6 +265,8 @@ pub struct Filter {
     /// The month raised (Asia/Shanghai).
     pub month: Option<Month>,
     pub raiser_id: Option<Uuid>,
+    /// Only the issues about this place.
+    pub place_id: Option<Uuid>,
     pub overdue: bool,
     /// Part of the number, title, description or place name.
     pub q: Option<String>,
@@ -286,6 +288,7 @@ pub async fn list(db: &PgPool, scope: &Scope, filter: &Filter, limit: i64) -> Re
         .bind(filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()))
         .bind(filter.after)
         .bind(limit)
+        .bind(filter.place_id)
         .fetch_all(db)
         .await?)
 }

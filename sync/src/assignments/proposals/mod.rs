@@ -561,3 +561,29 @@ impl Command for Apply {
         Ok(Applied { entity: "assignment_proposal", id: self.id, details, result: body.diff })
     }
 }
+
+/// A proposal in the list: what it would change, not the whole of it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Summary {
+    pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: Value,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub applied_at: Option<DateTime<Utc>>,
+    /// Made on assignments that have changed since: it can no longer be applied.
+    pub stale: bool,
+    pub assignments: i32,
+    pub unserved: i32,
+    pub added: i32,
+    pub removed: i32,
+    pub kept: i64,
+    pub total_distance_m: i64,
+}
+
+/// The newest `limit` proposals, newest first.
+pub async fn recent(db: &PgPool, limit: i64) -> Result<Vec<Summary>, SyncError> {
+    let basis: String = sqlx::query_scalar(include_str!("basis.sql")).fetch_one(db).await?;
+    Ok(sqlx::query_as(include_str!("recent.sql")).bind(limit).bind(basis).fetch_all(db).await?)
+}

@@ -1,0 +1,209 @@
+//! The console's pages: sign-in, sign-out, the session's renewal, and the home map.
+//! Pages are rendered on the server (minijinja, `api/templates/console/`); the map,
+//! the chart and the lists are drawn by `assets/console.js` from the same JSON API
+//! every other client uses, with the session cookie standing in for the bearer token.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use fieldvisit_sync::coverage;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::assets::{ECHARTS, MAPLIBRE};
+use super::i18n::{Lang, catalogue};
+use super::session;
+use crate::app::AppState;
+use crate::auth::{Caller, ClientAddress, Permission};
+use crate::error::ApiError;
+use crate::routes::auth::{TokenPair, rotate, sign_in};
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub lang: Option<String>,
+    /// Where to go after signing in (a path of this site).
+    pub next: Option<String>,
+}
+
+/// The language of this page, and the cookie that remembers a switch to it.
+fn language(q: &PageQuery, headers: &HeaderMap, secure: bool) -> (Lang, Option<HeaderValue>) {
+    let lang = Lang::of(q.lang.as_deref(), headers);
+    let remember = q.lang.as_deref().and_then(Lang::parse).map(|l| session::remember_lang(l.code(), secure));
+    (lang, remember)
+}
+
+/// Only a path of this site (not `//elsewhere`), else the home page.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
+    for c in cookies {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+fn render(name: &str, ctx: minijinja::Value) -> Result<Html<String>, ApiError> {
+    crate::templates::render(name, ctx).map(Html).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// The signed-in caller of a page, renewing an expired access token with the refresh
+/// cookie (the new cookies to set come back with it); `None` when there is no session.
+async fn page_session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, Vec<HeaderValue>)> {
+    if let Some(token) = session::access_cookie(headers)
+        && let Ok(caller) = Caller::from_token(state, &token).await
+    {
+        return Some((caller, Vec::new()));
+    }
+    let refresh = session::cookie(headers, session::REFRESH)?;
+    let pair: TokenPair = rotate(state, &refresh).await.ok()?;
+    let caller = Caller::from_token(state, &pair.access_token).await.ok()?;
+    let secure = session::behind_tls(headers, state.trust_forwarded_for);
+    let csrf = session::cookie(headers, session::CSRF);
+    Some((caller, session::start(&pair, state.keys.refresh_ttl_days, secure, csrf)))
+}
+
+fn login_page(lang: Lang, csrf: &str, next: &str, error: Option<&str>, username: &str) -> Result<Html<String>, ApiError> {
+    let t = catalogue(lang);
+    render(
+        "console/login.html",
+        context! { lang => lang.code(), html_lang => lang.html(), other => lang.other().code(), t => t, csrf => csrf,
+            next => next, error => error.map(|key| t.get(key).cloned().unwrap_or_default()), username => username },
+    )
+}
+
+/// `GET /login`.
+pub async fn login_form(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    let secure = session::behind_tls(&headers, state.trust_forwarded_for);
+    let (lang, remember) = language(&q, &headers, secure);
+    let (csrf, set_csrf) = session::csrf_for_form(&headers, secure);
+    let next = safe_next(q.next.as_deref());
+    match login_page(lang, &csrf, &next, None, "") {
+        Ok(page) => with_cookies(page.into_response(), remember.into_iter().chain(set_csrf)),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    pub username: String,
+    pub password: String,
+    pub csrf: String,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// `POST /login`: the form's fields are checked like `/v1/auth/login`'s (and throttled
+/// the same way); a good sign-in sets the session cookies and goes on to `next`.
+pub async fn login_submit(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let secure = session::behind_tls(&headers, state.trust_forwarded_for);
+    let lang = Lang::of(None, &headers);
+    let next = safe_next(form.next.as_deref());
+    let (csrf, set_csrf) = session::csrf_for_form(&headers, secure);
+    let refuse = |status: StatusCode, key: &str| match login_page(lang, &csrf, &next, Some(key), &form.username) {
+        Ok(page) => with_cookies((status, page).into_response(), set_csrf.clone()),
+        Err(e) => e.into_response(),
+    };
+    if !session::csrf_matches(&headers, Some(&form.csrf)) {
+        return refuse(StatusCode::FORBIDDEN, "login.csrf");
+    }
+    match sign_in(&state, client.0, form.username.clone(), form.password.clone()).await {
+        Ok(pair) => with_cookies(
+            Redirect::to(&next).into_response(),
+            // A new CSRF token with the new session.
+            session::start(&pair, state.keys.refresh_ttl_days, secure, None),
+        ),
+        Err(ApiError::TooManyAttempts(_)) => refuse(StatusCode::TOO_MANY_REQUESTS, "login.throttled"),
+        Err(ApiError::Unauthorized(_) | ApiError::Invalid { .. }) => refuse(StatusCode::UNAUTHORIZED, "login.failed"),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+/// `POST /logout`: ends the sign-in (its refresh token stops working everywhere) and
+/// clears the cookies.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if !session::csrf_matches(&headers, Some(&form.csrf)) {
+        return ApiError::Forbidden("sign out from the console's own page".into()).into_response();
+    }
+    if let Some(refresh) = session::cookie(&headers, session::REFRESH) {
+        // Already ended is as good as ended.
+        let _ = crate::routes::auth::end(&state, &refresh).await;
+    }
+    let secure = session::behind_tls(&headers, state.trust_forwarded_for);
+    with_cookies(Redirect::to("/login").into_response(), session::clear(secure))
+}
+
+/// `POST /console/refresh` (with `X-CSRF-Token`): spends the refresh cookie for new
+/// tokens; the script calls it when an answer says 401, then retries.
+pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let given = headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok());
+    if !session::csrf_matches(&headers, given) {
+        return ApiError::Forbidden("renew the session from the console's own page".into()).into_response();
+    }
+    let Some(token) = session::cookie(&headers, session::REFRESH) else {
+        return ApiError::Unauthorized("no session; sign in".into()).into_response();
+    };
+    let secure = session::behind_tls(&headers, state.trust_forwarded_for);
+    match rotate(&state, &token).await {
+        Ok(pair) => with_cookies(
+            StatusCode::NO_CONTENT.into_response(),
+            session::start(&pair, state.keys.refresh_ttl_days, secure, given.map(str::to_owned)),
+        ),
+        Err(e) => with_cookies(e.into_response(), session::clear(secure)),
+    }
+}
+
+/// `GET /`: the township's map of the month, for whoever is signed in.
+pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    let secure = session::behind_tls(&headers, state.trust_forwarded_for);
+    let (lang, remember) = language(&q, &headers, secure);
+    let Some((caller, renewed)) = page_session(&state, &headers).await else {
+        let to = if q.lang.is_some() { format!("/login?lang={}", lang.code()) } else { "/login".to_owned() };
+        return with_cookies(Redirect::to(&to).into_response(), remember);
+    };
+    let month = match coverage::month_or_current(&state.db, None).await {
+        Ok(m) => m,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let me = match fieldvisit_sync::sign_ins::me(&state.db, caller.person_id).await {
+        Ok(me) => me,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let t = catalogue(lang);
+    let can_plan = caller.may(Permission::EditAssignments);
+    let role = format!("role.{}", serde_json::to_value(caller.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
+    // What the script needs, in one JSON island (escaped by the template).
+    let config = json!({
+        "lang": lang.code(), "t": t, "canPlan": can_plan, "month": month.to_string(),
+        "maplibre": MAPLIBRE, "csrfCookie": session::CSRF, "csrfHeader": session::CSRF_HEADER,
+    });
+    let page = render(
+        "console/home.html",
+        context! { lang => lang.code(), html_lang => lang.html(), other => lang.other().code(), t => t,
+            name => me.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
+            month => month.to_string(),
+            // `<` escaped, so that no text can close the script element early.
+            config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
+            csrf => session::cookie(&headers, session::CSRF).unwrap_or_default() },
+    );
+    match page {
+        Ok(page) => with_cookies(page.into_response(), remember.into_iter().chain(renewed)),
+        Err(e) => e.into_response(),
+    }
+}
