@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 2] = [
+const TEMPLATES: [(&str, &str); 3] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
+    ("report/coverage.html", include_str!("../templates/report/coverage.html")),
 ];
 
 /// The one environment, built on first use.
