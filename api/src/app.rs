@@ -67,7 +67,7 @@ pub struct SyncSettings {
         (name = "sync", description = "The offline protocol: push mutations, pull changes"),
         (name = "check-ins", description = "Judged check-ins and their review"),
         (name = "visits", description = "The monthly visit rule"),
-        (name = "coverage", description = "The visit-coverage map: places by status, the trend, vector tiles"),
+        (name = "coverage", description = "The visit-coverage map: places by status, the trend, vector tiles, the printable monthly report"),
         (name = "findings", description = "What visits found"),
         (name = "issues", description = "The issue ledger (台账): from findings to close-out (销号)"),
         (name = "issue-lists", description = "The monthly issue list (问题清单)"),
@@ -120,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::visits::status))
         .routes(routes!(routes::coverage::get))
         .routes(routes!(routes::coverage::trend))
+        .routes(routes!(routes::coverage_report::report))
         .routes(routes!(routes::findings::list))
         .routes(routes!(routes::departments::list, routes::departments::create))
         .routes(routes!(routes::departments::get, routes::departments::update))

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod photos;
+pub mod report;
 pub mod routes;
 pub mod server;
 pub mod simulate;

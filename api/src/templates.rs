@@ -9,12 +9,13 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 6] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/login.html", include_str!("../templates/console/login.html")),
     ("console/home.html", include_str!("../templates/console/home.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
+    ("report/coverage.html", include_str!("../templates/report/coverage.html")),
 ];
 
 /// The one environment, built on first use.

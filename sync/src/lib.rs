@@ -13,6 +13,7 @@ pub mod buckets;
 pub mod check_ins;
 pub mod command;
 pub mod coverage;
+pub mod coverage_report;
 pub mod cursor;
 mod error;
 pub mod findings;

@@ -183,7 +183,7 @@ pub async fn export_ledger(
 }
 
 /// The township's name: the configured one, else the root station's.
-async fn township(state: &AppState) -> ApiResult<String> {
+pub(crate) async fn township(state: &AppState) -> ApiResult<String> {
     if let Some(name) = &state.township_name {
         return Ok(name.to_string());
     }
@@ -231,8 +231,13 @@ const FILENAME_CHARS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').re
 /// `attachment` (inline for the printable page) with an ASCII `filename` and
 /// the title as `filename*` (RFC 6266), so a browser saves the Chinese name.
 fn disposition(format: Format, title: &str, ascii: &str) -> String {
-    let ext = format.extension();
-    let kind = if format == Format::Html { "inline" } else { "attachment" };
+    file_disposition(format == Format::Html, format.extension(), title, ascii)
+}
+
+/// `Content-Disposition` naming a file `ascii.ext` and, in UTF-8, `title.ext`;
+/// `inline` for what a browser shows (a page, an image), else an attachment.
+pub(crate) fn file_disposition(inline: bool, ext: &str, title: &str, ascii: &str) -> String {
+    let kind = if inline { "inline" } else { "attachment" };
     let title = title.replace(['/', '\\', '"', ':', '\n', '\r'], "_");
     format!(
         "{kind}; filename=\"{ascii}.{ext}\"; filename*=UTF-8''{}",

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod blobs;
 pub mod check_ins;
 pub mod coverage;
+pub mod coverage_report;
 pub mod departments;
 pub mod exports;
 pub mod findings;
