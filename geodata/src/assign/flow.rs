@@ -62,6 +62,10 @@ pub(crate) struct Network {
     /// Scaled cost; the reverse slot holds its negation.
     cost: Vec<i64>,
     residual: Vec<i32>,
+    /// The capacity of the arc through each slot, the sum of its two residuals: the
+    /// searches backwards read a slot's opposite residual as `pair − residual`, in order,
+    /// instead of at a random place.
+    pair: Vec<i32>,
     /// Slot of each caller's arc in the forward direction.
     forward_slot: Vec<u32>,
     capacity: Vec<i32>,
@@ -74,6 +78,9 @@ pub(crate) struct Network {
     relabels_since_update: u64,
     rank: Vec<u32>,
     buckets: Vec<Vec<u32>>,
+    /// How far below 0 a residual arc's reduced cost may be once solved: 1 after cost
+    /// scaling (1-optimal), 0 after successive shortest paths (exactly optimal).
+    pub(crate) slack: i64,
 }
 
 impl Network {
@@ -97,6 +104,7 @@ impl Network {
         let mut opposite = vec![0u32; slots];
         let mut cost = vec![0i64; slots];
         let mut residual = vec![0i32; slots];
+        let mut pair = vec![0i32; slots];
         let mut forward_slot = Vec::with_capacity(arcs.len());
         for a in arcs {
             let f = fill[a.tail as usize];
@@ -111,6 +119,8 @@ impl Network {
             cost[f as usize] = scaled;
             cost[r as usize] = -scaled;
             residual[f as usize] = a.capacity;
+            pair[f as usize] = a.capacity;
+            pair[r as usize] = a.capacity;
             forward_slot.push(f);
         }
         let current = first[..n].to_vec();
@@ -120,6 +130,7 @@ impl Network {
             opposite,
             cost,
             residual,
+            pair,
             forward_slot,
             capacity: arcs.iter().map(|a| a.capacity).collect(),
             potential: vec![0; n],
@@ -130,6 +141,7 @@ impl Network {
             relabels_since_update: 0,
             rank: Vec::new(),
             buckets: Vec::new(),
+            slack: 1,
         }
     }
 
@@ -317,15 +329,15 @@ impl Network {
                 }
                 // Arcs v→w with residual capacity: the opposites of w's slots.
                 for slot in self.first[w] as usize..self.first[w + 1] as usize {
-                    let back = self.opposite[slot] as usize;
-                    if self.residual[back] == 0 {
+                    // The residual of the opposite slot, without reading it (see `pair`).
+                    if self.residual[slot] == self.pair[slot] {
                         continue;
                     }
                     let v = self.head[slot] as usize;
                     if rank[v] & SETTLED != 0 {
                         continue;
                     }
-                    let rc = self.cost[back] + self.potential[v] - self.potential[w];
+                    let rc = self.potential[v] - self.cost[slot] - self.potential[w];
                     let step = if rc < 0 { 0 } else { (rc / epsilon) as u64 + 1 };
                     let candidate = level as u64 + step;
                     if candidate < u64::from(rank[v]) && candidate <= limit {
@@ -354,6 +366,260 @@ impl Network {
         self.buckets = buckets;
     }
 
+    /// Solves by successive shortest paths instead, from scratch or resuming from `warm`
+    /// (whose potentials must be exactly feasible for the old arcs: `slack` 0). Each
+    /// deficit is met from the nearest node with excess, found by a Dijkstra backwards
+    /// over reduced costs, which stays local on this network: a place's search ends at the
+    /// first representative with room (or whose unit the warm start freed), and only what
+    /// it settled changes price. Ends exactly optimal (every residual arc has reduced cost
+    /// ≥ 0), so `slack` becomes 0.
+    pub(crate) fn solve_paths(&mut self, warm: Option<WarmStart<'_>>) {
+        self.slack = 0;
+        if let Some(w) = warm {
+            for (i, &f) in w.flow.iter().enumerate() {
+                let slot = self.forward_slot[i] as usize;
+                let tail = self.head[self.opposite[slot] as usize] as usize;
+                self.push(tail, slot, f);
+            }
+            self.potential.copy_from_slice(w.potential);
+            let sink = self.reopen_violated();
+            self.lend_room(&sink);
+        }
+        let n = self.nodes();
+        let mut search = Search::new(n);
+        let mut sizes = Vec::new();
+        for t in 1..n {
+            while self.excess[t] < 0 {
+                let before = self.counters.relabels;
+                self.shortest_path_to(t, &mut search);
+                sizes.push(self.counters.relabels - before);
+            }
+        }
+        // What is left is excess at representatives and the source's deficit, if it lent
+        // room: the room that is left goes back, then the rest finds its way forwards.
+        self.return_room();
+        for v in 1..n {
+            while self.excess[v] > 0 {
+                self.shortest_path_from(v, &mut search);
+            }
+        }
+        while self.excess[0] < 0 {
+            self.shortest_path_to(0, &mut search);
+        }
+        if std::env::var_os("ASSIGN_TRACE").is_some() {
+            sizes.sort_unstable();
+            let total: u64 = sizes.iter().sum();
+            let top: u64 = sizes.iter().rev().take(sizes.len() / 100).sum();
+            let top10: u64 = sizes.iter().rev().take(sizes.len() / 10).sum();
+            eprintln!("searches {} settled {total} median {} p90 {} p99 {} max {} top1% share {:.2} top10% {:.2}", sizes.len(), sizes[sizes.len()/2], sizes[sizes.len()*9/10], sizes[sizes.len()*99/100], sizes[sizes.len()-1], top as f64 / total as f64, top10 as f64 / total as f64);
+        }
+    }
+
+    /// Makes the potentials exactly feasible again after arcs were added. A sink (a place:
+    /// no arcs out) with an arc in of negative reduced cost gives back all the flow it
+    /// receives, becoming a deficit again, and takes the highest price its arcs in allow.
+    /// Each unit stays as excess at the node it came from (a representative), for a
+    /// search to find.
+    /// Returns the sinks.
+    fn reopen_violated(&mut self) -> Vec<bool> {
+        let n = self.nodes();
+        let mut sink = vec![true; n];
+        for &slot in &self.forward_slot {
+            sink[self.head[self.opposite[slot as usize] as usize] as usize] = false;
+        }
+        let mut reopened = vec![false; n];
+        let mut queue: Vec<usize> = (0..n)
+            .filter(|&v| {
+                sink[v]
+                    && (self.first[v] as usize..self.first[v + 1] as usize).any(|slot| {
+                        let back = self.opposite[slot] as usize;
+                        self.residual[back] > 0
+                            && self.cost[back] + self.potential[self.head[slot] as usize] - self.potential[v] < 0
+                    })
+            })
+            .collect();
+        while let Some(v) = queue.pop() {
+            if reopened[v] {
+                continue;
+            }
+            reopened[v] = true;
+            for slot in self.first[v] as usize..self.first[v + 1] as usize {
+                let f = self.residual[slot];
+                if f == 0 {
+                    continue;
+                }
+                self.push(v, slot, f);
+            }
+            let price = (self.first[v] as usize..self.first[v + 1] as usize)
+                .map(|slot| self.cost[self.opposite[slot] as usize] + self.potential[self.head[slot] as usize])
+                .min();
+            if let Some(price) = price {
+                self.potential[v] = price;
+            }
+        }
+        sink
+    }
+
+    /// Before a warm re-solve: the room of every representative priced as the source
+    /// (node 0) moves to it as excess, so that a search ends at the first representative
+    /// with room instead of passing through the source, whose arcs reach everything (the
+    /// source keeps the matching deficit). The arc is tight (reduced cost 0), so pushing
+    /// along it keeps every reduced cost as it was.
+    fn lend_room(&mut self, sink: &[bool]) {
+        for slot in self.first[0] as usize..self.first[1] as usize {
+            let r = self.head[slot] as usize;
+            let room = self.residual[slot];
+            if !sink[r] && room > 0 && self.cost[slot] + self.potential[0] - self.potential[r] == 0 {
+                self.push(0, slot, room);
+            }
+        }
+    }
+
+    /// After the sinks are met: what is left of the lent room goes back to the source
+    /// along the same tight arcs.
+    fn return_room(&mut self) {
+        for slot in self.first[0] as usize..self.first[1] as usize {
+            let r = self.head[slot] as usize;
+            let back = self.opposite[slot] as usize;
+            if self.excess[r] > 0 && self.cost[slot] + self.potential[0] - self.potential[r] == 0 {
+                let amount = i32::try_from(self.excess[r].min(i64::from(self.residual[back]))).expect("a flow");
+                self.push(r, back, amount);
+            }
+        }
+    }
+
+    /// One augmentation into deficit `t` from the nearest node with excess, and the price
+    /// update that keeps every residual arc's reduced cost ≥ 0: a node settled at distance
+    /// δ < D (D the distance of the node found) rises by D − δ.
+    fn shortest_path_to(&mut self, t: usize, search: &mut Search) {
+        search.begin();
+        search.reach(t, 0, u32::MAX);
+        let mut found = None;
+        while let Some(std::cmp::Reverse((d, v))) = search.heap.pop() {
+            let v = v as usize;
+            if search.settled(v) || d > search.dist[v] {
+                continue;
+            }
+            if v != t && self.excess[v] > 0 {
+                found = Some((v, d));
+                break;
+            }
+            search.settle(v, d);
+            self.counters.relabels += 1;
+            if v == 0 {
+                self.counters.phases += 1;
+            }
+            for slot in self.first[v] as usize..self.first[v + 1] as usize {
+                // The residual of the opposite slot, without reading it (see `pair`).
+                if self.residual[slot] == self.pair[slot] {
+                    continue;
+                }
+                let u = self.head[slot] as usize;
+                if search.settled(u) {
+                    continue;
+                }
+                let rc = self.potential[u] - self.cost[slot] - self.potential[v];
+                debug_assert!(rc >= 0, "negative reduced cost {rc} in a shortest-path search");
+                if search.improves(u, d + rc) {
+                    search.reach(u, d + rc, self.opposite[slot]);
+                    // Nothing left is nearer than d: an excess reached at no extra cost
+                    // ends the search (a place whose nearest representative has room
+                    // costs two settled nodes, the representative's arcs unread).
+                    if rc == 0 && u != t && self.excess[u] > 0 {
+                        found = Some((u, d));
+                        break;
+                    }
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        let (source, distance) = found.expect("a deficit that no excess can reach: infeasible");
+        self.counters.price_updates += 1;
+        let mut amount = self.excess[source].min(-self.excess[t]);
+        let mut v = source;
+        while v != t {
+            let slot = search.pred[v] as usize;
+            amount = amount.min(i64::from(self.residual[slot]));
+            v = self.head[slot] as usize;
+        }
+        let amount = i32::try_from(amount).expect("bounded by a residual capacity");
+        let mut v = source;
+        while v != t {
+            let slot = search.pred[v] as usize;
+            self.push(v, slot, amount);
+            v = self.head[slot] as usize;
+        }
+        for &(v, d) in &search.order {
+            self.potential[v as usize] += distance - d;
+        }
+    }
+
+    /// The same from excess `source` forwards to the nearest deficit: a settled node at
+    /// distance δ < D falls by D − δ. For the units the warm start freed at representatives
+    /// priced above the source that no place took: their way back to the source is short
+    /// forwards, while backwards from the source every representative with room is at
+    /// distance 0.
+    fn shortest_path_from(&mut self, source: usize, search: &mut Search) {
+        search.begin();
+        search.reach(source, 0, u32::MAX);
+        let mut found = None;
+        while let Some(std::cmp::Reverse((d, v))) = search.heap.pop() {
+            let v = v as usize;
+            if search.settled(v) || d > search.dist[v] {
+                continue;
+            }
+            if v != source && self.excess[v] < 0 {
+                found = Some((v, d));
+                break;
+            }
+            search.settle(v, d);
+            self.counters.relabels += 1;
+            for slot in self.first[v] as usize..self.first[v + 1] as usize {
+                if self.residual[slot] == 0 {
+                    continue;
+                }
+                let w = self.head[slot] as usize;
+                if search.settled(w) {
+                    continue;
+                }
+                let rc = self.cost[slot] + self.potential[v] - self.potential[w];
+                debug_assert!(rc >= 0, "negative reduced cost {rc} in a shortest-path search");
+                if search.improves(w, d + rc) {
+                    search.reach(w, d + rc, slot as u32);
+                    if rc == 0 && w != source && self.excess[w] < 0 {
+                        found = Some((w, d));
+                        break;
+                    }
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        let (sink, distance) = found.expect("an excess that reaches no deficit: infeasible");
+        self.counters.price_updates += 1;
+        let mut amount = self.excess[source].min(-self.excess[sink]);
+        let mut w = sink;
+        while w != source {
+            let slot = search.pred[w] as usize;
+            amount = amount.min(i64::from(self.residual[slot]));
+            w = self.head[self.opposite[slot] as usize] as usize;
+        }
+        let amount = i32::try_from(amount).expect("bounded by a residual capacity");
+        let mut w = sink;
+        while w != source {
+            let slot = search.pred[w] as usize;
+            let v = self.head[self.opposite[slot] as usize] as usize;
+            self.push(v, slot, amount);
+            w = v;
+        }
+        for &(v, d) in &search.order {
+            self.potential[v as usize] -= distance - d;
+        }
+    }
+
     /// Σ flow × scaled cost.
     pub(crate) fn cost_scaled(&self) -> i128 {
         self.forward_slot
@@ -378,7 +644,7 @@ impl Network {
             for slot in self.first[v] as usize..self.first[v + 1] as usize {
                 let back = self.opposite[slot] as usize;
                 if self.residual[back] > 0 {
-                    bound = bound.min(self.cost[back] + self.potential[self.head[slot] as usize] + 1);
+                    bound = bound.min(self.cost[back] + self.potential[self.head[slot] as usize] + self.slack);
                 }
             }
             if bound < i64::MAX {
@@ -390,7 +656,7 @@ impl Network {
             let mut bound = i64::MIN;
             for slot in self.first[v] as usize..self.first[v + 1] as usize {
                 if self.residual[slot] > 0 {
-                    bound = bound.max(self.potential[self.head[slot] as usize] - self.cost[slot] - 1);
+                    bound = bound.max(self.potential[self.head[slot] as usize] - self.cost[slot] - self.slack);
                 }
             }
             if bound > i64::MIN {
@@ -413,5 +679,60 @@ impl Network {
         }
         let supply_term = supply.iter().zip(&self.potential).map(|(&b, &p)| -i128::from(b) * i128::from(p)).sum();
         (supply_term, negative)
+    }
+}
+
+/// The reusable state of the shortest-path searches: distances and marks are stamped with
+/// the search's number, so starting one costs nothing.
+struct Search {
+    stamp: u32,
+    reached: Vec<u32>,
+    done: Vec<u32>,
+    dist: Vec<i64>,
+    pred: Vec<u32>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32)>>,
+    /// Settled nodes and their distances, in order.
+    order: Vec<(u32, i64)>,
+}
+
+impl Search {
+    fn new(n: usize) -> Self {
+        Self {
+            stamp: 0,
+            reached: vec![0; n],
+            done: vec![0; n],
+            dist: vec![i64::MAX; n],
+            pred: vec![u32::MAX; n],
+            heap: std::collections::BinaryHeap::new(),
+            order: Vec::new(),
+        }
+    }
+
+    fn begin(&mut self) {
+        self.stamp += 1;
+        self.heap.clear();
+        self.order.clear();
+    }
+
+    fn settled(&self, v: usize) -> bool {
+        self.done[v] == self.stamp
+    }
+
+    fn settle(&mut self, v: usize, d: i64) {
+        self.done[v] = self.stamp;
+        self.order.push((v as u32, d));
+    }
+
+    fn improves(&self, v: usize, d: i64) -> bool {
+        self.reached[v] != self.stamp || d < self.dist[v]
+    }
+
+    fn reach(&mut self, v: usize, d: i64, pred: u32) {
+        if self.improves(v, d) {
+            self.reached[v] = self.stamp;
+            self.dist[v] = d;
+            self.pred[v] = pred;
+            self.heap.push(std::cmp::Reverse((d, v as u32)));
+        }
     }
 }

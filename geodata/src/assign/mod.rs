@@ -282,10 +282,10 @@ pub fn solve_exporting(
         Pruning::Auto => Some(prune::initial_k(&instance, &layout)),
         Pruning::Nearest { k } => Some(k.max(1)),
     };
-    let mut candidates = prune::candidates(&instance, &layout, &index, k);
+    let (mut candidates, mut complete) = prune::candidates(&instance, &layout, &index, k);
     // `Nearest { k }` is exactly k (the proof does the rest); `Auto` also widens.
     if let (Some(k), Pruning::Auto) = (k, params.pruning) {
-        prune::widen_where_short(&instance, &layout, &index, &mut candidates, k);
+        prune::widen_where_short(&instance, &layout, &index, &mut candidates, &mut complete, k);
     }
     let candidate_seconds = started.elapsed().as_secs_f64();
     let penalty = prune::unserved_penalty(&instance, &layout, params.max_distance_m);
@@ -294,8 +294,12 @@ pub fn solve_exporting(
     let mut arcs = network_arcs(&instance, &layout, &candidates, penalty);
     let flow_started = Instant::now();
     let mut net = Network::new(&supply, &arcs);
-    net.solve(None);
+    if k.is_some() { net.solve_paths(None); } else { net.solve(None); }
     let mut flow_seconds = flow_started.elapsed().as_secs_f64();
+    let trace = std::env::var_os("ASSIGN_TRACE").is_some();
+    if trace {
+        eprintln!("cand {candidate_seconds:.3} first solve {flow_seconds:.3} {:?} arcs {}", net.counters, arcs.len());
+    }
     let mut figures = SolverFigures {
         seconds: 0.0,
         candidate_seconds,
@@ -317,7 +321,11 @@ pub fn solve_exporting(
     let mut counters = net.counters;
     if k.is_some() {
         loop {
-            let proof = prune::prove(&instance, &layout, &index, &candidates, &mut net, &supply);
+            let proof_started = Instant::now();
+            let proof = prune::prove(&instance, &layout, &index, &candidates, &complete, &mut net, &supply);
+            if trace {
+                eprintln!("proof {:.3} violations {} near {} max shortfall {}", proof_started.elapsed().as_secs_f64(), proof.violations.len(), proof.near.len(), proof.violations.iter().map(|v| v.shortfall).max().unwrap_or(0));
+            }
             if proof.violations.is_empty() {
                 figures.optimal = true;
                 break;
@@ -341,8 +349,11 @@ pub fn solve_exporting(
             let warm_flow = carry_flow(&layout, &candidates, &added, &flow);
             let resolve_started = Instant::now();
             net = Network::new(&supply, &arcs);
-            net.solve(Some(flow::WarmStart { flow: &warm_flow, potential: &potential, epsilon }));
+            net.solve_paths(Some(flow::WarmStart { flow: &warm_flow, potential: &potential, epsilon }));
             flow_seconds += resolve_started.elapsed().as_secs_f64();
+            if trace {
+                eprintln!("resolve {:.3} {:?}", resolve_started.elapsed().as_secs_f64(), net.counters);
+            }
             counters.phases += net.counters.phases;
             counters.pushes += net.counters.pushes;
             counters.relabels += net.counters.relabels;

@@ -49,7 +49,7 @@ pub(crate) fn initial_k(instance: &Instance<'_>, layout: &Layout) -> usize {
     let max_need = layout.places.iter().map(|&p| instance.open[p as usize]).max().unwrap_or(1) as usize;
     let need: u64 = layout.places.iter().map(|&p| u64::from(instance.open[p as usize])).sum();
     let capacity: u64 = layout.reps.iter().map(|&r| u64::from(instance.free[r as usize])).sum();
-    let mut k = 8 + 2 * max_need;
+    let mut k = env_or("K", 8) + 2 * max_need;
     if need * 5 > capacity * 4 {
         k += 4;
     }
@@ -66,10 +66,11 @@ pub(crate) fn widen_where_short(
     layout: &Layout,
     index: &Index,
     candidates: &mut Candidates,
+    complete: &mut [f64],
     k: usize,
 ) {
     const NEAREST: usize = 4;
-    let wide = (k * WIDEN).min(layout.reps.len());
+    let wide = (k * env_or("W", WIDEN)).min(layout.reps.len());
     let mut demand = vec![0f64; layout.reps.len()];
     for (g, list) in candidates.iter().enumerate() {
         let share =
@@ -84,15 +85,16 @@ pub(crate) fn widen_where_short(
             let list = &candidates[g];
             list.len() == k && {
                 let near = &list[..list.len().min(NEAREST)];
-                near.iter().map(|&(r, _)| pressure(r)).sum::<f64>() / f64::from(near.len() as u32) > PRESSURE
+                near.iter().map(|&(r, _)| pressure(r)).sum::<f64>() / f64::from(near.len() as u32) > env_or("P", 12) as f64 / 10.0
             }
         })
         .map(|g| g as u32)
         .collect();
     let sub = Layout { reps: layout.reps.clone(), places: short.iter().map(|&g| layout.places[g as usize]).collect() };
-    let wider = candidates_for(instance, &sub, index, Some(wide));
-    for (g, list) in short.into_iter().zip(wider) {
+    let (wider, within) = candidates_for(instance, &sub, index, Some(wide));
+    for ((g, list), within) in short.into_iter().zip(wider).zip(within) {
         candidates[g as usize] = list;
+        complete[g as usize] = within;
     }
 }
 
@@ -106,11 +108,19 @@ const PRESSURE: f64 = 1.2;
 
 /// Each graph place's eligible representatives in range, nearest first by the index's
 /// bound: the first `k`, or all when `k` is `None`.
-pub(crate) fn candidates(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> Candidates {
+///
+/// With them, per place, the distance (metres, a lower bound) within which the list holds
+/// every eligible representative: the proof has nothing to look for closer than that.
+pub(crate) fn candidates(
+    instance: &Instance<'_>,
+    layout: &Layout,
+    index: &Index,
+    k: Option<usize>,
+) -> (Candidates, Vec<f64>) {
     candidates_for(instance, layout, index, k)
 }
 
-fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> Candidates {
+fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> (Candidates, Vec<f64>) {
     let limit = k.unwrap_or(usize::MAX);
     layout
         .places
@@ -120,8 +130,10 @@ fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Op
             let place = &instance.places[p];
             let probe = instance.probes[p];
             let mut list = Vec::with_capacity(limit.min(64));
+            let mut complete = f64::INFINITY;
             for (g, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
                 if list.len() >= limit {
+                    complete = probe.lower_bound(chord);
                     break;
                 }
                 if instance.params.max_distance_m.is_some_and(|m| probe.lower_bound(chord) > m) {
@@ -136,9 +148,9 @@ fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Op
                     list.push((g, whole_metres(d)));
                 }
             }
-            list
+            (list, complete)
         })
-        .collect()
+        .unzip()
 }
 
 /// The cost of a unit of unserved need: more than the distance part of any augmenting path
@@ -180,6 +192,7 @@ pub(crate) fn prove(
     layout: &Layout,
     index: &Index,
     candidates: &Candidates,
+    complete: &[f64],
     net: &mut Network,
     supply: &[i64],
 ) -> Proof {
@@ -190,8 +203,9 @@ pub(crate) fn prove(
     let lowest = potential[1..=reps].iter().copied().min().unwrap_or(0);
     let mut violations = Vec::new();
     let mut near = Vec::new();
-    let margin = MARGIN_M.saturating_mul(scale);
+    let margin = (env_or("M", MARGIN_M as usize) as i64).saturating_mul(scale);
     let mut negative_left_out = 0i128;
+    let mut skipped = 0usize;
     for (g, &p) in layout.places.iter().enumerate() {
         let p = p as usize;
         let place = &instance.places[p];
@@ -199,6 +213,13 @@ pub(crate) fn prove(
         let own = potential[1 + reps + g];
         // Past this (scaled) distance no arc can have a negative reduced cost.
         let threshold = own - lowest + margin;
+        // Every arc left out is at least this long: no violation to look for (most
+        // places; their near arcs are not worth the walk either).
+        #[expect(clippy::cast_possible_truncation, reason = "metres on Earth, or infinity (saturates)")]
+        if (complete[g].floor() as i64).saturating_mul(scale) >= threshold - margin {
+            skipped += 1;
+            continue;
+        }
         let list = &candidates[g];
         for (r, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
             let bound = probe.lower_bound(chord);
@@ -234,9 +255,16 @@ pub(crate) fn prove(
             }
         }
     }
+    if std::env::var_os("ASSIGN_TRACE").is_some() {
+        eprintln!("proof skipped {skipped} of {}", layout.places.len());
+    }
     let (supply_term, negative_present) = net.lagrangian_terms(supply);
     let lower = supply_term - negative_present - negative_left_out;
     #[expect(clippy::cast_precision_loss, reason = "a bound, shown to a metre")]
     let gap_bound = ((net.cost_scaled() - lower) as f64 / scale as f64).max(0.0);
     Proof { violations, near, gap_bound }
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(format!("ASSIGN_{name}")).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
