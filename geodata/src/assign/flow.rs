@@ -66,6 +66,13 @@ pub(crate) struct Network {
     /// searches backwards read a slot's opposite residual as `pair − residual`, in order,
     /// instead of at a random place.
     pair: Vec<i32>,
+    /// For the shortest-path searches: the slots out of each node whose opposite has
+    /// residual capacity (the arcs a backward search follows), each node's in its own
+    /// segment `first[v]..first[v] + live_len[v]`, and each slot's place there. A
+    /// representative's few assigned places, not its hundreds of candidates.
+    live: Vec<u32>,
+    live_len: Vec<u32>,
+    live_pos: Vec<u32>,
     /// Slot of each caller's arc in the forward direction.
     forward_slot: Vec<u32>,
     capacity: Vec<i32>,
@@ -131,6 +138,9 @@ impl Network {
             cost,
             residual,
             pair,
+            live: Vec::new(),
+            live_len: Vec::new(),
+            live_pos: Vec::new(),
             forward_slot,
             capacity: arcs.iter().map(|a| a.capacity).collect(),
             potential: vec![0; n],
@@ -386,6 +396,7 @@ impl Network {
             self.lend_room(&sink);
         }
         let n = self.nodes();
+        self.build_live();
         let mut search = Search::new(n);
         let mut sizes = Vec::new();
         for t in 1..n {
@@ -483,8 +494,55 @@ impl Network {
             let back = self.opposite[slot] as usize;
             if self.excess[r] > 0 && self.cost[slot] + self.potential[0] - self.potential[r] == 0 {
                 let amount = i32::try_from(self.excess[r].min(i64::from(self.residual[back]))).expect("a flow");
-                self.push(r, back, amount);
+                self.push_live(r, back, amount);
             }
+        }
+    }
+
+    /// Fills the live lists (see `live`) from the residual capacities as they are.
+    fn build_live(&mut self) {
+        let n = self.nodes();
+        self.live = vec![0; self.head.len()];
+        self.live_pos = vec![u32::MAX; self.head.len()];
+        self.live_len = vec![0; n];
+        for v in 0..n {
+            for slot in self.first[v] as usize..self.first[v + 1] as usize {
+                if self.residual[slot] < self.pair[slot] {
+                    self.live_add(v, slot);
+                }
+            }
+        }
+    }
+
+    fn live_add(&mut self, v: usize, slot: usize) {
+        let at = self.first[v] + self.live_len[v];
+        self.live[at as usize] = slot as u32;
+        self.live_pos[slot] = at;
+        self.live_len[v] += 1;
+    }
+
+    fn live_remove(&mut self, v: usize, slot: usize) {
+        let at = self.live_pos[slot] as usize;
+        self.live_len[v] -= 1;
+        let last_at = (self.first[v] + self.live_len[v]) as usize;
+        let last = self.live[last_at];
+        self.live[at] = last;
+        self.live_pos[last as usize] = at as u32;
+        self.live_pos[slot] = u32::MAX;
+    }
+
+    /// `push`, keeping the live lists: `slot` may join its tail's, its opposite may leave
+    /// its head's.
+    fn push_live(&mut self, v: usize, slot: usize, amount: i32) {
+        let opposite = self.opposite[slot] as usize;
+        let was_full = self.residual[slot] == self.pair[slot];
+        let opposite_was_short = self.residual[opposite] < self.pair[opposite];
+        self.push(v, slot, amount);
+        if was_full && self.residual[slot] < self.pair[slot] {
+            self.live_add(v, slot);
+        }
+        if opposite_was_short && self.residual[opposite] == self.pair[opposite] {
+            self.live_remove(self.head[slot] as usize, opposite);
         }
     }
 
@@ -509,11 +567,9 @@ impl Network {
             if v == 0 {
                 self.counters.phases += 1;
             }
-            for slot in self.first[v] as usize..self.first[v + 1] as usize {
-                // The residual of the opposite slot, without reading it (see `pair`).
-                if self.residual[slot] == self.pair[slot] {
-                    continue;
-                }
+            let live = self.first[v] as usize..(self.first[v] + self.live_len[v]) as usize;
+            for at in live {
+                let slot = self.live[at] as usize;
                 let u = self.head[slot] as usize;
                 if search.settled(u) {
                     continue;
@@ -548,7 +604,7 @@ impl Network {
         let mut v = source;
         while v != t {
             let slot = search.pred[v] as usize;
-            self.push(v, slot, amount);
+            self.push_live(v, slot, amount);
             v = self.head[slot] as usize;
         }
         for &(v, d) in &search.order {
@@ -612,7 +668,7 @@ impl Network {
         while w != source {
             let slot = search.pred[w] as usize;
             let v = self.head[self.opposite[slot] as usize] as usize;
-            self.push(v, slot, amount);
+            self.push_live(v, slot, amount);
             w = v;
         }
         for &(v, d) in &search.order {
