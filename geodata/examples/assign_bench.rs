@@ -153,12 +153,23 @@ fn main() {
         "assign {size}: {n_reps} representatives × {n_places} places, max distance {max_distance_m} m (instance made in {generated:.2} s)"
     );
     println!(
-        "  ours: {:.3} s (candidates {:.3} s, flow {:.3} s), peak {peak:.0} MiB, total distance {} m, unserved {unserved}, objective {}",
-        f.seconds, f.candidate_seconds, f.flow_seconds, proposal.total_distance_m, f.objective
+        "  ours: {:.3} s (candidates {:.3} s, flow {:.3} s, proofs {:.3} s), peak {peak:.0} MiB, total distance {} m, unserved {unserved}, objective {}",
+        f.seconds, f.candidate_seconds, f.flow_seconds, f.proof_seconds, proposal.total_distance_m, f.objective
     );
     println!(
-        "        k {:?}, arcs {}, rounds {}, arcs added {}, phases {}, pushes {}, relabels {}, price updates {}, optimal {}, gap {:?}",
-        f.k, f.arcs, f.rounds, f.arcs_added, f.phases, f.pushes, f.relabels, f.price_updates, f.optimal, f.gap_bound
+        "        k {:?}, arcs {}, rounds {}, arcs added {}, phases {}, pushes {}, relabels {}, price updates {}, paths {}, settled {}, optimal {}, gap {:?}",
+        f.k,
+        f.arcs,
+        f.rounds,
+        f.arcs_added,
+        f.phases,
+        f.pushes,
+        f.relabels,
+        f.price_updates,
+        f.paths,
+        f.settled,
+        f.optimal,
+        f.gap_bound
     );
     let Some(python) = ortools else { return };
     std::fs::create_dir_all(&out).expect("output directory");

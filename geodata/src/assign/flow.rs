@@ -13,6 +13,14 @@
 //! benchmark ran over 30 times longer.
 //!
 //! Reduced cost: `rc(v→w) = cost + π(v) − π(w)`; relabels only lower π.
+//!
+//! Pruned networks are solved by successive shortest paths instead (`solve_paths`): each
+//! deficit (a place's need) is met from the nearest excess by a Dijkstra backwards over
+//! reduced costs, and only the nodes that search settled change price, so the potentials
+//! stay exactly feasible (every residual arc ≥ 0). On this network most searches end at
+//! the place's nearest representative with room, and a re-solve after the proof adds arcs
+//! starts from the previous flow and touches only the places whose arcs turned negative,
+//! where a cost-scaling re-solve must run its phases over the whole network again.
 #![expect(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
@@ -50,6 +58,9 @@ pub(crate) struct Counters {
     pub pushes: u64,
     pub relabels: u64,
     pub price_updates: u64,
+    /// Successive shortest paths: augmenting paths, and nodes settled by their searches.
+    pub paths: u64,
+    pub settled: u64,
 }
 
 /// The residual network in compressed rows: the arcs out of node `v` (forward arcs of the
@@ -385,6 +396,8 @@ impl Network {
     /// ≥ 0), so `slack` becomes 0.
     pub(crate) fn solve_paths(&mut self, warm: Option<WarmStart<'_>>) {
         self.slack = 0;
+        // `pushes` counts the cost-scaling pushes only.
+        let pushes = self.counters.pushes;
         if let Some(w) = warm {
             for (i, &f) in w.flow.iter().enumerate() {
                 let slot = self.forward_slot[i] as usize;
@@ -398,12 +411,9 @@ impl Network {
         let n = self.nodes();
         self.build_live();
         let mut search = Search::new(n);
-        let mut sizes = Vec::new();
         for t in 1..n {
             while self.excess[t] < 0 {
-                let before = self.counters.relabels;
                 self.shortest_path_to(t, &mut search);
-                sizes.push(self.counters.relabels - before);
             }
         }
         // What is left is excess at representatives and the source's deficit, if it lent
@@ -417,13 +427,7 @@ impl Network {
         while self.excess[0] < 0 {
             self.shortest_path_to(0, &mut search);
         }
-        if std::env::var_os("ASSIGN_TRACE").is_some() {
-            sizes.sort_unstable();
-            let total: u64 = sizes.iter().sum();
-            let top: u64 = sizes.iter().rev().take(sizes.len() / 100).sum();
-            let top10: u64 = sizes.iter().rev().take(sizes.len() / 10).sum();
-            eprintln!("searches {} settled {total} median {} p90 {} p99 {} max {} top1% share {:.2} top10% {:.2}", sizes.len(), sizes[sizes.len()/2], sizes[sizes.len()*9/10], sizes[sizes.len()*99/100], sizes[sizes.len()-1], top as f64 / total as f64, top10 as f64 / total as f64);
-        }
+        self.counters.pushes = pushes;
     }
 
     /// Makes the potentials exactly feasible again after arcs were added. A sink (a place:
@@ -563,10 +567,7 @@ impl Network {
                 break;
             }
             search.settle(v, d);
-            self.counters.relabels += 1;
-            if v == 0 {
-                self.counters.phases += 1;
-            }
+            self.counters.settled += 1;
             let live = self.first[v] as usize..(self.first[v] + self.live_len[v]) as usize;
             for at in live {
                 let slot = self.live[at] as usize;
@@ -592,7 +593,7 @@ impl Network {
             }
         }
         let (source, distance) = found.expect("a deficit that no excess can reach: infeasible");
-        self.counters.price_updates += 1;
+        self.counters.paths += 1;
         let mut amount = self.excess[source].min(-self.excess[t]);
         let mut v = source;
         while v != t {
@@ -631,7 +632,7 @@ impl Network {
                 break;
             }
             search.settle(v, d);
-            self.counters.relabels += 1;
+            self.counters.settled += 1;
             for slot in self.first[v] as usize..self.first[v + 1] as usize {
                 if self.residual[slot] == 0 {
                     continue;
@@ -655,7 +656,7 @@ impl Network {
             }
         }
         let (sink, distance) = found.expect("an excess that reaches no deficit: infeasible");
-        self.counters.price_updates += 1;
+        self.counters.paths += 1;
         let mut amount = self.excess[source].min(-self.excess[sink]);
         let mut w = sink;
         while w != source {
