@@ -126,35 +126,52 @@ pub(crate) fn candidates(
 
 fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> (Candidates, Vec<f64>) {
     let limit = k.unwrap_or(usize::MAX);
-    layout
-        .places
-        .iter()
-        .map(|&p| {
-            let p = p as usize;
-            let place = &instance.places[p];
-            let probe = instance.probes[p];
-            let mut list = Vec::with_capacity(limit.min(64));
-            let mut complete = f64::INFINITY;
-            for (g, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
-                if list.len() >= limit {
-                    complete = probe.lower_bound(chord);
-                    break;
-                }
-                if instance.params.max_distance_m.is_some_and(|m| probe.lower_bound(chord) > m) {
-                    break;
-                }
-                let r = layout.reps[g as usize];
-                if instance.locked[p].binary_search(&r).is_ok() {
-                    continue;
-                }
-                let d = metres(instance.reps[r as usize].anchor, &place.geometry);
-                if instance.in_range(d) {
-                    list.push((g, whole_metres(d)));
-                }
+    let of = |p: u32| {
+        let p = p as usize;
+        let place = &instance.places[p];
+        let probe = instance.probes[p];
+        let mut list = Vec::with_capacity(limit.min(64));
+        let mut complete = f64::INFINITY;
+        for (g, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
+            if list.len() >= limit {
+                complete = probe.lower_bound(chord);
+                break;
             }
-            (list, complete)
-        })
-        .unzip()
+            if instance.params.max_distance_m.is_some_and(|m| probe.lower_bound(chord) > m) {
+                break;
+            }
+            let r = layout.reps[g as usize];
+            if instance.locked[p].binary_search(&r).is_ok() {
+                continue;
+            }
+            let d = metres(instance.reps[r as usize].anchor, &place.geometry);
+            if instance.in_range(d) {
+                list.push((g, whole_metres(d)));
+            }
+        }
+        (list, complete)
+    };
+    let parts =
+        in_parallel(layout.places.len(), |range| layout.places[range].iter().map(|&p| of(p)).collect::<Vec<_>>());
+    parts.into_iter().flatten().unzip()
+}
+
+/// `work` over `0..n` cut into one range per core, the results in order: the nearest
+/// representatives and their geodesic distances are most of the candidates' and the
+/// proof's time, and each place's are independent of the others'.
+fn in_parallel<T: Send>(n: usize, work: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8);
+    // Small inputs (the tests, a township) are not worth a thread.
+    if threads == 1 || n < 4096 {
+        return vec![work(0..n)];
+    }
+    let step = n.div_ceil(threads);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            (0..n).step_by(step).map(|start| scope.spawn(move || work(start..(start + step).min(n)))).collect();
+        handles.into_iter().map(|h| h.join().expect("a worker panicked")).collect()
+    })
 }
 
 /// The cost of a unit of unserved need: more than the distance part of any augmenting path
@@ -205,57 +222,68 @@ pub(crate) fn prove(
     let scale = net.scale;
     let potential = &net.potential;
     let lowest = potential[1..=reps].iter().copied().min().unwrap_or(0);
+    let margin = MARGIN_M.saturating_mul(scale);
+    let walk = |range: std::ops::Range<usize>| {
+        let mut violations = Vec::new();
+        let mut near = Vec::new();
+        let mut negative_left_out = 0i128;
+        for g in range {
+            let p = layout.places[g] as usize;
+            let place = &instance.places[p];
+            let probe = instance.probes[p];
+            let own = potential[1 + reps + g];
+            // Past this (scaled) distance no arc can have a negative reduced cost.
+            let threshold = own - lowest + margin;
+            // Every arc left out is at least this long: no violation to look for (most
+            // places; their near arcs are not worth the walk either).
+            #[expect(clippy::cast_possible_truncation, reason = "metres on Earth, or infinity (saturates)")]
+            if (complete[g].floor() as i64).saturating_mul(scale) >= threshold - margin {
+                continue;
+            }
+            let list = &candidates[g];
+            for (r, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
+                let bound = probe.lower_bound(chord);
+                #[expect(clippy::cast_possible_truncation, reason = "metres on Earth")]
+                let bound_scaled = (bound.floor() as i64).saturating_mul(scale);
+                if bound_scaled >= threshold {
+                    break;
+                }
+                if instance.params.max_distance_m.is_some_and(|m| bound > m) {
+                    break;
+                }
+                if list.iter().any(|&(c, _)| c == r) {
+                    continue;
+                }
+                let input_rep = layout.reps[r as usize];
+                if instance.locked[p].binary_search(&input_rep).is_ok() {
+                    continue;
+                }
+                let d = metres(instance.reps[input_rep as usize].anchor, &place.geometry);
+                if !instance.in_range(d) {
+                    continue;
+                }
+                let cost = whole_metres(d);
+                let reduced = i64::from(cost) * scale + potential[1 + r as usize] - own;
+                let arc = Violation { place: g as u32, rep: r, cost, shortfall: -reduced };
+                if reduced < 0 {
+                    negative_left_out += i128::from(-reduced);
+                }
+                if reduced < -1 {
+                    violations.push(arc);
+                } else if reduced < margin {
+                    near.push(arc);
+                }
+            }
+        }
+        (violations, near, negative_left_out)
+    };
     let mut violations = Vec::new();
     let mut near = Vec::new();
-    let margin = MARGIN_M.saturating_mul(scale);
     let mut negative_left_out = 0i128;
-    for (g, &p) in layout.places.iter().enumerate() {
-        let p = p as usize;
-        let place = &instance.places[p];
-        let probe = instance.probes[p];
-        let own = potential[1 + reps + g];
-        // Past this (scaled) distance no arc can have a negative reduced cost.
-        let threshold = own - lowest + margin;
-        // Every arc left out is at least this long: no violation to look for (most
-        // places; their near arcs are not worth the walk either).
-        #[expect(clippy::cast_possible_truncation, reason = "metres on Earth, or infinity (saturates)")]
-        if (complete[g].floor() as i64).saturating_mul(scale) >= threshold - margin {
-            continue;
-        }
-        let list = &candidates[g];
-        for (r, chord) in index.nearest(probe.centre, place.stations.as_deref()) {
-            let bound = probe.lower_bound(chord);
-            #[expect(clippy::cast_possible_truncation, reason = "metres on Earth")]
-            let bound_scaled = (bound.floor() as i64).saturating_mul(scale);
-            if bound_scaled >= threshold {
-                break;
-            }
-            if instance.params.max_distance_m.is_some_and(|m| bound > m) {
-                break;
-            }
-            if list.iter().any(|&(c, _)| c == r) {
-                continue;
-            }
-            let input_rep = layout.reps[r as usize];
-            if instance.locked[p].binary_search(&input_rep).is_ok() {
-                continue;
-            }
-            let d = metres(instance.reps[input_rep as usize].anchor, &place.geometry);
-            if !instance.in_range(d) {
-                continue;
-            }
-            let cost = whole_metres(d);
-            let reduced = i64::from(cost) * scale + potential[1 + r as usize] - own;
-            let arc = Violation { place: g as u32, rep: r, cost, shortfall: -reduced };
-            if reduced < 0 {
-                negative_left_out += i128::from(-reduced);
-            }
-            if reduced < -1 {
-                violations.push(arc);
-            } else if reduced < margin {
-                near.push(arc);
-            }
-        }
+    for (v, n, negative) in in_parallel(layout.places.len(), walk) {
+        violations.extend(v);
+        near.extend(n);
+        negative_left_out += negative;
     }
     let (supply_term, negative_present) = net.lagrangian_terms(supply);
     let lower = supply_term - negative_present - negative_left_out;
