@@ -559,7 +559,7 @@ impl Network {
         let mut found = None;
         while let Some(std::cmp::Reverse((d, v))) = search.heap.pop() {
             let v = v as usize;
-            if search.settled(v) || d > search.dist[v] {
+            if search.stale(v, d) {
                 continue;
             }
             if v != t && self.excess[v] > 0 {
@@ -597,14 +597,14 @@ impl Network {
         let mut amount = self.excess[source].min(-self.excess[t]);
         let mut v = source;
         while v != t {
-            let slot = search.pred[v] as usize;
+            let slot = search.pred(v);
             amount = amount.min(i64::from(self.residual[slot]));
             v = self.head[slot] as usize;
         }
         let amount = i32::try_from(amount).expect("bounded by a residual capacity");
         let mut v = source;
         while v != t {
-            let slot = search.pred[v] as usize;
+            let slot = search.pred(v);
             self.push_live(v, slot, amount);
             v = self.head[slot] as usize;
         }
@@ -624,7 +624,7 @@ impl Network {
         let mut found = None;
         while let Some(std::cmp::Reverse((d, v))) = search.heap.pop() {
             let v = v as usize;
-            if search.settled(v) || d > search.dist[v] {
+            if search.stale(v, d) {
                 continue;
             }
             if v != source && self.excess[v] < 0 {
@@ -660,14 +660,14 @@ impl Network {
         let mut amount = self.excess[source].min(-self.excess[sink]);
         let mut w = sink;
         while w != source {
-            let slot = search.pred[w] as usize;
+            let slot = search.pred(w);
             amount = amount.min(i64::from(self.residual[slot]));
             w = self.head[self.opposite[slot] as usize] as usize;
         }
         let amount = i32::try_from(amount).expect("bounded by a residual capacity");
         let mut w = sink;
         while w != source {
-            let slot = search.pred[w] as usize;
+            let slot = search.pred(w);
             let v = self.head[self.opposite[slot] as usize] as usize;
             self.push_live(v, slot, amount);
             w = v;
@@ -743,23 +743,28 @@ impl Network {
 /// the search's number, so starting one costs nothing.
 struct Search {
     stamp: u32,
-    reached: Vec<u32>,
-    done: Vec<u32>,
-    dist: Vec<i64>,
-    pred: Vec<u32>,
+    /// Per node, together so that a node touched is one cache line.
+    marks: Vec<Mark>,
     heap: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32)>>,
     /// Settled nodes and their distances, in order.
     order: Vec<(u32, i64)>,
+}
+
+#[derive(Clone, Copy)]
+struct Mark {
+    /// The search that last reached the node, and the one that settled it.
+    reached: u32,
+    done: u32,
+    /// The slot the node was reached through.
+    pred: u32,
+    dist: i64,
 }
 
 impl Search {
     fn new(n: usize) -> Self {
         Self {
             stamp: 0,
-            reached: vec![0; n],
-            done: vec![0; n],
-            dist: vec![i64::MAX; n],
-            pred: vec![u32::MAX; n],
+            marks: vec![Mark { reached: 0, done: 0, pred: u32::MAX, dist: i64::MAX }; n],
             heap: std::collections::BinaryHeap::new(),
             order: Vec::new(),
         }
@@ -772,23 +777,35 @@ impl Search {
     }
 
     fn settled(&self, v: usize) -> bool {
-        self.done[v] == self.stamp
+        self.marks[v].done == self.stamp
+    }
+
+    /// Whether `d` is stale: the node is settled or was reached nearer since.
+    fn stale(&self, v: usize, d: i64) -> bool {
+        let m = &self.marks[v];
+        m.done == self.stamp || d > m.dist
+    }
+
+    fn pred(&self, v: usize) -> usize {
+        self.marks[v].pred as usize
     }
 
     fn settle(&mut self, v: usize, d: i64) {
-        self.done[v] = self.stamp;
+        self.marks[v].done = self.stamp;
         self.order.push((v as u32, d));
     }
 
     fn improves(&self, v: usize, d: i64) -> bool {
-        self.reached[v] != self.stamp || d < self.dist[v]
+        let m = &self.marks[v];
+        m.reached != self.stamp || d < m.dist
     }
 
     fn reach(&mut self, v: usize, d: i64, pred: u32) {
         if self.improves(v, d) {
-            self.reached[v] = self.stamp;
-            self.dist[v] = d;
-            self.pred[v] = pred;
+            let m = &mut self.marks[v];
+            m.reached = self.stamp;
+            m.dist = d;
+            m.pred = pred;
             self.heap.push(std::cmp::Reverse((d, v as u32)));
         }
     }
