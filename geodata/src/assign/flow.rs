@@ -405,9 +405,11 @@ impl Network {
                 self.push(tail, slot, f);
             }
             self.potential.copy_from_slice(w.potential);
-            let sink = self.reopen_violated();
-            self.lend_room(&sink);
+            self.reopen_violated();
         }
+        // From scratch every potential is 0 and every representative's room is lent.
+        let sink = self.sinks();
+        self.lend_room(&sink);
         let n = self.nodes();
         self.build_live();
         let mut search = Search::new(n);
@@ -435,13 +437,9 @@ impl Network {
     /// receives, becoming a deficit again, and takes the highest price its arcs in allow.
     /// Each unit stays as excess at the node it came from (a representative), for a
     /// search to find.
-    /// Returns the sinks.
-    fn reopen_violated(&mut self) -> Vec<bool> {
+    fn reopen_violated(&mut self) {
         let n = self.nodes();
-        let mut sink = vec![true; n];
-        for &slot in &self.forward_slot {
-            sink[self.head[self.opposite[slot as usize] as usize] as usize] = false;
-        }
+        let sink = self.sinks();
         let mut reopened = vec![false; n];
         let mut queue: Vec<usize> = (0..n)
             .filter(|&v| {
@@ -471,6 +469,14 @@ impl Network {
             if let Some(price) = price {
                 self.potential[v] = price;
             }
+        }
+    }
+
+    /// Nodes without arcs out: the places.
+    fn sinks(&self) -> Vec<bool> {
+        let mut sink = vec![true; self.nodes()];
+        for &slot in &self.forward_slot {
+            sink[self.head[self.opposite[slot as usize] as usize] as usize] = false;
         }
         sink
     }
@@ -557,6 +563,9 @@ impl Network {
         search.begin();
         search.reach(t, 0, u32::MAX);
         let mut found = None;
+        // The distance of the nearest excess reached so far: nothing at or past it can be
+        // settled before it, so it is not worth a place in the heap.
+        let mut bound = i64::MAX;
         while let Some(std::cmp::Reverse((d, v))) = search.heap.pop() {
             let v = v as usize;
             if search.stale(v, d) {
@@ -577,14 +586,17 @@ impl Network {
                 }
                 let rc = self.potential[u] - self.cost[slot] - self.potential[v];
                 debug_assert!(rc >= 0, "negative reduced cost {rc} in a shortest-path search");
-                if search.improves(u, d + rc) {
+                if d + rc < bound && search.improves(u, d + rc) {
                     search.reach(u, d + rc, self.opposite[slot]);
-                    // Nothing left is nearer than d: an excess reached at no extra cost
-                    // ends the search (a place whose nearest representative has room
-                    // costs two settled nodes, the representative's arcs unread).
-                    if rc == 0 && u != t && self.excess[u] > 0 {
-                        found = Some((u, d));
-                        break;
+                    if u != t && self.excess[u] > 0 {
+                        // Nothing left is nearer than d: an excess reached at no extra
+                        // cost ends the search (a place whose nearest representative has
+                        // room costs one settled node).
+                        if rc == 0 {
+                            found = Some((u, d));
+                            break;
+                        }
+                        bound = d + rc;
                     }
                 }
             }

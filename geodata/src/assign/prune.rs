@@ -251,6 +251,11 @@ pub(crate) fn prove(
                 if instance.params.max_distance_m.is_some_and(|m| bound > m) {
                     break;
                 }
+                // The representative's own price may already put the arc out of reach:
+                // then no geodesic is needed (most of the walk, where prices are high).
+                if bound_scaled + potential[1 + r as usize] - own >= margin {
+                    continue;
+                }
                 if list.iter().any(|&(c, _)| c == r) {
                     continue;
                 }
