@@ -566,7 +566,7 @@ impl Network {
         // The distance of the nearest excess reached so far: nothing at or past it can be
         // settled before it, so it is not worth a place in the heap.
         let mut bound = i64::MAX;
-        while let Some(std::cmp::Reverse((d, v))) = search.heap.pop() {
+        while let Some((d, v)) = search.heap.pop() {
             let v = v as usize;
             if search.stale(v, d) {
                 continue;
@@ -634,7 +634,7 @@ impl Network {
         search.begin();
         search.reach(source, 0, u32::MAX);
         let mut found = None;
-        while let Some(std::cmp::Reverse((d, v))) = search.heap.pop() {
+        while let Some((d, v)) = search.heap.pop() {
             let v = v as usize;
             if search.stale(v, d) {
                 continue;
@@ -757,7 +757,7 @@ struct Search {
     stamp: u32,
     /// Per node, together so that a node touched is one cache line.
     marks: Vec<Mark>,
-    heap: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32)>>,
+    heap: RadixHeap,
     /// Settled nodes and their distances, in order.
     order: Vec<(u32, i64)>,
 }
@@ -777,7 +777,7 @@ impl Search {
         Self {
             stamp: 0,
             marks: vec![Mark { reached: 0, done: 0, pred: u32::MAX, dist: i64::MAX }; n],
-            heap: std::collections::BinaryHeap::new(),
+            heap: RadixHeap::default(),
             order: Vec::new(),
         }
     }
@@ -818,7 +818,68 @@ impl Search {
             m.reached = self.stamp;
             m.dist = d;
             m.pred = pred;
-            self.heap.push(std::cmp::Reverse((d, v as u32)));
+            self.heap.push(d, v as u32);
         }
+    }
+}
+
+/// A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan): a Dijkstra's keys never fall below
+/// the last one taken, so an entry only needs the bucket of the highest bit in which it
+/// differs from that key. A push is a `Vec::push`; the searches make tens of millions.
+struct RadixHeap {
+    last: u64,
+    len: usize,
+    buckets: [Vec<(u64, u32)>; 65],
+}
+
+impl Default for RadixHeap {
+    fn default() -> Self {
+        Self { last: 0, len: 0, buckets: std::array::from_fn(|_| Vec::new()) }
+    }
+}
+
+impl RadixHeap {
+    fn bucket(&self, key: u64) -> usize {
+        (u64::BITS - (key ^ self.last).leading_zeros()) as usize
+    }
+
+    fn push(&mut self, key: i64, v: u32) {
+        let key = u64::try_from(key).expect("distances are not negative");
+        debug_assert!(key >= self.last, "a key below the last one taken");
+        let b = self.bucket(key);
+        self.buckets[b].push((key, v));
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<(i64, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.buckets[0].is_empty() {
+            let i = self.buckets.iter().position(|b| !b.is_empty()).expect("len > 0");
+            let moved = std::mem::take(&mut self.buckets[i]);
+            self.last = moved.iter().map(|&(k, _)| k).min().expect("not empty");
+            for &(k, v) in &moved {
+                let b = self.bucket(k);
+                self.buckets[b].push((k, v));
+            }
+            // Keep the allocation for the next time the bucket fills.
+            let mut moved = moved;
+            moved.clear();
+            if self.buckets[i].is_empty() {
+                self.buckets[i] = moved;
+            }
+        }
+        self.len -= 1;
+        let (k, v) = self.buckets[0].pop().expect("the least key is in bucket 0");
+        Some((i64::try_from(k).expect("came from an i64"), v))
+    }
+
+    fn clear(&mut self) {
+        for b in &mut self.buckets {
+            b.clear();
+        }
+        self.last = 0;
+        self.len = 0;
     }
 }
