@@ -271,10 +271,19 @@ pub fn solve_exporting(
 ) -> Result<(Proposal, FlowNetwork), GeoError> {
     let started = Instant::now();
     let instance = Instance::new(reps, places, locks, *params)?;
-    let layout = Layout {
+    let mut layout = Layout {
         reps: (0..reps.len()).filter(|&r| instance.free[r] > 0).map(|r| u32::try_from(r).expect("fits")).collect(),
         places: (0..places.len()).filter(|&p| instance.open[p] > 0).map(|p| u32::try_from(p).expect("fits")).collect(),
     };
+    let pairs = layout.reps.len().saturating_mul(layout.places.len());
+    let pruned = match params.pruning {
+        Pruning::Full => false,
+        Pruning::Auto => pairs > FULL_GRAPH_PAIRS,
+        Pruning::Nearest { .. } => true,
+    };
+    if pruned {
+        spatial_order(&instance, &mut layout);
+    }
     let index = Index::new(
         layout
             .reps
@@ -282,7 +291,6 @@ pub fn solve_exporting(
             .enumerate()
             .map(|(g, &r)| (u32::try_from(g).expect("fits"), reps[r as usize].anchor, reps[r as usize].station)),
     );
-    let pairs = layout.reps.len().saturating_mul(layout.places.len());
     let k = match params.pruning {
         Pruning::Full => None,
         Pruning::Auto if pairs <= FULL_GRAPH_PAIRS => None,
@@ -428,6 +436,39 @@ impl<'a> Instance<'a> {
         let probes = places.iter().map(|p| Probe::of(&p.geometry)).collect();
         Ok(Self { reps, places, params, free, open, locked, probes })
     }
+}
+
+/// Numbers the nodes along a Z-order curve over their positions, so that those a search
+/// touches together (neighbours on the ground) lie together in memory: on the large
+/// benchmark the first solve took twice as long with the nodes in input order.
+fn spatial_order(instance: &Instance<'_>, layout: &mut Layout) {
+    let rep_at = |r: u32| spatial::ecef(instance.reps[r as usize].anchor.0);
+    let place_at = |p: u32| instance.probes[p as usize].centre;
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for c in layout.reps.iter().map(|&r| rep_at(r)).chain(layout.places.iter().map(|&p| place_at(p))) {
+        for i in 0..3 {
+            if c[i].is_finite() {
+                lo[i] = lo[i].min(c[i]);
+                hi[i] = hi[i].max(c[i]);
+            }
+        }
+    }
+    let key = |c: [f64; 3]| -> u64 {
+        let mut key = 0u64;
+        for i in 0..3 {
+            let span = (hi[i] - lo[i]).max(1.0);
+            let unit = if c[i].is_finite() { ((c[i] - lo[i]) / span).clamp(0.0, 1.0) } else { 0.0 };
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "in 0..2^21")]
+            let q = (unit * f64::from((1u32 << 21) - 1)) as u64;
+            for bit in 0..21 {
+                key |= ((q >> bit) & 1) << (3 * bit + i);
+            }
+        }
+        key
+    };
+    layout.reps.sort_by_cached_key(|&r| (key(rep_at(r)), r));
+    layout.places.sort_by_cached_key(|&p| (key(place_at(p)), p));
 }
 
 fn supplies(instance: &Instance<'_>, layout: &Layout) -> Vec<i64> {
