@@ -93,7 +93,8 @@ pub(crate) fn widen_where_short(
         .map(|g| g as u32)
         .collect();
     let sub = Layout { reps: layout.reps.clone(), places: short.iter().map(|&g| layout.places[g as usize]).collect() };
-    let (wider, within) = candidates_for(instance, &sub, index, Some(wide));
+    let known: Vec<Vec<(u32, u32)>> = short.iter().map(|&g| std::mem::take(&mut candidates[g as usize])).collect();
+    let (wider, within) = candidates_for(instance, &sub, index, Some(wide), Some(&known));
     for ((g, list), within) in short.into_iter().zip(wider).zip(within) {
         candidates[g as usize] = list;
         complete[g as usize] = within;
@@ -121,13 +122,22 @@ pub(crate) fn candidates(
     index: &Index,
     k: Option<usize>,
 ) -> (Candidates, Vec<f64>) {
-    candidates_for(instance, layout, index, k)
+    candidates_for(instance, layout, index, k, None)
 }
 
-fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Option<usize>) -> (Candidates, Vec<f64>) {
+/// With `known`, per place of `layout`, arcs already measured (the narrower list being
+/// widened): their distances are taken from it instead of measured again.
+fn candidates_for(
+    instance: &Instance<'_>,
+    layout: &Layout,
+    index: &Index,
+    k: Option<usize>,
+    known: Option<&[Vec<(u32, u32)>]>,
+) -> (Candidates, Vec<f64>) {
     let limit = k.unwrap_or(usize::MAX);
-    let of = |p: u32| {
-        let p = p as usize;
+    let of = |i: usize| {
+        let known = known.map_or(&[][..], |k| &k[i][..]);
+        let p = layout.places[i] as usize;
         let place = &instance.places[p];
         let probe = instance.probes[p];
         let mut list = Vec::with_capacity(limit.min(64));
@@ -140,6 +150,10 @@ fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Op
             if instance.params.max_distance_m.is_some_and(|m| probe.lower_bound(chord) > m) {
                 break;
             }
+            if let Some(&arc) = known.iter().find(|&&(r, _)| r == g) {
+                list.push(arc);
+                continue;
+            }
             let r = layout.reps[g as usize];
             if instance.locked[p].binary_search(&r).is_ok() {
                 continue;
@@ -151,8 +165,7 @@ fn candidates_for(instance: &Instance<'_>, layout: &Layout, index: &Index, k: Op
         }
         (list, complete)
     };
-    let parts =
-        in_parallel(layout.places.len(), |range| layout.places[range].iter().map(|&p| of(p)).collect::<Vec<_>>());
+    let parts = in_parallel(layout.places.len(), |range| range.map(of).collect::<Vec<_>>());
     parts.into_iter().flatten().unzip()
 }
 
