@@ -43,12 +43,11 @@ pub(crate) struct ArcSpec {
     pub cost: i64,
 }
 
-/// A warm start: the flow of every arc (in the caller's arc order, the new arcs at 0) and the
-/// scaled potentials of a previous solve on the same nodes, and the ε at which to resume.
+/// A warm start of `solve_paths`: the flow of every arc (in the caller's arc order, the new
+/// arcs at 0) and the exact potentials of a previous solve on the same nodes.
 pub(crate) struct WarmStart<'a> {
     pub flow: &'a [i32],
     pub potential: &'a [i64],
-    pub epsilon: i64,
 }
 
 /// What a solve did, for the solver's figures.
@@ -182,22 +181,10 @@ impl Network {
         self.counters.pushes += 1;
     }
 
-    /// Solves from scratch, or resumes from `warm`. Panics if the supplies cannot be routed
-    /// (the caller always provides a way out: the unserved arcs).
-    pub(crate) fn solve(&mut self, warm: Option<WarmStart<'_>>) {
-        let mut epsilon = match warm {
-            Some(w) => {
-                for (i, &f) in w.flow.iter().enumerate() {
-                    let slot = self.forward_slot[i] as usize;
-                    let tail = self.head[self.opposite[slot] as usize] as usize;
-                    self.push(tail, slot, f);
-                }
-                self.potential.copy_from_slice(w.potential);
-                // Already ε-optimal at `w.epsilon`: the first phase is the next one down.
-                w.epsilon.max(1)
-            }
-            None => self.cost.iter().map(|c| c.abs()).max().unwrap_or(0).max(1).saturating_mul(ALPHA),
-        };
+    /// Solves from scratch by cost scaling. Panics if the supplies cannot be routed (the
+    /// caller always provides a way out: the unserved arcs).
+    pub(crate) fn solve(&mut self) {
+        let mut epsilon = self.cost.iter().map(|c| c.abs()).max().unwrap_or(0).max(1).saturating_mul(ALPHA);
         while epsilon > 1 {
             epsilon = (epsilon / ALPHA).max(1);
             self.refine(epsilon);

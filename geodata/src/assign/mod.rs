@@ -70,7 +70,7 @@ pub struct Lock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Pruning {
     /// The complete graph while it has at most [`FULL_GRAPH_PAIRS`] pairs, else `Nearest`
-    /// with a k chosen from the needs and the tightness of capacity, widened (×2) for
+    /// with a k chosen from the needs and the tightness of capacity, widened (×3) for
     /// places whose nearest representatives are under pressure.
     Auto,
     /// Every eligible pair: no proof needed, but R × P arcs.
@@ -316,7 +316,7 @@ pub fn solve_exporting(
     if k.is_some() {
         net.solve_paths(None);
     } else {
-        net.solve(None);
+        net.solve();
     }
     let mut flow_seconds = flow_started.elapsed().as_secs_f64();
     let mut proof_seconds = 0.0;
@@ -356,7 +356,6 @@ pub fn solve_exporting(
                 break;
             }
             let flow = net.flows();
-            let epsilon = proof.violations.iter().map(|v| v.shortfall).max().unwrap_or(1);
             let mut added = proof.violations;
             added.extend(proof.near);
             for v in &added {
@@ -370,7 +369,7 @@ pub fn solve_exporting(
             let warm_flow = carry_flow(&layout, &candidates, &added, &flow);
             let resolve_started = Instant::now();
             net = Network::new(&supply, &arcs);
-            net.solve_paths(Some(flow::WarmStart { flow: &warm_flow, potential: &potential, epsilon }));
+            net.solve_paths(Some(flow::WarmStart { flow: &warm_flow, potential: &potential }));
             flow_seconds += resolve_started.elapsed().as_secs_f64();
             counters.phases += net.counters.phases;
             counters.pushes += net.counters.pushes;

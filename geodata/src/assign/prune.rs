@@ -31,8 +31,6 @@ pub(crate) struct Violation {
     pub rep: u32,
     /// Whole metres.
     pub cost: u32,
-    /// −(reduced cost), scaled: at least 2.
-    pub shortfall: i64,
 }
 
 pub(crate) struct Proof {
@@ -282,7 +280,7 @@ pub(crate) fn prove(
                 }
                 let cost = whole_metres(d);
                 let reduced = i64::from(cost) * scale + potential[1 + r as usize] - own;
-                let arc = Violation { place: g as u32, rep: r, cost, shortfall: -reduced };
+                let arc = Violation { place: g as u32, rep: r, cost };
                 if reduced < 0 {
                     negative_left_out += i128::from(-reduced);
                 }
