@@ -30,15 +30,31 @@ macro_rules! asset {
 const ASSETS: &[Asset] = &[
     asset!("console.js", "console.js", "text/javascript; charset=utf-8"),
     asset!("console.css", "console.css", "text/css; charset=utf-8"),
-    asset!("vendor/maplibre-gl-6.20.0/maplibre-gl.mjs", "vendor/maplibre-gl-6.20.0/maplibre-gl.mjs", "text/javascript; charset=utf-8"),
+    asset!(
+        "vendor/maplibre-gl-6.20.0/maplibre-gl.mjs",
+        "vendor/maplibre-gl-6.20.0/maplibre-gl.mjs",
+        "text/javascript; charset=utf-8"
+    ),
     asset!(
         "vendor/maplibre-gl-6.20.0/maplibre-gl-worker.mjs",
         "vendor/maplibre-gl-6.20.0/maplibre-gl-worker.mjs",
         "text/javascript; charset=utf-8"
     ),
-    asset!("vendor/maplibre-gl-6.20.0/maplibre-gl.css", "vendor/maplibre-gl-6.20.0/maplibre-gl.css", "text/css; charset=utf-8"),
-    asset!("vendor/maplibre-gl-6.20.0/LICENSE.txt", "vendor/maplibre-gl-6.20.0/LICENSE.txt", "text/plain; charset=utf-8"),
-    asset!("vendor/echarts-6.1.0/echarts.min.js", "vendor/echarts-6.1.0/echarts.min.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "vendor/maplibre-gl-6.20.0/maplibre-gl.css",
+        "vendor/maplibre-gl-6.20.0/maplibre-gl.css",
+        "text/css; charset=utf-8"
+    ),
+    asset!(
+        "vendor/maplibre-gl-6.20.0/LICENSE.txt",
+        "vendor/maplibre-gl-6.20.0/LICENSE.txt",
+        "text/plain; charset=utf-8"
+    ),
+    asset!(
+        "vendor/echarts-6.1.0/echarts.min.js",
+        "vendor/echarts-6.1.0/echarts.min.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("vendor/echarts-6.1.0/LICENSE", "vendor/echarts-6.1.0/LICENSE", "text/plain; charset=utf-8"),
 ];
 
@@ -48,15 +64,18 @@ pub async fn get(Path(path): Path<String>, headers: HeaderMap) -> Result<Respons
     let vendored = path.starts_with("vendor/");
     let cache = if vendored { "public, max-age=31536000, immutable" } else { "no-cache" };
     let etag = format!("\"{}\"", hex::encode(&Sha256::digest(asset.bytes)[..16]));
-    let unchanged =
-        headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag);
+    let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag);
     let etag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
     let cache = HeaderValue::from_static(cache);
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response());
     }
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(asset.mime)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(asset.mime)),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, cache),
+        ],
         asset.bytes,
     )
         .into_response())

@@ -41,6 +41,7 @@ impl Lang {
     }
 
     /// The other one, for the switch.
+    #[must_use]
     pub fn other(self) -> Self {
         match self {
             Self::Zh => Self::En,

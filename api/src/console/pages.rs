@@ -69,12 +69,18 @@ async fn page_session(state: &AppState, headers: &HeaderMap) -> Option<(Caller, 
     Some((caller, session::start(&pair, state.keys.refresh_ttl_days, secure, csrf)))
 }
 
-fn login_page(lang: Lang, csrf: &str, next: &str, error: Option<&str>, username: &str) -> Result<Html<String>, ApiError> {
+fn login_page(
+    lang: Lang,
+    csrf: &str,
+    next: &str,
+    error: Option<&str>,
+    username: &str,
+) -> Result<Html<String>, ApiError> {
     let t = catalogue(lang);
     render(
         "console/login.html",
         context! { lang => lang.code(), html_lang => lang.html(), other => lang.other().code(), t => t, csrf => csrf,
-            next => next, error => error.map(|key| t.get(key).cloned().unwrap_or_default()), username => username },
+        next => next, error => error.map(|key| t.get(key).cloned().unwrap_or_default()), username => username },
     )
 }
 
@@ -187,7 +193,10 @@ pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>, hea
     };
     let t = catalogue(lang);
     let can_plan = caller.may(Permission::EditAssignments);
-    let role = format!("role.{}", serde_json::to_value(caller.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
+    let role = format!(
+        "role.{}",
+        serde_json::to_value(caller.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    );
     // What the script needs, in one JSON island (escaped by the template).
     let config = json!({
         "lang": lang.code(), "t": t, "canPlan": can_plan, "month": month.to_string(),
@@ -196,11 +205,11 @@ pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>, hea
     let page = render(
         "console/home.html",
         context! { lang => lang.code(), html_lang => lang.html(), other => lang.other().code(), t => t,
-            name => me.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
-            month => month.to_string(),
-            // `<` escaped, so that no text can close the script element early.
-            config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
-            csrf => session::cookie(&headers, session::CSRF).unwrap_or_default() },
+        name => me.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
+        month => month.to_string(),
+        // `<` escaped, so that no text can close the script element early.
+        config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
+        csrf => session::cookie(&headers, session::CSRF).unwrap_or_default() },
     );
     match page {
         Ok(page) => with_cookies(page.into_response(), remember.into_iter().chain(renewed)),

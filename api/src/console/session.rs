@@ -102,13 +102,11 @@ pub fn clear(secure: bool) -> Vec<HeaderValue> {
 
 /// A CSRF cookie for a page without a session (the login form), when there is none yet.
 pub fn csrf_for_form(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
-    match cookie(headers, CSRF) {
-        Some(token) => (token, None),
-        None => {
-            let token = new_csrf();
-            (token.clone(), Some(build(CSRF, token, false, secure, 86_400)))
-        }
+    if let Some(token) = cookie(headers, CSRF) {
+        return (token, None);
     }
+    let token = new_csrf();
+    (token.clone(), Some(build(CSRF, token, false, secure, 86_400)))
 }
 
 /// The remembered language cookie (a year).

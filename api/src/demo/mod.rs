@@ -230,6 +230,7 @@ where
 
 /// What `fieldvisit demo` prints once it listens.
 pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
+    println!("console:   http://{addr}/   (sign in as presidium, planner, staff01 …; password below)");
     println!("fieldvisit listening on http://{addr}");
     println!(
         "demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",

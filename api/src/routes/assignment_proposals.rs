@@ -67,7 +67,9 @@ pub async fn recent(
     caller.require(Permission::EditAssignments)?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(fieldvisit_sync::SyncError::BadParameter { field: "limit", message: "limit is 1 to 100".into() }.into());
+        return Err(
+            fieldvisit_sync::SyncError::BadParameter { field: "limit", message: "limit is 1 to 100".into() }.into()
+        );
     }
     Ok(Json(proposals::recent(&state.db, limit).await?))
 }

@@ -1,0 +1,265 @@
+//! The web console in a real browser (headless Chromium over WebDriver), clicking as a
+//! person would: signing in, the month's map with its places drawn from the tiles, the
+//! overdue list beside it against the API, the language switch (remembered), and a
+//! planner reviewing and applying the nearby rule's proposal. Screenshots are kept in
+//! `target/test-artifacts/`. Then the console's session without a browser: its cookies,
+//! CSRF on every change, scope, renewal and sign-out.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use fantoccini::Locator;
+use fieldvisit_tests::Server;
+use fieldvisit_tests::browser::Browser;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode, redirect};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+async fn sign_in(browser: &Browser, server: &Server, username: &str) {
+    let c = &browser.client;
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    // Not signed in: the home page sends the browser to the sign-in form.
+    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+    c.find(Locator::Id("username")).await.unwrap().send_keys(username).await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys("fieldvisit").await.unwrap();
+    c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.classList.contains('home')", 20).await;
+}
+
+/// The places the map has drawn (points and cells) in the visible area.
+const RENDERED: &str = "window.fieldvisitMap && window.fieldvisitMap.loaded() \
+    && window.fieldvisitMap.queryRenderedFeatures({layers: ['points', 'cells-fill']}).length";
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn the_presidium_reads_the_months_map_in_both_languages(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let browser = Browser::start(1366, 768).await;
+    let c = &browser.client;
+    // A wrong password first: the form says so, in Chinese.
+    c.goto(&format!("{}/login", server.base)).await.unwrap();
+    c.find(Locator::Id("username")).await.unwrap().send_keys("presidium").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys("wrong").await.unwrap();
+    c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    let error = c.find(Locator::Id("login-error")).await.unwrap().text().await.unwrap();
+    assert_eq!(error, "用户名或密码错误");
+
+    sign_in(&browser, &server, "presidium").await;
+    browser.wait_for("document.body.dataset.coverageLoaded", 20).await;
+    browser.wait_for(&format!("({RENDERED}) > 0"), 30).await;
+    let drawn = c.execute(&format!("return {RENDERED};"), vec![]).await.unwrap();
+    assert!(drawn.as_u64().unwrap() > 10, "places drawn on the map: {drawn}");
+    // The counts the township reports, from the ledger's statistics.
+    browser.wait_for("document.getElementById('count-raised').textContent !== '–'", 20).await;
+    browser.wait_for("document.body.dataset.trendLoaded", 20).await;
+
+    // Last month: nobody visited in the fixture, so every place is overdue, as the API says.
+    c.execute(
+        "const m = document.getElementById('month'); m.value = '2026-11'; m.dispatchEvent(new Event('change'));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    browser.wait_for("document.body.dataset.coverageLoaded === '2026-11'", 20).await;
+    let listed: BTreeSet<String> = c
+        .execute("return [...document.querySelectorAll('#gaps li[data-place]')].map(li => li.dataset.place);", vec![])
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let presidium = server.login("presidium").await;
+    let (_, api) = server.get(&presidium, "/v1/coverage?month=2026-11").await;
+    let expected: BTreeSet<String> = api["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| ["overdue", "unassigned"].contains(&f["properties"]["status"].as_str().unwrap()))
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(listed, expected, "the list beside the map is the API's overdue and unassigned places");
+    // A click on one flies there and opens its panel.
+    c.find(Locator::Css("#gaps li[data-place] button")).await.unwrap().click().await.unwrap();
+    browser.wait_for("!document.getElementById('panel').hidden && document.querySelector('#panel-body h3')", 10).await;
+    browser.screenshot("console-presidium-zh").await;
+
+    // English by the switch, remembered on the next visit.
+    c.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.documentElement.lang === 'en' && document.body.classList.contains('home')", 20).await;
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    browser.wait_for("document.documentElement.lang === 'en'", 20).await;
+    let heading = c.find(Locator::Css(".gaps h2")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, "Overdue and unassigned");
+    browser.wait_for(&format!("({RENDERED}) > 0"), 30).await;
+    browser.screenshot("console-presidium-en").await;
+    browser.close().await;
+}
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn a_planner_compares_and_applies_the_rules_proposal_on_the_map(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let planner = server.login("planner").await;
+    // One representative per village and site, each within its station: fewer than in force.
+    let (status, proposal) = server
+        .call(Method::POST, Some(&planner), "/v1/assignment-proposals", Some(&json!({"within_station": true})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{proposal}");
+    let removed = proposal["diff"]["removed"].as_array().unwrap().len();
+    assert!(removed > 0, "the proposal changes something");
+
+    let browser = Browser::start(1366, 768).await;
+    let c = &browser.client;
+    sign_in(&browser, &server, "planner").await;
+    browser.wait_for("document.getElementById('rule-removed')", 20).await;
+    let shown = c.find(Locator::Id("rule-removed")).await.unwrap().text().await.unwrap();
+    assert_eq!(shown, removed.to_string());
+    browser.wait_for(&format!("({RENDERED}) > 0"), 30).await;
+    browser.wait_for("window.fieldvisitMap.queryRenderedFeatures({layers: ['assignments']}).length > 0", 30).await;
+    // Before and after on the map.
+    c.find(Locator::Id("rule-compare")).await.unwrap().click().await.unwrap();
+    browser.wait_for("window.fieldvisitMap.getLayer('proposal') && window.fieldvisitMap.queryRenderedFeatures({layers: ['proposal']}).length > 0", 30).await;
+    browser.screenshot("console-planner-proposal").await;
+    c.find(Locator::Id("rule-apply")).await.unwrap().click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.accept_alert().await.unwrap();
+    browser.wait_for("document.getElementById('rule-applied')", 30).await;
+    let in_force: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM assignments WHERE valid_to IS NULL").fetch_one(&pool).await.unwrap();
+    assert_eq!(in_force, i64::try_from(proposal["assignments"].as_array().unwrap().len()).unwrap());
+    // The map's lines follow: fewer of them once the rule's proposal is in force.
+    browser.wait_for("window.fieldvisitMap.loaded() && window.fieldvisitMap.queryRenderedFeatures({layers: ['assignments']}).length > 0", 30).await;
+    browser.screenshot("console-planner-applied").await;
+    browser.close().await;
+}
+
+/// The cookies an answer sets, as `name=value` pairs for the next request.
+fn cookies(res: &reqwest::Response) -> Vec<(String, String, String)> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| {
+            let text = v.to_str().unwrap().to_owned();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            (name.to_owned(), value.to_owned(), text)
+        })
+        .collect()
+}
+
+fn jar(set: &[(String, String, String)]) -> String {
+    set.iter().filter(|(_, v, _)| !v.is_empty()).map(|(n, v, _)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+}
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn the_console_session_is_cookies_with_csrf_on_every_change(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let http = reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap();
+    let url = |p: &str| format!("{}{p}", server.base);
+
+    // Not signed in: the console sends you to the form; the form hands out a CSRF cookie.
+    let res = http.get(url("/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/login");
+    let res = http.get(url("/login")).send().await.unwrap();
+    let form_cookies = cookies(&res);
+    let csrf = form_cookies.iter().find(|(n, _, _)| n == "fv_csrf").unwrap().1.clone();
+
+    // A form posted without the matching token is refused; with it, the session starts.
+    let res = http
+        .post(url("/login"))
+        .header(COOKIE, format!("fv_csrf={csrf}"))
+        .form(&[("username", "rep013"), ("password", "fieldvisit"), ("csrf", "forged"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http
+        .post(url("/login"))
+        .header(COOKIE, format!("fv_csrf={csrf}"))
+        .form(&[
+            ("username", "rep013"),
+            ("password", "fieldvisit"),
+            ("csrf", csrf.as_str()),
+            ("next", "//evil.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/", "never off the site");
+    let session = cookies(&res);
+    for (name, _, text) in &session {
+        assert!(text.contains("SameSite=Strict"), "{text}");
+        assert_eq!(text.contains("HttpOnly"), name != "fv_csrf", "{text}");
+    }
+    let cookie = jar(&session);
+    let csrf = session.iter().find(|(n, _, _)| n == "fv_csrf").unwrap().1.clone();
+
+    // The cookie reads like a bearer token, within the same reach: a representative's station.
+    let res = http.get(url("/v1/coverage?month=2026-11")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let stations: BTreeSet<&str> =
+        body["features"].as_array().unwrap().iter().map(|f| f["properties"]["station_id"].as_str().unwrap()).collect();
+    assert_eq!(stations.len(), 1, "a representative's station only");
+    let res = http.get(url("/")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("fv-config"));
+
+    // A change with the cookie but without the header (what a forged form could send) is
+    // refused and changes nothing; a check-in push with it goes through.
+    let push = json!({"client_id": uuid::Uuid::now_v7(), "schema_version": 1, "client_time": chrono::Utc::now().to_rfc3339(), "mutations": []});
+    let res = http.post(url("/v1/sync/push")).header(COOKIE, &cookie).json(&push).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http
+        .post(url("/v1/sync/push"))
+        .header(COOKIE, &cookie)
+        .header("x-csrf-token", "not-it")
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http
+        .post(url("/v1/sync/push"))
+        .header(COOKIE, &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Renewal spends the refresh cookie once; the old one then fails.
+    let res = http.post(url("/console/refresh")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "renewal needs the CSRF header too");
+    let res =
+        http.post(url("/console/refresh")).header(COOKIE, &cookie).header("x-csrf-token", &csrf).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let renewed = jar(&cookies(&res));
+    let res = http.get(url("/v1/me")).header(COOKIE, &renewed).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Signing out ends the sign-in: its cookies are cleared and its refresh token is dead.
+    let res = http.post(url("/logout")).header(COOKIE, &renewed).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(cookies(&res).iter().all(|(_, v, t)| v.is_empty() && t.contains("Max-Age=0")));
+    let res =
+        http.post(url("/console/refresh")).header(COOKIE, &renewed).header("x-csrf-token", &csrf).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // The assets: ours revalidated by ETag, the vendored ones immutable, nothing else.
+    let res = http.get(url("/assets/console.js")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let etag = res.headers()["etag"].clone();
+    let res = http.get(url("/assets/console.js")).header("if-none-match", etag).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let res = http.get(url("/assets/vendor/maplibre-gl-6.20.0/maplibre-gl.mjs")).send().await.unwrap();
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    let res = http.get(url("/assets/../Cargo.toml")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
