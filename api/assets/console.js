@@ -141,6 +141,13 @@ const map = new maplibregl.Map({
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
 window.fieldvisitMap = map;
 const mapReady = new Promise((resolve) => map.on('load', resolve));
+// When places first show on the map (the first-load benchmark reads it).
+map.on('idle', function shown() {
+  if (map.queryRenderedFeatures({ layers: ['points', 'cells-fill'] }).length > 0) {
+    document.body.dataset.placesShownMs = String(Math.round(performance.now()));
+    map.off('idle', shown);
+  }
+});
 
 function placeFilter(base) {
   const parts = [base];
