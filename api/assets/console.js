@@ -7,94 +7,11 @@
 
 import * as maplibregl from './vendor/maplibre-gl-6.20.0/maplibre-gl.mjs';
 
-const config = JSON.parse(document.getElementById('fv-config').textContent);
-const t = (key) => config.t[key] ?? key;
-const $ = (id) => document.getElementById(id);
-const COLOURS = { visited: '#2e7d32', due: '#f9a825', overdue: '#c62828', unassigned: '#757575' };
+import { $, COLOURS, api, bbox, centre, config, distance, el, percent, t, when } from './common.js';
+
 const state = { month: config.month, station: '', kind: '', coverage: null, proposal: null };
 
 maplibregl.setWorkerUrl(`${config.maplibre}/maplibre-gl-worker.mjs`);
-
-// ---- the API, with the session renewed when the access token has expired ----
-
-function cookie(name) {
-  const found = document.cookie.split('; ').find((c) => c.startsWith(`${name}=`));
-  return found ? decodeURIComponent(found.slice(name.length + 1)) : '';
-}
-
-async function renewOnce() {
-  const res = await fetch('/console/refresh', {
-    method: 'POST', credentials: 'same-origin', headers: { [config.csrfHeader]: cookie(config.csrfCookie) },
-  });
-  return res.ok;
-}
-
-// One renewal at a time across the console's tabs: a refresh token is spent once.
-function renew() {
-  return navigator.locks ? navigator.locks.request('fieldvisit-renew', renewOnce) : renewOnce();
-}
-
-async function api(path, options = {}) {
-  const method = options.method || 'GET';
-  const send = () => fetch(path, {
-    method,
-    credentials: 'same-origin',
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    headers: {
-      accept: 'application/json',
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(method === 'GET' ? {} : { [config.csrfHeader]: cookie(config.csrfCookie) }),
-    },
-  });
-  let res = await send();
-  if (res.status === 401) {
-    if (!(await renew())) {
-      window.location.href = `/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
-      throw new Error('signed out');
-    }
-    res = await send();
-  }
-  if (!res.ok) {
-    const body = await res.json().catch(() => ({}));
-    const error = new Error(body?.error?.message || res.statusText);
-    error.status = res.status;
-    throw error;
-  }
-  return res.status === 204 ? null : res.json();
-}
-
-// Renew ahead of the access token's expiry, so that tiles never meet a 401.
-setInterval(() => { renew(); }, 10 * 60 * 1000);
-
-// ---- small helpers ----
-
-const el = (tag, attrs = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v; else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
-  return node;
-};
-const shanghai = new Intl.DateTimeFormat(config.lang === 'zh' ? 'zh-CN' : 'en-GB', {
-  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-});
-const when = (iso) => (iso ? shanghai.format(new Date(iso)) : t('panel.none'));
-const percent = (r) => (r === null || r === undefined ? '–' : `${(r * 100).toFixed(1)}%`);
-const distance = (m) => (m >= 1000 ? `${(m / 1000).toFixed(1)} ${t('unit.km')}` : `${m} ${t('unit.m')}`);
-
-function bbox(geometry) {
-  const b = [Infinity, Infinity, -Infinity, -Infinity];
-  const walk = (c) => {
-    if (typeof c[0] === 'number') {
-      b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]); b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
-    } else c.forEach(walk);
-  };
-  walk(geometry.coordinates);
-  return b;
-}
-const centre = (geometry) => { const b = bbox(geometry); return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]; };
 
 // ---- the map ----
 
@@ -351,7 +268,6 @@ async function loadRule() {
 $('month').addEventListener('change', (e) => { state.month = e.target.value || config.month; loadCoverage(false); loadTrend(); });
 $('station').addEventListener('change', (e) => { state.station = e.target.value; loadCoverage(true); });
 $('kind').addEventListener('change', (e) => { state.kind = e.target.value; loadCoverage(false); });
-$('logout').addEventListener('click', () => { $('logout-csrf').value = cookie(config.csrfCookie); });
 
 const failed = (e) => { console.error(e); };
 loadCoverage(true).catch(failed);

@@ -9,11 +9,15 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/login.html", include_str!("../templates/console/login.html")),
     ("console/home.html", include_str!("../templates/console/home.html")),
+    ("console/nav.html", include_str!("../templates/console/nav.html")),
+    ("console/inbox.html", include_str!("../templates/console/inbox.html")),
+    ("console/ledger.html", include_str!("../templates/console/ledger.html")),
+    ("console/issue.html", include_str!("../templates/console/issue.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
     ("report/coverage.html", include_str!("../templates/report/coverage.html")),
 ];

@@ -52,7 +52,8 @@ async fn main() {
         .unwrap_or(if smoke { 1 } else { 5 });
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL: the benchmark's database");
     let history = if smoke { "none" } else { "full" };
-    let server = Server::start(&["demo"], &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_DEMO_HISTORY", history)]).await;
+    let server =
+        Server::start(&["demo"], &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_DEMO_HISTORY", history)]).await;
     let (mut shown, mut transferred, mut decoded, mut warm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let browser = Browser::start(1366, 768).await;
@@ -74,5 +75,9 @@ async fn main() {
         median(decoded) / median(transferred).max(1.0)
     );
     println!("  a reload with the cache warm: {:.0} KiB transferred", kb(median(warm)));
-    println!("  (range of the time to places: {:.0}–{:.0} ms)", shown.iter().copied().fold(f64::MAX, f64::min), shown.iter().copied().fold(0.0, f64::max));
+    println!(
+        "  (range of the time to places: {:.0}–{:.0} ms)",
+        shown.iter().copied().fold(f64::MAX, f64::min),
+        shown.iter().copied().fold(0.0, f64::max)
+    );
 }

@@ -162,7 +162,7 @@ async fn the_console_session_is_cookies_with_csrf_on_every_change(pool: PgPool) 
     // Not signed in: the console sends you to the form; the form hands out a CSRF cookie.
     let res = http.get(url("/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()[LOCATION], "/login");
+    assert_eq!(res.headers()[LOCATION], "/login?next=/");
     let res = http.get(url("/login")).send().await.unwrap();
     let form_cookies = cookies(&res);
     let csrf = form_cookies.iter().find(|(n, _, _)| n == "fv_csrf").unwrap().1.clone();
@@ -262,4 +262,107 @@ async fn the_console_session_is_cookies_with_csrf_on_every_change(pool: PgPool) 
     assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     let res = http.get(url("/assets/../Cargo.toml")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// A representative's finding at `place`, pushed from their phone.
+async fn finding(server: &Server, username: &str, place: uuid::Uuid, description: &str) -> uuid::Uuid {
+    let token = server.login(username).await;
+    let id = uuid::Uuid::now_v7();
+    let args = json!({"id": id, "place_id": place, "category": "traffic_safety", "description": description, "severity": "medium"});
+    let body = json!({"client_id": uuid::Uuid::now_v7(), "schema_version": 1,
+        "mutations": [{"id": 1, "name": "finding.create.v1", "args": args}]});
+    let (status, res) = server.call(Method::POST, Some(&token), "/v1/sync/push", Some(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["results"][0]["status"], "applied", "{res}");
+    id
+}
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn station_staff_take_two_findings_into_one_issue_and_accept_it(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    // Two representatives of 东阳 report the same broken road at one of its places; an
+    // older open issue about that place is already in the ledger.
+    let (place, reps): (uuid::Uuid, Vec<String>) = {
+        let place: uuid::Uuid = sqlx::query_scalar(
+            "SELECT p.id FROM places p JOIN stations s ON s.id = p.station_id WHERE s.code = 'dongyang' AND p.kind = 'grid_cell' ORDER BY p.id LIMIT 1",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let reps: Vec<String> = sqlx::query_scalar(
+            "SELECT p.username FROM people p JOIN stations s ON s.id = p.station_id WHERE s.code = 'dongyang' AND p.role = 'representative' ORDER BY p.username LIMIT 2",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        (place, reps)
+    };
+    let older = finding(&server, &reps[0], place, "村口道路破损，去年已反映").await;
+    let staff = server.login("staff02").await;
+    let (status, made) = server
+        .call(
+            Method::POST,
+            Some(&staff),
+            "/v1/issues",
+            Some(&json!({"finding_ids": [older], "title": "村口道路破损（旧）", "category": "traffic_safety"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let older_issue = made["issue"]["id"].as_str().unwrap().to_owned();
+    finding(&server, &reps[0], place, "村口道路破损，雨天积水").await;
+    finding(&server, &reps[1], place, "村口路面塌陷，车辆难行").await;
+
+    let browser = Browser::start(1366, 768).await;
+    let c = &browser.client;
+    sign_in(&browser, &server, "staff02").await;
+    c.find(Locator::Id("nav-inbox")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'yes'", 20).await;
+    let boxes = c.find_all(Locator::Css("#inbox-list input[type=checkbox]")).await.unwrap();
+    assert_eq!(boxes.len(), 2, "the two findings not yet in an issue");
+    for b in &boxes {
+        b.click().await.unwrap();
+    }
+    // The older issue at the same place is suggested before anything is made.
+    browser.wait_for("document.getElementById('inbox-form').dataset.findings === '2'", 20).await;
+    browser.wait_for(&format!("document.querySelector('#similar li[data-similar=\"{older_issue}\"]')"), 20).await;
+    browser.screenshot("console-inbox").await;
+    let title = c.find(Locator::Id("issue-title")).await.unwrap();
+    title.clear().await.unwrap();
+    title.send_keys("村口道路破损积水").await.unwrap();
+    c.find(Locator::Id("issue-create")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.classList.contains('issue') && document.body.dataset.loaded === 'new'", 20).await;
+    c.find(Locator::Id("action-accept")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'accepted'", 20).await;
+    let state = c.find(Locator::Id("issue-state")).await.unwrap().text().await.unwrap();
+    assert_eq!(state, "已受理");
+    browser.screenshot("console-issue-accepted").await;
+    // The ledger has it, with both findings, accepted.
+    let (_, ledger) = server.get(&staff, "/v1/issues?state=accepted").await;
+    let items = ledger["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["title"], "村口道路破损积水");
+    assert_eq!(items[0]["findings"], 2);
+    // The ledger page lists it too.
+    c.find(Locator::Id("nav-ledger")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'yes'", 20).await;
+    let rows = c.find_all(Locator::Css("#ledger-rows tr[data-issue]")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    browser.close().await;
+
+    // A representative has no inbox: the page answers 404, as if it did not exist.
+    let http = reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap();
+    let res = http.get(format!("{}/login", server.base)).send().await.unwrap();
+    let csrf = cookies(&res).into_iter().find(|(n, _, _)| n == "fv_csrf").unwrap().1;
+    let res = http
+        .post(format!("{}/login", server.base))
+        .header(COOKIE, format!("fv_csrf={csrf}"))
+        .form(&[("username", reps[1].as_str()), ("password", "fieldvisit"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cookie = jar(&cookies(&res));
+    let res = http.get(format!("{}/inbox", server.base)).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = http.get(format!("{}/ledger/{older_issue}", server.base)).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "an issue they did not raise is outside their reach");
 }

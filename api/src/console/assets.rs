@@ -29,6 +29,10 @@ macro_rules! asset {
 
 const ASSETS: &[Asset] = &[
     asset!("console.js", "console.js", "text/javascript; charset=utf-8"),
+    asset!("common.js", "common.js", "text/javascript; charset=utf-8"),
+    asset!("inbox.js", "inbox.js", "text/javascript; charset=utf-8"),
+    asset!("ledger.js", "ledger.js", "text/javascript; charset=utf-8"),
+    asset!("issue.js", "issue.js", "text/javascript; charset=utf-8"),
     asset!("console.css", "console.css", "text/css; charset=utf-8"),
     asset!(
         "vendor/maplibre-gl-6.20.0/maplibre-gl.mjs",

@@ -17,6 +17,9 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
+        .route("/inbox", get(pages::inbox))
+        .route("/ledger", get(pages::ledger))
+        .route("/ledger/{id}", get(pages::issue))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/console/refresh", post(pages::refresh))

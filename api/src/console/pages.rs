@@ -175,44 +175,130 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
 }
 
+/// A signed-in page's frame: who, in which language, and the cookies to set with it.
+struct Shell {
+    lang: Lang,
+    caller: Caller,
+    name: String,
+    cookies: Vec<HeaderValue>,
+}
+
+/// The caller of a console page, or the answer to give instead: the sign-in form when
+/// there is no session, 404 when the page is outside what the role may do (as if it did
+/// not exist).
+async fn shell(
+    state: &AppState,
+    q: &PageQuery,
+    headers: &HeaderMap,
+    needs: Option<Permission>,
+    here: &str,
+) -> Result<Shell, Response> {
+    let secure = session::behind_tls(headers, state.trust_forwarded_for);
+    let (lang, remember) = language(q, headers, secure);
+    let Some((caller, renewed)) = page_session(state, headers).await else {
+        let lang_param = if q.lang.is_some() { format!("&lang={}", lang.code()) } else { String::new() };
+        let to = format!("/login?next={}{lang_param}", urlencoding(here));
+        return Err(with_cookies(Redirect::to(&to).into_response(), remember));
+    };
+    if needs.is_some_and(|p| !caller.may(p)) {
+        return Err(ApiError::NotFound("page").into_response());
+    }
+    let me = fieldvisit_sync::sign_ins::me(&state.db, caller.person_id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    Ok(Shell { lang, caller, name: me.name, cookies: remember.into_iter().chain(renewed).collect() })
+}
+
+/// Percent-encodes a path for a `next` parameter.
+fn urlencoding(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Renders `template` in the shell, with `extra` for the script's configuration.
+fn page(shell: Shell, headers: &HeaderMap, template: &str, active: &str, extra: &serde_json::Value) -> Response {
+    let t = catalogue(shell.lang);
+    let role = format!(
+        "role.{}",
+        serde_json::to_value(shell.caller.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    );
+    let can_plan = shell.caller.may(Permission::EditAssignments);
+    let can_manage = shell.caller.may(Permission::ManageIssues);
+    let mut config = json!({
+        "lang": shell.lang.code(), "t": t, "canPlan": can_plan, "canManage": can_manage,
+        "maplibre": MAPLIBRE, "csrfCookie": session::CSRF, "csrfHeader": session::CSRF_HEADER,
+    });
+    if let (Some(c), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+        c.extend(extra.clone());
+    }
+    let rendered = render(
+        template,
+        context! { lang => shell.lang.code(), html_lang => shell.lang.html(), other => shell.lang.other().code(), t => t,
+        name => shell.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
+        can_manage => can_manage, active => active,
+        month => config["month"].as_str().unwrap_or_default(),
+        // `<` escaped, so that no text can close the script element early.
+        config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
+        csrf => session::cookie(headers, session::CSRF).unwrap_or_default() },
+    );
+    match rendered {
+        Ok(html) => with_cookies(html.into_response(), shell.cookies),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// `GET /`: the township's map of the month, for whoever is signed in.
 pub async fn home(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let secure = session::behind_tls(&headers, state.trust_forwarded_for);
-    let (lang, remember) = language(&q, &headers, secure);
-    let Some((caller, renewed)) = page_session(&state, &headers).await else {
-        let to = if q.lang.is_some() { format!("/login?lang={}", lang.code()) } else { "/login".to_owned() };
-        return with_cookies(Redirect::to(&to).into_response(), remember);
+    let shell = match shell(&state, &q, &headers, None, "/").await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let month = match coverage::month_or_current(&state.db, None).await {
         Ok(m) => m,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let me = match fieldvisit_sync::sign_ins::me(&state.db, caller.person_id).await {
-        Ok(me) => me,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let t = catalogue(lang);
-    let can_plan = caller.may(Permission::EditAssignments);
-    let role = format!(
-        "role.{}",
-        serde_json::to_value(caller.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-    );
-    // What the script needs, in one JSON island (escaped by the template).
-    let config = json!({
-        "lang": lang.code(), "t": t, "canPlan": can_plan, "month": month.to_string(),
-        "maplibre": MAPLIBRE, "csrfCookie": session::CSRF, "csrfHeader": session::CSRF_HEADER,
-    });
-    let page = render(
-        "console/home.html",
-        context! { lang => lang.code(), html_lang => lang.html(), other => lang.other().code(), t => t,
-        name => me.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
-        month => month.to_string(),
-        // `<` escaped, so that no text can close the script element early.
-        config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
-        csrf => session::cookie(&headers, session::CSRF).unwrap_or_default() },
-    );
-    match page {
-        Ok(page) => with_cookies(page.into_response(), remember.into_iter().chain(renewed)),
-        Err(e) => e.into_response(),
+    page(shell, &headers, "console/home.html", "map", &json!({ "month": month.to_string() }))
+}
+
+/// `GET /inbox`: the station's findings not yet in an issue (those who manage issues).
+pub async fn inbox(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    match shell(&state, &q, &headers, Some(Permission::ManageIssues), "/inbox").await {
+        Ok(s) => page(s, &headers, "console/inbox.html", "inbox", &json!({})),
+        Err(r) => r,
     }
+}
+
+/// `GET /ledger`: the issue ledger (台账), within the caller's reach.
+pub async fn ledger(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    match shell(&state, &q, &headers, None, "/ledger").await {
+        Ok(s) => page(s, &headers, "console/ledger.html", "ledger", &json!({})),
+        Err(r) => r,
+    }
+}
+
+/// `GET /ledger/{id}`: one issue, with the buttons its state and the caller allow.
+pub async fn issue(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let here = format!("/ledger/{id}");
+    let shell = match shell(&state, &q, &headers, None, &here).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    // Outside the caller's reach, the page is as absent as the issue.
+    let scope = match shell.caller.scope(&state.db, crate::auth::Resource::Issues).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = fieldvisit_sync::issues::get(&state.db, &scope, id).await {
+        return ApiError::from(e).into_response();
+    }
+    page(shell, &headers, "console/issue.html", "ledger", &json!({ "issueId": id }))
 }

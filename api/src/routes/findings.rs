@@ -23,6 +23,8 @@ pub struct FindingFilter {
     #[param(pattern = r"^\d{4}-\d{2}$")]
     pub month: Option<String>,
     pub author_id: Option<Uuid>,
+    /// `false`: only findings not yet taken into an issue (the station's inbox); `true`: only those that are.
+    pub in_issue: Option<bool>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -47,6 +49,7 @@ pub async fn list(
         category: f.category,
         month,
         author_id: f.author_id,
+        in_issue: f.in_issue,
         after: f.after,
     };
     let rows = findings::list(&state.db, &scope, &filter, limit + 1).await?;

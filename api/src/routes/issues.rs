@@ -86,12 +86,24 @@ pub async fn list(
     Ok(Json(Page::from_rows(rows, limit, |i| i.id)))
 }
 
-/// One issue with its history, linked findings (and their photos), merges and lists.
+/// An issue as its reader sees it: the detail, and the steps they may take now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssueView {
+    #[serde(flatten)]
+    pub detail: IssueDetail,
+    /// The workflow's steps this caller may take now (`POST /v1/issues/{id}/actions`).
+    pub allowed: Vec<Action>,
+}
+
+/// One issue with its history, linked findings (and their photos), merges and lists,
+/// and the steps the caller may take.
 #[utoipa::path(get, path = "/v1/issues/{id}", tag = "issues", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = IssueDetail), (status = 404, body = super::ErrorBody)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<IssueDetail>> {
-    let scope = caller.scope(&state.db, Resource::Issues).await?;
-    Ok(Json(issues::detail(&state.db, &scope, id).await?))
+    responses((status = 200, body = IssueView), (status = 404, body = super::ErrorBody)))]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> ApiResult<Json<IssueView>> {
+    let who = who(&state, &caller).await?;
+    let detail = issues::detail(&state.db, &who.scope, id).await?;
+    let allowed = who.allowed(&detail.issue);
+    Ok(Json(IssueView { detail, allowed }))
 }
 
 async fn who(state: &AppState, caller: &Caller) -> ApiResult<Who> {

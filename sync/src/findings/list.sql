@@ -14,4 +14,5 @@ WHERE ($1::uuid[] IS NULL OR pl.station_id = ANY($1)) AND ($2::uuid IS NULL OR f
   AND ($5::text IS NULL OR f.category = $5)
   AND ($6::date IS NULL OR date_trunc('month', f.created_at AT TIME ZONE 'Asia/Shanghai')::date = $6)
   AND ($7::uuid IS NULL OR f.person_id = $7) AND ($8::uuid IS NULL OR f.id > $8)
+  AND ($10::boolean IS NULL OR (f.issue_id IS NOT NULL) = $10)
 ORDER BY f.id LIMIT $9

@@ -46,6 +46,8 @@ pub struct Filter {
     /// The month (Asia/Shanghai) of creation.
     pub month: Option<Month>,
     pub author_id: Option<Uuid>,
+    /// `Some(false)`: only those not yet taken into an issue (a station's inbox).
+    pub in_issue: Option<bool>,
     pub after: Option<Uuid>,
 }
 
@@ -61,6 +63,7 @@ pub async fn list(db: &PgPool, scope: &Scope, filter: &Filter, limit: i64) -> Re
         .bind(filter.author_id)
         .bind(filter.after)
         .bind(limit)
+        .bind(filter.in_issue)
         .fetch_all(db)
         .await?)
 }

@@ -54,6 +54,21 @@ impl Who {
         })
     }
 
+    /// The steps this person may take on `issue` now, in the table's order (the
+    /// console shows exactly these buttons).
+    pub fn allowed(&self, issue: &super::Issue) -> Vec<Action> {
+        let raisers: Vec<Uuid> = issue.raisers.0.iter().map(|r| r.id).collect();
+        let locked = Locked {
+            id: issue.id,
+            township_id: issue.station_id,
+            station_id: issue.station_id,
+            state: issue.state,
+            version: 0,
+            raisers,
+        };
+        self.standing(&locked).map(|s| workflow::allowed(issue.state, s)).unwrap_or_default()
+    }
+
     fn may_use_station(&self, station: Uuid) -> bool {
         self.scope.stations.as_ref().is_none_or(|s| s.contains(&station))
     }
