@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/login.html", include_str!("../templates/console/login.html")),
@@ -18,6 +18,7 @@ const TEMPLATES: [(&str, &str); 10] = [
     ("console/inbox.html", include_str!("../templates/console/inbox.html")),
     ("console/ledger.html", include_str!("../templates/console/ledger.html")),
     ("console/issue.html", include_str!("../templates/console/issue.html")),
+    ("console/lists.html", include_str!("../templates/console/lists.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
     ("report/coverage.html", include_str!("../templates/report/coverage.html")),
 ];

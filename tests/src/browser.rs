@@ -14,6 +14,8 @@ use tokio::process::{Child, Command};
 /// A browser session and the driver behind it (stopped on drop).
 pub struct Browser {
     pub client: Client,
+    /// Where the browser saves downloads (a folder of this session's own).
+    pub downloads: PathBuf,
     _driver: Child,
 }
 
@@ -38,12 +40,15 @@ impl Browser {
             .spawn()
             .expect("chromedriver runs (.ci/setup installs chromium-driver)");
         let chromium = std::env::var("FIELDVISIT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let downloads = std::env::temp_dir().join(format!("fieldvisit-downloads-{port}"));
+        std::fs::create_dir_all(&downloads).expect("a downloads folder");
         let caps = json!({
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                     "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--lang=zh-CN",
                     format!("--window-size={width},{height}")],
+                "prefs": {"download.default_directory": downloads, "download.prompt_for_download": false},
             }
         });
         let caps = caps.as_object().unwrap().clone();
@@ -53,7 +58,7 @@ impl Browser {
             // The driver is on the loopback: plain HTTP, no TLS stack.
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
             match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Self { client, _driver: child },
+                Ok(client) => return Self { client, downloads, _driver: child },
                 Err(e) => last = Some(e),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -79,6 +84,23 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("waited {seconds} s for {condition}");
+    }
+
+    /// Waits up to `seconds` for a finished download whose name ends in `suffix`.
+    pub async fn downloaded(&self, suffix: &str, seconds: u64) -> PathBuf {
+        for _ in 0..seconds * 10 {
+            if let Some(found) = std::fs::read_dir(&self.downloads)
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(suffix))
+            {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no download ending in {suffix} within {seconds} s");
     }
 
     /// Ends the session.

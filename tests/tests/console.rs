@@ -347,6 +347,25 @@ async fn station_staff_take_two_findings_into_one_issue_and_accept_it(pool: PgPo
     browser.wait_for("document.body.dataset.loaded === 'yes'", 20).await;
     let rows = c.find_all(Locator::Css("#ledger-rows tr[data-issue]")).await.unwrap();
     assert_eq!(rows.len(), 2);
+
+    // The month's list: drafted with the accepted issue on it, issued (it freezes), downloaded.
+    c.find(Locator::Id("nav-lists")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'index'", 20).await;
+    c.find(Locator::Id("list-draft-submit")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'draft'", 20).await;
+    let lines = c.find_all(Locator::Css("#list-rows tr[data-issue]")).await.unwrap();
+    assert_eq!(lines.len(), 1, "the accepted issue is on the draft");
+    c.find(Locator::Id("list-issue")).await.unwrap().click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.accept_alert().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'issued'", 20).await;
+    browser.screenshot("console-list-issued").await;
+    c.find(Locator::Id("download-xlsx")).await.unwrap().click().await.unwrap();
+    let xlsx = browser.downloaded(".xlsx", 30).await;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).expect("an XLSX workbook");
+    let sheet = calamine::Reader::worksheet_range_at(&mut book, 0).unwrap().unwrap();
+    let text: Vec<String> = sheet.rows().flat_map(|r| r.iter().map(ToString::to_string)).collect();
+    assert!(text.iter().any(|c| c.contains("村口道路破损积水")), "the issue's row is in the downloaded list: {text:?}");
     browser.close().await;
 
     // A representative has no inbox: the page answers 404, as if it did not exist.

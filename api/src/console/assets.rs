@@ -33,6 +33,7 @@ const ASSETS: &[Asset] = &[
     asset!("inbox.js", "inbox.js", "text/javascript; charset=utf-8"),
     asset!("ledger.js", "ledger.js", "text/javascript; charset=utf-8"),
     asset!("issue.js", "issue.js", "text/javascript; charset=utf-8"),
+    asset!("lists.js", "lists.js", "text/javascript; charset=utf-8"),
     asset!("console.css", "console.css", "text/css; charset=utf-8"),
     asset!(
         "vendor/maplibre-gl-6.20.0/maplibre-gl.mjs",

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/inbox", get(pages::inbox))
         .route("/ledger", get(pages::ledger))
         .route("/ledger/{id}", get(pages::issue))
+        .route("/lists", get(pages::lists))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/console/refresh", post(pages::refresh))

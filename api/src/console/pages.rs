@@ -302,3 +302,17 @@ pub async fn issue(
     }
     page(shell, &headers, "console/issue.html", "ledger", &json!({ "issueId": id }))
 }
+
+/// `GET /lists` (and `?id=` one of them): the monthly issue lists.
+pub async fn lists(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    let shell = match shell(&state, &q, &headers, None, "/lists").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let month = match coverage::month_or_current(&state.db, None).await {
+        Ok(m) => m,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let station = shell.caller.station_id;
+    page(shell, &headers, "console/lists.html", "lists", &json!({ "month": month.to_string(), "stationId": station }))
+}
