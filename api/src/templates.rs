@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 14] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/login.html", include_str!("../templates/console/login.html")),
@@ -19,6 +19,9 @@ const TEMPLATES: [(&str, &str); 11] = [
     ("console/ledger.html", include_str!("../templates/console/ledger.html")),
     ("console/issue.html", include_str!("../templates/console/issue.html")),
     ("console/lists.html", include_str!("../templates/console/lists.html")),
+    ("console/stats.html", include_str!("../templates/console/stats.html")),
+    ("console/import.html", include_str!("../templates/console/import.html")),
+    ("console/rule.html", include_str!("../templates/console/rule.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
     ("report/coverage.html", include_str!("../templates/report/coverage.html")),
 ];

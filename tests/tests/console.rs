@@ -385,3 +385,89 @@ async fn station_staff_take_two_findings_into_one_issue_and_accept_it(pool: PgPo
     let res = http.get(format!("{}/ledger/{older_issue}", server.base)).header(COOKIE, &cookie).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "an issue they did not raise is outside their reach");
 }
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn a_planner_imports_a_register_and_applies_the_rule(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    // An enterprise register with a row that has no name (line 3, the header being line 1).
+    let (lon, lat): (f64, f64) =
+        sqlx::query_as("SELECT ST_X(location), ST_Y(location) FROM stations WHERE code = 'dongyang'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let csv = format!(
+        "名称,统一社会信用代码,经度,纬度\n东阳新材料有限公司,91419001MA00000001,{:.6},{:.6}\n,91419001MA00000002,{:.6},{:.6}\n东阳农机合作社,91419001MA00000003,{:.6},{:.6}\n",
+        lon + 0.002,
+        lat + 0.001,
+        lon + 0.003,
+        lat,
+        lon - 0.002,
+        lat - 0.001
+    );
+    let file = std::env::temp_dir().join(format!("register-{}.csv", uuid::Uuid::now_v7()));
+    std::fs::write(&file, csv).unwrap();
+
+    let browser = Browser::start(1366, 768).await;
+    let c = &browser.client;
+    sign_in(&browser, &server, "planner").await;
+    c.find(Locator::Id("nav-import")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'form'", 20).await;
+    c.find(Locator::Id("import-file")).await.unwrap().send_keys(&file.to_string_lossy()).await.unwrap();
+    let source = c.find(Locator::Id("import-source")).await.unwrap();
+    source.clear().await.unwrap();
+    source.send_keys("工商登记").await.unwrap();
+    c.find(Locator::Id("import-dry")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'dry'", 30).await;
+    // The report names the bad row's line, and nothing is written yet.
+    c.find(Locator::Css("#import-refusals tr[data-line='3']")).await.unwrap();
+    assert_eq!(c.find(Locator::Id("import-created")).await.unwrap().text().await.unwrap(), "2");
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM places WHERE source = '工商登记'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 0, "a dry run writes nothing");
+    browser.screenshot("console-import-dry-run").await;
+    c.find(Locator::Id("import-run")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded === 'imported'", 30).await;
+    assert_eq!(count().await, 2);
+
+    // The rule, run and applied from its page: the new places get representatives.
+    c.find(Locator::Id("nav-rule")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.loaded", 20).await;
+    c.find(Locator::Id("rule-run")).await.unwrap().click().await.unwrap();
+    browser
+        .wait_for("document.getElementById('rule-review') && !document.getElementById('rule-apply').disabled", 60)
+        .await;
+    browser.screenshot("console-rule-review").await;
+    c.find(Locator::Id("rule-apply")).await.unwrap().click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.accept_alert().await.unwrap();
+    browser.wait_for("document.getElementById('rule-applied')", 30).await;
+    let served: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT a.place_id) FROM assignments a JOIN places p ON p.id = a.place_id
+         WHERE p.source = '工商登记' AND a.valid_to IS NULL AND a.source = 'rule'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(served, 2, "both imported places are assigned by the rule");
+    // The map shows their lines.
+    c.goto(&format!("{}/", server.base)).await.unwrap();
+    browser.wait_for("window.fieldvisitMap && window.fieldvisitMap.loaded() && window.fieldvisitMap.queryRenderedFeatures({layers: ['assignments']}).length > 0", 30).await;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM places WHERE source = '工商登记'").fetch_all(&pool).await.unwrap();
+    let drawn = c
+        .execute(
+            "return window.fieldvisitMap.queryRenderedFeatures({layers: ['assignments']}).map(f => f.properties.place_id);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let drawn: Vec<&str> = drawn.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(ids.iter().any(|id| drawn.contains(&id.as_str())), "a line to an imported place is on the map");
+    browser.screenshot("console-planner-map-after-import").await;
+    browser.close().await;
+    let _ = std::fs::remove_file(file);
+}

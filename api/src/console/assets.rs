@@ -34,6 +34,9 @@ const ASSETS: &[Asset] = &[
     asset!("ledger.js", "ledger.js", "text/javascript; charset=utf-8"),
     asset!("issue.js", "issue.js", "text/javascript; charset=utf-8"),
     asset!("lists.js", "lists.js", "text/javascript; charset=utf-8"),
+    asset!("stats.js", "stats.js", "text/javascript; charset=utf-8"),
+    asset!("import.js", "import.js", "text/javascript; charset=utf-8"),
+    asset!("rule.js", "rule.js", "text/javascript; charset=utf-8"),
     asset!("console.css", "console.css", "text/css; charset=utf-8"),
     asset!(
         "vendor/maplibre-gl-6.20.0/maplibre-gl.mjs",

@@ -316,3 +316,27 @@ pub async fn lists(State(state): State<AppState>, Query(q): Query<PageQuery>, he
     let station = shell.caller.station_id;
     page(shell, &headers, "console/lists.html", "lists", &json!({ "month": month.to_string(), "stationId": station }))
 }
+
+/// `GET /stats`: the ledger's statistics for a chosen period.
+pub async fn stats(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    match shell(&state, &q, &headers, None, "/stats").await {
+        Ok(s) => page(s, &headers, "console/stats.html", "stats", &json!({})),
+        Err(r) => r,
+    }
+}
+
+/// `GET /places/import`: a file of places, dry run first (planners).
+pub async fn import(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    match shell(&state, &q, &headers, Some(Permission::EditPlaces), "/places/import").await {
+        Ok(s) => page(s, &headers, "console/import.html", "import", &json!({})),
+        Err(r) => r,
+    }
+}
+
+/// `GET /rule`: the nearby rule's parameters, proposals and locks (planners).
+pub async fn rule(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    match shell(&state, &q, &headers, Some(Permission::EditAssignments), "/rule").await {
+        Ok(s) => page(s, &headers, "console/rule.html", "rule", &json!({})),
+        Err(r) => r,
+    }
+}

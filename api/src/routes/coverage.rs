@@ -230,7 +230,7 @@ pub async fn tile(
     let scope = caller.scope(&state.db, Resource::Places).await?;
     let lines = caller.may(Permission::EditAssignments);
     let bytes = coverage::tile(&state.db, &scope, at, month, lines).await?;
-    let private = HeaderValue::from_static("private, max-age=30");
+    let private = HeaderValue::from_static("private, no-cache");
     if bytes.is_empty() {
         return Ok((StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, private)]).into_response());
     }
