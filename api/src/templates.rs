@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/login.html", include_str!("../templates/console/login.html")),
@@ -22,6 +22,8 @@ const TEMPLATES: [(&str, &str); 14] = [
     ("console/stats.html", include_str!("../templates/console/stats.html")),
     ("console/import.html", include_str!("../templates/console/import.html")),
     ("console/rule.html", include_str!("../templates/console/rule.html")),
+    ("console/people.html", include_str!("../templates/console/people.html")),
+    ("console/places.html", include_str!("../templates/console/places.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
     ("report/coverage.html", include_str!("../templates/report/coverage.html")),
 ];

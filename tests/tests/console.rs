@@ -471,3 +471,99 @@ async fn a_planner_imports_a_register_and_applies_the_rule(pool: PgPool) {
     browser.close().await;
     let _ = std::fs::remove_file(file);
 }
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn an_admin_creates_a_representative_who_can_then_sign_in(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let browser = Browser::start(1366, 768).await;
+    let c = &browser.client;
+    sign_in(&browser, &server, "admin").await;
+    c.find(Locator::Id("nav-people")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.classList.contains('people') && document.body.dataset.loaded", 20).await;
+    // A password that is too short: the server's error shows next to its field, nothing is made.
+    c.find(Locator::Id("person-name")).await.unwrap().send_keys("王新代表").await.unwrap();
+    c.find(Locator::Id("person-username")).await.unwrap().send_keys("rep200").await.unwrap();
+    c.find(Locator::Id("person-password")).await.unwrap().send_keys("short").await.unwrap();
+    c.execute("document.querySelector('#person-create [name=station_id]').selectedIndex = 2;", vec![]).await.unwrap();
+    c.find(Locator::Id("person-create-submit")).await.unwrap().click().await.unwrap();
+    browser
+        .wait_for("document.querySelector('#person-create [data-error-for=password]').textContent.length > 0", 20)
+        .await;
+    let exists = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM people WHERE username = 'rep200'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(exists().await, 0);
+    let password = c.find(Locator::Id("person-password")).await.unwrap();
+    password.clear().await.unwrap();
+    password.send_keys("a-good-password").await.unwrap();
+    c.find(Locator::Id("person-create-submit")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.getElementById('person-created')", 20).await;
+    browser.wait_for("document.querySelector('#people-rows tr td') && [...document.querySelectorAll('#people-rows td')].some(td => td.textContent === 'rep200')", 20).await;
+    assert_eq!(exists().await, 1);
+    browser.screenshot("console-admin-people").await;
+    browser.close().await;
+    // The new representative signs in with it.
+    let (status, body) = server.login_full("rep200", "a-good-password").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "representative");
+    // Pages of other roles are not theirs: 404.
+    let staff = reqwest::Client::builder().redirect(redirect::Policy::none()).build().unwrap();
+    let res = staff.get(format!("{}/login", server.base)).send().await.unwrap();
+    let csrf = cookies(&res).into_iter().find(|(n, _, _)| n == "fv_csrf").unwrap().1;
+    let res = staff
+        .post(format!("{}/login", server.base))
+        .header(COOKIE, format!("fv_csrf={csrf}"))
+        .form(&[("username", "staff02"), ("password", "fieldvisit"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cookie = jar(&cookies(&res));
+    for page in ["/people", "/rule", "/places", "/places/import"] {
+        let res = staff.get(format!("{}{page}", server.base)).header(COOKIE, &cookie).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{page} for station staff");
+    }
+}
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn a_planner_renames_a_place_from_its_table(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let browser = Browser::start(1366, 768).await;
+    let c = &browser.client;
+    sign_in(&browser, &server, "planner").await;
+    c.find(Locator::Id("nav-places")).await.unwrap().click().await.unwrap();
+    browser
+        .wait_for("document.body.classList.contains('places') && Number(document.body.dataset.loaded) > 0", 20)
+        .await;
+    c.execute("const k = document.getElementById('places-kind'); k.value = 'enterprise'; k.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "document.getElementById('places-kind').value === 'enterprise' && document.querySelector('#places-rows a')",
+            20,
+        )
+        .await;
+    let id: String = c
+        .execute("return document.querySelector('#places-rows tr').dataset.place;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.find(Locator::Css("#places-rows a")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.getElementById('place-edit')", 20).await;
+    // A point place gets a marker to drag.
+    browser.wait_for("document.querySelector('.maplibregl-marker')", 20).await;
+    let name = c.find(Locator::Id("place-name")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("济源市更名后的企业").await.unwrap();
+    c.find(Locator::Id("place-save")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.getElementById('place-saved') || document.querySelector('#place-edit h2')?.textContent === '济源市更名后的企业'", 20).await;
+    let stored: String =
+        sqlx::query_scalar("SELECT name FROM places WHERE id = $1::uuid").bind(&id).fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, "济源市更名后的企业");
+    browser.close().await;
+}

@@ -37,6 +37,8 @@ const ASSETS: &[Asset] = &[
     asset!("stats.js", "stats.js", "text/javascript; charset=utf-8"),
     asset!("import.js", "import.js", "text/javascript; charset=utf-8"),
     asset!("rule.js", "rule.js", "text/javascript; charset=utf-8"),
+    asset!("people.js", "people.js", "text/javascript; charset=utf-8"),
+    asset!("places.js", "places.js", "text/javascript; charset=utf-8"),
     asset!("console.css", "console.css", "text/css; charset=utf-8"),
     asset!(
         "vendor/maplibre-gl-6.20.0/maplibre-gl.mjs",

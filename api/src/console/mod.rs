@@ -24,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/stats", get(pages::stats))
         .route("/places/import", get(pages::import))
         .route("/rule", get(pages::rule))
+        .route("/people", get(pages::people))
+        .route("/places", get(pages::places))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/console/refresh", post(pages::refresh))

@@ -228,6 +228,7 @@ fn page(shell: Shell, headers: &HeaderMap, template: &str, active: &str, extra: 
     );
     let can_plan = shell.caller.may(Permission::EditAssignments);
     let can_manage = shell.caller.may(Permission::ManageIssues);
+    let can_admin = shell.caller.may(Permission::ManagePeople);
     let mut config = json!({
         "lang": shell.lang.code(), "t": t, "canPlan": can_plan, "canManage": can_manage,
         "maplibre": MAPLIBRE, "csrfCookie": session::CSRF, "csrfHeader": session::CSRF_HEADER,
@@ -239,7 +240,7 @@ fn page(shell: Shell, headers: &HeaderMap, template: &str, active: &str, extra: 
         template,
         context! { lang => shell.lang.code(), html_lang => shell.lang.html(), other => shell.lang.other().code(), t => t,
         name => shell.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
-        can_manage => can_manage, active => active,
+        can_manage => can_manage, can_admin => can_admin, active => active,
         month => config["month"].as_str().unwrap_or_default(),
         // `<` escaped, so that no text can close the script element early.
         config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
@@ -337,6 +338,25 @@ pub async fn import(State(state): State<AppState>, Query(q): Query<PageQuery>, h
 pub async fn rule(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
     match shell(&state, &q, &headers, Some(Permission::EditAssignments), "/rule").await {
         Ok(s) => page(s, &headers, "console/rule.html", "rule", &json!({})),
+        Err(r) => r,
+    }
+}
+
+/// `GET /people`: people and departments (admins).
+pub async fn people(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    match shell(&state, &q, &headers, Some(Permission::ManagePeople), "/people").await {
+        Ok(s) => {
+            let departments = s.caller.may(Permission::EditDepartments);
+            page(s, &headers, "console/people.html", "people", &json!({ "canDepartments": departments }))
+        }
+        Err(r) => r,
+    }
+}
+
+/// `GET /places`: the places, on a table and a map (planners).
+pub async fn places(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
+    match shell(&state, &q, &headers, Some(Permission::EditPlaces), "/places").await {
+        Ok(s) => page(s, &headers, "console/places.html", "places", &json!({})),
         Err(r) => r,
     }
 }

@@ -1,0 +1,96 @@
+// People (admins): create representatives and staff, reset a password, set role,
+// station, anchor and capacity, deactivate; and the departments issues are sent to.
+// Every change is the API's, with the row's version; field errors show by the field.
+
+import { $, api, config, el, showError, t } from './common.js';
+
+const content = $('content');
+const ROLES = ['representative', 'station_staff', 'planner', 'presidium', 'admin'];
+let stations = [];
+
+const stationSelect = (value) => el('select', { name: 'station_id' }, el('option', { value: '' }, '—'),
+  stations.map((s) => el('option', { value: s.id, ...(s.id === value ? { selected: 'selected' } : {}) }, s.name)));
+const roleSelect = (value) => el('select', { name: 'role' }, ROLES.map((r) => el('option', { value: r, ...(r === value ? { selected: 'selected' } : {}) }, t(`role.${r}`))));
+const field = (label, input, name) => [el('label', {}, t(label), input), el('span', { class: 'field-error', 'data-error-for': name })];
+
+function personBody(v) {
+  const body = { name: v.name, role: v.role, station_id: v.station_id || null };
+  if (v.phone) body.phone = v.phone;
+  if (v.visit_capacity !== '') body.visit_capacity = Number(v.visit_capacity);
+  if (v.lon && v.lat) body.anchor = { lon: Number(v.lon), lat: Number(v.lat) };
+  return body;
+}
+
+function createForm(reload) {
+  const message = el('p', { class: 'error' });
+  const form = el('form', { class: 'stack card', id: 'person-create' }, el('h2', {}, t('people.create')),
+    ...field('people.name', el('input', { name: 'name', id: 'person-name', required: 'required' }), 'name'),
+    ...field('people.username', el('input', { name: 'username', id: 'person-username', required: 'required' }), 'username'),
+    ...field('people.password', el('input', { name: 'password', id: 'person-password', type: 'password', required: 'required', autocomplete: 'new-password' }), 'password'),
+    ...field('people.phone', el('input', { name: 'phone' }), 'phone'),
+    ...field('people.role', roleSelect('representative'), 'role'),
+    ...field('field.station', stationSelect(''), 'station_id'),
+    ...field('people.capacity', el('input', { name: 'visit_capacity', type: 'number', min: '0', value: '2' }), 'visit_capacity'),
+    ...field('people.lon', el('input', { name: 'lon', type: 'number', step: 'any' }), 'anchor'),
+    ...field('people.lat', el('input', { name: 'lat', type: 'number', step: 'any' }), 'anchor'),
+    el('button', { type: 'submit', id: 'person-create-submit' }, t('people.create')), message);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = Object.fromEntries(new FormData(form));
+    try {
+      const made = await api('/v1/people', { method: 'POST', body: { ...personBody(v), username: v.username, password: v.password } });
+      form.reset(); message.textContent = `${t('people.created')}: ${made.username}`; message.className = 'done'; message.id = 'person-created';
+      await reload();
+    } catch (err) { message.className = 'error'; showError(form, err, message); }
+  });
+  return form;
+}
+
+function row(p, reload) {
+  const message = el('span', { class: 'error' });
+  const act = (label, id, fn) => el('button', { type: 'button', id, onclick: async () => {
+    try { await fn(); await reload(); } catch (e) { message.textContent = e.message; }
+  } }, t(label));
+  return el('tr', { 'data-person': p.id, class: p.active ? '' : 'muted' },
+    el('td', {}, p.name), el('td', {}, p.username), el('td', {}, t(`role.${p.role}`)),
+    el('td', {}, stations.find((s) => s.id === p.station_id)?.name || '—'), el('td', {}, p.visit_capacity),
+    el('td', {}, p.active ? t('people.active') : t('people.inactive')),
+    el('td', { class: 'actions' },
+      act('people.reset', `reset-${p.username}`, async () => {
+        const password = window.prompt(t('people.new_password'));
+        if (password) await api(`/v1/people/${p.id}`, { method: 'PATCH', body: { password, version: p.version } });
+      }),
+      p.active ? act('people.deactivate', `deactivate-${p.username}`, () => api(`/v1/people/${p.id}`, { method: 'PATCH', body: { active: false, version: p.version } }))
+        : act('people.activate', `activate-${p.username}`, () => api(`/v1/people/${p.id}`, { method: 'PATCH', body: { active: true, version: p.version } })),
+      message));
+}
+
+async function departments() {
+  const list = (await api('/v1/departments')).items;
+  const message = el('p', { class: 'error' });
+  const form = el('form', { class: 'filters-row', id: 'department-create' },
+    el('label', {}, t('people.department_zh'), el('input', { name: 'name_zh', required: 'required' })),
+    el('label', {}, t('people.department_en'), el('input', { name: 'name_en', required: 'required' })),
+    el('button', { type: 'submit' }, t('people.department_add')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try { await api('/v1/departments', { method: 'POST', body: Object.fromEntries(new FormData(form)) }); await render(); } catch (err) { showError(form, err, message); }
+  });
+  return el('details', { class: 'card', id: 'departments' }, el('summary', {}, t('people.departments')), form, message,
+    el('ul', {}, list.map((d) => el('li', {}, `${d.name_zh} · ${d.name_en}${d.active ? '' : ` (${t('people.inactive')})`}`))));
+}
+
+async function render() {
+  stations = (await api('/v1/stations')).items;
+  const q = new URLSearchParams({ limit: '500' });
+  const people = (await api(`/v1/people?${q}`)).items;
+  content.classList.remove('muted');
+  content.replaceChildren(el('div', { class: 'columns' },
+    el('div', {}, el('table', { class: 'ledger' }, el('thead', {}, el('tr', {},
+      ['people.name', 'people.username', 'people.role', 'field.station', 'people.capacity', 'people.state', ''].map((k) => el('th', {}, k ? t(k) : '')))),
+    el('tbody', { id: 'people-rows' }, people.map((p) => row(p, render))))),
+    el('div', {}, createForm(render), config.canDepartments ? await departments() : '')));
+  document.body.dataset.loaded = String(people.length);
+}
+
+render().catch((e) => { content.textContent = `${t('error.load')}: ${e.message}`; });
