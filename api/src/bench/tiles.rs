@@ -80,7 +80,16 @@ pub struct TilesArgs {
 impl TilesArgs {
     pub fn sized(self) -> Self {
         if self.smoke {
-            Self { places: 600, per_zoom: 3, clients: 2, seconds: 1, rounds: 1, geojson_requests: 2, martin: None, ..self }
+            Self {
+                places: 600,
+                per_zoom: 3,
+                clients: 2,
+                seconds: 1,
+                rounds: 1,
+                geojson_requests: 2,
+                martin: None,
+                ..self
+            }
         } else {
             self
         }
@@ -166,12 +175,27 @@ pub async fn run(a: TilesArgs) -> anyhow::Result<()> {
     for &tile in list.iter().step_by((list.len() / 5).max(1)) {
         let sql = data::tile(&rig.pool, tile, &params).await?;
         let http = get(&rig.http, &tile_url(&rig.base, tile), Some(&token)).await?;
-        anyhow::ensure!(http == sql, "tile {tile:?}: the route answered {} bytes, the function {}", http.len(), sql.len());
+        anyhow::ensure!(
+            http == sql,
+            "tile {tile:?}: the route answered {} bytes, the function {}",
+            http.len(),
+            sql.len()
+        );
+    }
+
+    // Every pooled connection plans `coverage_tile`'s statements on its first
+    // call (PL/pgSQL keeps plans per session): warm them with light tiles
+    // first, or the first requests on each connection would be timed cold.
+    let light = &by_zoom.last().context("no zooms")?.1;
+    for &tile in light.iter().cycle().take(64) {
+        get(&rig.http, &tile_url(&rig.base, tile), Some(&token)).await?;
+        data::tile(&rig.pool, tile, &params).await?;
     }
 
     // 1. Latency, one request at a time; the function alone beside it.
     let mut latency_rows = Vec::new();
     for (z, tiles) in &by_zoom {
+        println!("tiles: timing {} tiles of zoom {z}, one at a time", tiles.len());
         let mut http = Vec::with_capacity(tiles.len());
         let mut sql = Vec::with_capacity(tiles.len());
         let mut bytes = Vec::with_capacity(tiles.len());
@@ -198,12 +222,18 @@ pub async fn run(a: TilesArgs) -> anyhow::Result<()> {
         // Martin answers the same tile for the same params.
         let &tile = list.first().context("no tiles")?;
         let sql = data::tile(&rig.pool, tile, &params).await?;
-        let served = get(&rig.http, &m.url(tile, &month), None).await?;
-        anyhow::ensure!(served == sql, "Martin answered {} bytes for {tile:?}, the function {}", served.len(), sql.len());
+        let served = get(&rig.http, &m.url(tile, month), None).await?;
+        anyhow::ensure!(
+            served == sql,
+            "Martin answered {} bytes for {tile:?}, the function {}",
+            served.len(),
+            sql.len()
+        );
     }
     let script = pgbench_script(&params, list.len())?;
     let (mut sql_rate, mut http_rate, mut martin_rate) = (Rate::default(), Rate::default(), Rate::default());
-    for _ in 0..a.rounds {
+    for round in 1..=a.rounds {
+        println!("tiles: rate round {round} of {} ({} clients, {} s per side)", a.rounds, a.clients, a.seconds);
         let cpu = cpu_seconds();
         let (tiles, elapsed) = run_pgbench(&pgbench, &db_url, &script, a.clients, a.seconds).await?;
         sql_rate.add(tiles, elapsed, cpu_since(cpu));
@@ -215,7 +245,7 @@ pub async fn run(a: TilesArgs) -> anyhow::Result<()> {
 
         if let Some(m) = &martin {
             let cpu = cpu_seconds();
-            let urls: Vec<String> = list.iter().map(|&t| m.url(t, &month)).collect();
+            let urls: Vec<String> = list.iter().map(|&t| m.url(t, month)).collect();
             let (tiles, elapsed) = drive(&rig.http, urls, None, a.clients, a.seconds).await?;
             martin_rate.add(tiles, elapsed, cpu_since(cpu));
         }
@@ -223,7 +253,8 @@ pub async fn run(a: TilesArgs) -> anyhow::Result<()> {
     drop(martin);
 
     // 3. The coverage GeoJSON of the station holding a tenth of the places.
-    let geojson = geojson(&rig, &token, &month, station, a.geojson_requests).await?;
+    println!("tiles: the coverage GeoJSON of one station, {} requests per encoding", a.geojson_requests);
+    let geojson = geojson(&rig, &token, month, station, a.geojson_requests).await?;
 
     // The results.
     let mut out = String::new();
@@ -247,8 +278,11 @@ pub async fn run(a: TilesArgs) -> anyhow::Result<()> {
         list.len(),
         a.rate_min_zoom
     )?;
-    let rows: [(&str, &Rate); 3] =
-        [("SQL function (pgbench)", &sql_rate), ("fieldvisit over HTTP", &http_rate), ("Martin 1.14.0 (cache off)", &martin_rate)];
+    let rows: [(&str, &Rate); 3] = [
+        ("SQL function (pgbench)", &sql_rate),
+        ("fieldvisit over HTTP", &http_rate),
+        ("Martin 1.14.0 (cache off)", &martin_rate),
+    ];
     for (name, rate) in rows {
         if rate.tiles == 0 && name.starts_with("Martin") {
             writeln!(out, "  {name:<27} not run (no --martin / FIELDVISIT_MARTIN)")?;
@@ -256,14 +290,18 @@ pub async fn run(a: TilesArgs) -> anyhow::Result<()> {
         }
         writeln!(
             out,
-            "  {name:<27} {:>8.1} tiles/s  {:>5.2}× SQL   CPU s: this process {:.1}, the rest {:.1}",
+            "  {name:<27} {:>8.1} tiles/s  {:>5.2}× SQL   CPU s: this process (server, clients) {:.1}, the rest {:.1}",
             rate.per_second(),
             ratio(rate.per_second()),
             rate.cpu.0,
             rate.cpu.1
         )?;
     }
-    writeln!(out, "  coverage GeoJSON of one station ({} features), {} requests each:", geojson.features, a.geojson_requests)?;
+    writeln!(
+        out,
+        "  coverage GeoJSON of one station ({} features), {} requests each:",
+        geojson.features, a.geojson_requests
+    )?;
     for (encoding, answered, bytes, p50) in &geojson.rows {
         writeln!(out, "  Accept-Encoding {encoding:<8} → {answered:<8} {:>8.1} kB  p50 {p50:.1} ms", kb(*bytes))?;
     }
@@ -430,16 +468,14 @@ struct Martin {
 impl Martin {
     async fn start(binary: &Path, db_url: &str, clients: usize) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let config = TempFile(
-            std::env::temp_dir().join(format!("fieldvisit-bench-martin-{}.yaml", uuid::Uuid::now_v7())),
-        );
+        let config =
+            TempFile(std::env::temp_dir().join(format!("fieldvisit-bench-martin-{}.yaml", uuid::Uuid::now_v7())));
         // As many database connections as clients, as pgbench has.
         std::fs::write(
             &config.0,
             format!(
                 "listen_addresses: '127.0.0.1:{port}'\n\
                  cache_size_mb: 0\n\
-                 web_ui: disable\n\
                  postgres:\n  \
                    connection_string: '{db_url}'\n  \
                    pool_size: {clients}\n  \
@@ -474,7 +510,7 @@ impl Martin {
     }
 
     /// Martin passes a request's query string to the function as `query_params`.
-    fn url(&self, (z, x, y): Tile, month: &Month) -> String {
+    fn url(&self, (z, x, y): Tile, month: Month) -> String {
         format!("{}/coverage/{z}/{x}/{y}?stations=all&month={month}", self.base)
     }
 }
@@ -487,7 +523,13 @@ struct GeoJson {
 
 /// `GET /v1/coverage` for one station, uncompressed and compressed: the bytes
 /// as they travel (the client decodes nothing) and the p50 of each.
-async fn geojson(rig: &Rig, token: &str, month: &Month, station: uuid::Uuid, requests: usize) -> anyhow::Result<GeoJson> {
+async fn geojson(
+    rig: &Rig,
+    token: &str,
+    month: Month,
+    station: uuid::Uuid,
+    requests: usize,
+) -> anyhow::Result<GeoJson> {
     let raw = reqwest::Client::builder().no_gzip().no_zstd().build()?;
     let url = format!("{}/v1/coverage?month={month}&station_id={station}", rig.base);
     let mut rows = Vec::new();
@@ -499,14 +541,15 @@ async fn geojson(rig: &Rig, token: &str, month: &Month, station: uuid::Uuid, req
         // Two untimed first: the plan cache and the allocator warm up.
         for i in 0..requests + 2 {
             let t = Instant::now();
-            let res =
-                raw.get(&url).bearer_auth(token).header("accept-encoding", encoding).send().await?.error_for_status()?;
-            answered = res
-                .headers()
-                .get("content-encoding")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("identity")
-                .to_owned();
+            let res = raw
+                .get(&url)
+                .bearer_auth(token)
+                .header("accept-encoding", encoding)
+                .send()
+                .await?
+                .error_for_status()?;
+            answered =
+                res.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("identity").to_owned();
             let body = res.bytes().await?;
             if i >= 2 {
                 took.push(t.elapsed());

@@ -39,9 +39,11 @@ pub async fn sample_points(db: &PgPool, n: i64) -> Result<Vec<(f64, f64)>, sqlx:
 /// pgbench's script draws from it.
 pub async fn store_tile_list(db: &PgPool, tiles: &[(i32, i32, i32)]) -> Result<(), sqlx::Error> {
     sqlx::query("DROP TABLE IF EXISTS bench_tiles").execute(db).await?;
-    sqlx::query("CREATE TABLE bench_tiles (i integer PRIMARY KEY, z integer NOT NULL, x integer NOT NULL, y integer NOT NULL)")
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "CREATE TABLE bench_tiles (i integer PRIMARY KEY, z integer NOT NULL, x integer NOT NULL, y integer NOT NULL)",
+    )
+    .execute(db)
+    .await?;
     let numbers: Vec<i32> = (1..).take(tiles.len()).collect();
     let (z, (x, y)): (Vec<i32>, (Vec<i32>, Vec<i32>)) = tiles.iter().map(|&(z, x, y)| (z, (x, y))).unzip();
     sqlx::query(include_str!("tiles_list.sql")).bind(numbers).bind(z).bind(x).bind(y).execute(db).await?;
@@ -51,7 +53,11 @@ pub async fn store_tile_list(db: &PgPool, tiles: &[(i32, i32, i32)]) -> Result<(
 
 /// One tile straight from `coverage_tile`, with the same `query_params` a
 /// caller's request would carry.
-pub async fn tile(db: &PgPool, (z, x, y): (i32, i32, i32), query_params: &serde_json::Value) -> Result<Vec<u8>, sqlx::Error> {
+pub async fn tile(
+    db: &PgPool,
+    (z, x, y): (i32, i32, i32),
+    query_params: &serde_json::Value,
+) -> Result<Vec<u8>, sqlx::Error> {
     sqlx::query_scalar("SELECT coverage_tile($1, $2, $3, $4::json)")
         .bind(z)
         .bind(x)
