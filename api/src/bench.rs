@@ -25,6 +25,7 @@ use crate::config::Config;
 mod export;
 mod import;
 mod stats;
+mod tiles;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Bench {
@@ -47,6 +48,10 @@ pub enum Bench {
     Export(export::ExportArgs),
     /// `GET /v1/issues/stats` for a year over 100,000 issues and 1,000,000 check-ins.
     Stats(stats::StatsArgs),
+    /// The coverage map's vector tiles over 100,000 places: latency at zooms
+    /// 10 to 16, tiles per second through HTTP against the bare SQL function
+    /// (pgbench) and Martin; the coverage GeoJSON of 10,000 places.
+    Tiles(tiles::TilesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -336,6 +341,7 @@ pub async fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Import(a) => import::run(a.sized()).await,
         Bench::Export(a) => export::run(a.sized()).await,
         Bench::Stats(a) => stats::run(a.sized()).await,
+        Bench::Tiles(a) => tiles::run(a.sized()).await,
     }
 }
 

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+pub mod tiles;
+
 /// Drops and creates the benchmark database `name` (a fixed name of the rig,
 /// `fieldvisit_bench_push` and the like) on the cluster of `admin`.
 ///
