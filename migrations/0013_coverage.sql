@@ -50,6 +50,12 @@ CREATE FUNCTION issue_is_open(s issue_state) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT s IN ('new', 'accepted', 'forwarded', 'in_progress', 'answered', 'returned') $$;
 
+-- A place's latest visit that counts, up to a month, from the index alone: the
+-- statistics' index (visit_month first) would scan every earlier month's visits of
+-- the whole township for each place.
+CREATE INDEX check_ins_place_visits ON check_ins (place_id, visit_month) INCLUDE (visited_at)
+    WHERE counts_as_visit(verdict, review);
+
 -- The coverage of the active places whose geometry's box meets `p_area` (4326; the
 -- GiST index finds them) and, unless `p_stations` is null, that belong to those
 -- stations. `last_visit_at` is the place's latest visit that counts, by anyone, up
