@@ -5,6 +5,7 @@ import { $, api, config, el, t } from './common.js';
 
 const STATES = ['new', 'accepted', 'forwarded', 'in_progress', 'answered', 'closed_out', 'returned', 'rejected', 'merged'];
 let departments = [];
+let categories = [];
 
 function filters() {
   const form = el('form', { class: 'filters-row', id: 'ledger-filters' },
@@ -12,6 +13,8 @@ function filters() {
       STATES.map((s) => el('option', { value: s }, t(`state.${s}`))))),
     el('label', {}, t('field.department'), el('select', { name: 'department_id' }, el('option', { value: '' }, t('filter.all')),
       departments.map((d) => el('option', { value: d.id }, config.lang === 'zh' ? d.name_zh : d.name_en)))),
+    el('label', {}, t('field.category'), el('select', { name: 'category', id: 'ledger-category' }, el('option', { value: '' }, t('filter.all')),
+      categories.map((c) => el('option', { value: c.category }, config.lang === 'zh' ? c.category_zh : c.category_en)))),
     el('label', {}, t('field.month'), el('input', { type: 'month', name: 'month' })),
     el('label', {}, t('field.overdue'), el('input', { type: 'checkbox', name: 'overdue', value: 'true' })),
     el('button', { type: 'submit', id: 'ledger-apply' }, t('ledger.filter')));
@@ -42,6 +45,8 @@ async function load(form, after, fresh) {
 
 async function start() {
   departments = (await api('/v1/departments')).items;
+  // The categories the period's issues use, with their names (the ledger's statistics).
+  categories = (await api('/v1/issues/stats').catch(() => ({ by_category: [] }))).by_category;
   const form = filters();
   $('content').classList.remove('muted');
   $('content').replaceChildren(form, el('table', { class: 'ledger' },

@@ -2,7 +2,10 @@
 // station, anchor and capacity, deactivate; and the departments issues are sent to.
 // Every change is the API's, with the row's version; field errors show by the field.
 
+import * as maplibregl from './vendor/maplibre-gl-6.20.0/maplibre-gl.mjs';
 import { $, api, config, el, showError, t } from './common.js';
+
+maplibregl.setWorkerUrl(`${config.maplibre}/maplibre-gl-worker.mjs`);
 
 const content = $('content');
 const ROLES = ['representative', 'station_staff', 'planner', 'presidium', 'admin'];
@@ -12,6 +15,7 @@ const stationSelect = (value) => el('select', { name: 'station_id' }, el('option
   stations.map((s) => el('option', { value: s.id, ...(s.id === value ? { selected: 'selected' } : {}) }, s.name)));
 const roleSelect = (value) => el('select', { name: 'role' }, ROLES.map((r) => el('option', { value: r, ...(r === value ? { selected: 'selected' } : {}) }, t(`role.${r}`))));
 const field = (label, input, name) => [el('label', {}, t(label), input), el('span', { class: 'field-error', 'data-error-for': name })];
+// (A field is a label and its error slot: spread it into a form's children.)
 
 function personBody(v) {
   const body = { name: v.name, role: v.role, station_id: v.station_id || null };
@@ -46,6 +50,37 @@ function createForm(reload) {
   return form;
 }
 
+// Edit a person: admins everything, planners the anchor (dragged on the map) and capacity.
+function editForm(p, reload) {
+  const message = el('p', { class: 'error' });
+  const admin = config.canAdmin;
+  const mapBox = el('div', { class: 'small-map', id: 'anchor-map' });
+  const form = el('form', { class: 'stack card', id: 'person-edit', 'data-person': p.id }, el('h2', {}, `${p.name} · ${p.username}`),
+    admin ? field('people.role', roleSelect(p.role), 'role') : '',
+    admin ? field('field.station', stationSelect(p.station_id), 'station_id') : '',
+    ...field('people.capacity', el('input', { name: 'visit_capacity', type: 'number', min: '0', value: String(p.visit_capacity), id: 'edit-capacity' }), 'visit_capacity'),
+    el('p', { class: 'muted' }, t('people.drag_anchor')), mapBox,
+    el('button', { type: 'submit', id: 'person-save' }, t('places.save')), message);
+  const start = p.anchor ? [p.anchor.lon, p.anchor.lat] : [112.1, 35.15];
+  requestAnimationFrame(() => {
+    const map = new maplibregl.Map({ container: mapBox, attributionControl: false, center: start, zoom: 12,
+      style: { version: 8, sources: { coverage: { type: 'vector', tiles: [`${window.location.origin}/v1/tiles/coverage/{z}/{x}/{y}.mvt`], maxzoom: 16 } },
+        layers: [{ id: 'bg', type: 'background', paint: { 'background-color': '#eef1f3' } },
+          { id: 'areas', type: 'line', source: 'coverage', 'source-layer': 'stations', paint: { 'line-color': '#8b1a1a' } },
+          { id: 'places', type: 'circle', source: 'coverage', 'source-layer': 'places', paint: { 'circle-color': '#1565c0', 'circle-radius': 3 } }] } });
+    form.marker = new maplibregl.Marker({ draggable: true }).setLngLat(start).addTo(map);
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = Object.fromEntries(new FormData(form));
+    const body = { version: p.version, visit_capacity: Number(v.visit_capacity) };
+    if (admin) { body.role = v.role; body.station_id = v.station_id || null; }
+    if (form.marker) { const at = form.marker.getLngLat(); body.anchor = { lon: at.lng, lat: at.lat }; }
+    try { await api(`/v1/people/${p.id}`, { method: 'PATCH', body }); await reload(); $('people-side').prepend(el('p', { class: 'done', id: 'person-saved' }, t('places.saved'))); } catch (err) { showError(form, err, message); }
+  });
+  return form;
+}
+
 function row(p, reload) {
   const message = el('span', { class: 'error' });
   const act = (label, id, fn) => el('button', { type: 'button', id, onclick: async () => {
@@ -56,12 +91,13 @@ function row(p, reload) {
     el('td', {}, stations.find((s) => s.id === p.station_id)?.name || '—'), el('td', {}, p.visit_capacity),
     el('td', {}, p.active ? t('people.active') : t('people.inactive')),
     el('td', { class: 'actions' },
-      act('people.reset', `reset-${p.username}`, async () => {
+      el('button', { type: 'button', id: `edit-${p.username}`, onclick: () => $('people-side').replaceChildren(editForm(p, reload)) }, t('people.edit')),
+      config.canAdmin ? [act('people.reset', `reset-${p.username}`, async () => {
         const password = window.prompt(t('people.new_password'));
         if (password) await api(`/v1/people/${p.id}`, { method: 'PATCH', body: { password, version: p.version } });
       }),
       p.active ? act('people.deactivate', `deactivate-${p.username}`, () => api(`/v1/people/${p.id}`, { method: 'PATCH', body: { active: false, version: p.version } }))
-        : act('people.activate', `activate-${p.username}`, () => api(`/v1/people/${p.id}`, { method: 'PATCH', body: { active: true, version: p.version } })),
+        : act('people.activate', `activate-${p.username}`, () => api(`/v1/people/${p.id}`, { method: 'PATCH', body: { active: true, version: p.version } }))] : '',
       message));
 }
 
@@ -83,13 +119,15 @@ async function departments() {
 async function render() {
   stations = (await api('/v1/stations')).items;
   const q = new URLSearchParams({ limit: '500' });
+  if (!config.canAdmin) q.set('role', 'representative');
   const people = (await api(`/v1/people?${q}`)).items;
   content.classList.remove('muted');
   content.replaceChildren(el('div', { class: 'columns' },
     el('div', {}, el('table', { class: 'ledger' }, el('thead', {}, el('tr', {},
       ['people.name', 'people.username', 'people.role', 'field.station', 'people.capacity', 'people.state', ''].map((k) => el('th', {}, k ? t(k) : '')))),
     el('tbody', { id: 'people-rows' }, people.map((p) => row(p, render))))),
-    el('div', {}, createForm(render), config.canDepartments ? await departments() : '')));
+    el('div', { id: 'people-side' }, config.canAdmin ? createForm(render) : el('p', { class: 'muted' }, t('people.planner_hint')),
+      config.canDepartments ? await departments() : '')));
   document.body.dataset.loaded = String(people.length);
 }
 

@@ -229,8 +229,9 @@ fn page(shell: Shell, headers: &HeaderMap, template: &str, active: &str, extra: 
     let can_plan = shell.caller.may(Permission::EditAssignments);
     let can_manage = shell.caller.may(Permission::ManageIssues);
     let can_admin = shell.caller.may(Permission::ManagePeople);
+    let can_people = can_admin || can_plan;
     let mut config = json!({
-        "lang": shell.lang.code(), "t": t, "canPlan": can_plan, "canManage": can_manage,
+        "lang": shell.lang.code(), "t": t, "canPlan": can_plan, "canManage": can_manage, "canAdmin": can_admin,
         "maplibre": MAPLIBRE, "csrfCookie": session::CSRF, "csrfHeader": session::CSRF_HEADER,
     });
     if let (Some(c), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
@@ -240,7 +241,7 @@ fn page(shell: Shell, headers: &HeaderMap, template: &str, active: &str, extra: 
         template,
         context! { lang => shell.lang.code(), html_lang => shell.lang.html(), other => shell.lang.other().code(), t => t,
         name => shell.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
-        can_manage => can_manage, can_admin => can_admin, active => active,
+        can_manage => can_manage, can_admin => can_admin, can_people => can_people, active => active,
         month => config["month"].as_str().unwrap_or_default(),
         // `<` escaped, so that no text can close the script element early.
         config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
@@ -344,7 +345,12 @@ pub async fn rule(State(state): State<AppState>, Query(q): Query<PageQuery>, hea
 
 /// `GET /people`: people and departments (admins).
 pub async fn people(State(state): State<AppState>, Query(q): Query<PageQuery>, headers: HeaderMap) -> Response {
-    match shell(&state, &q, &headers, Some(Permission::ManagePeople), "/people").await {
+    // Admins manage people; planners set representatives' anchors and capacities.
+    let needs = Permission::EditAssignments;
+    match shell(&state, &q, &headers, None, "/people").await {
+        Ok(s) if !s.caller.may(Permission::ManagePeople) && !s.caller.may(needs) => {
+            ApiError::NotFound("page").into_response()
+        }
         Ok(s) => {
             let departments = s.caller.may(Permission::EditDepartments);
             page(s, &headers, "console/people.html", "people", &json!({ "canDepartments": departments }))

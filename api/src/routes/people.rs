@@ -177,7 +177,8 @@ pub struct PersonPatch {
     pub crs: Crs,
 }
 
-/// Change a person (admins). Only the fields sent change.
+/// Change a person (admins; planners may change only the anchor and the visit capacity,
+/// which the nearby rule reads). Only the fields sent change.
 #[utoipa::path(patch, path = "/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)), request_body = PersonPatch, security(("bearer" = [])),
     responses((status = 200, body = Person), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
 pub async fn update(
@@ -186,7 +187,18 @@ pub async fn update(
     Path(id): Path<Uuid>,
     Body(p): Body<PersonPatch>,
 ) -> ApiResult<Json<Person>> {
-    caller.require(Permission::ManagePeople)?;
+    // Planners place representatives for the nearby rule: the anchor and the capacity,
+    // nothing else of a person.
+    let planning_only = p.name.is_none()
+        && p.phone.is_none()
+        && p.username.is_none()
+        && p.password.is_none()
+        && p.role.is_none()
+        && p.station_id.is_none()
+        && p.active.is_none();
+    if !(planning_only && caller.may(Permission::EditAssignments)) {
+        caller.require(Permission::ManagePeople)?;
+    }
     let name = p.name.as_deref().map(|n| text("name", n, 100)).transpose()?;
     let username = p.username.as_deref().map(|u| text("username", u, 64)).transpose()?;
     let phone = p.phone.as_ref().map(|v| optional_text("phone", v.as_deref(), 20)).transpose()?;
