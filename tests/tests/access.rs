@@ -302,6 +302,16 @@ async fn only_admins_manage_people(pool: PgPool) {
         Method::PATCH,
         &format!("/v1/people/{}", c.other_rep),
         Some(&json!({"visit_capacity": 3})),
+        // Planners set capacities and anchors, which the nearby rule reads.
+        [403, 403, 403, 403, 200, 403, 200],
+    )
+    .await;
+    check(
+        &server,
+        &c,
+        Method::PATCH,
+        &format!("/v1/people/{}", c.other_rep),
+        Some(&json!({"role": "station_staff"})),
         [403, 403, 403, 403, 403, 403, 200],
     )
     .await;

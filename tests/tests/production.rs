@@ -640,7 +640,9 @@ fn whole(v: f64) -> u64 {
 async fn metrics_count_requests_mutations_pulls_the_pool_photos_and_logins(pool: PgPool) {
     let url = fieldvisit_tests::database_url(&pool);
     let server = Server::start(&["demo", "--metrics-listen", "127.0.0.1:0"], &[("DATABASE_URL", url.as_str())]).await;
-    assert!(server.stdout[0].starts_with("fieldvisit listening on http://"), "{:?}", server.stdout);
+    // The console's address comes first, then the API's.
+    assert!(server.stdout[0].starts_with("console:   http://"), "{:?}", server.stdout);
+    assert!(server.stdout[1].starts_with("fieldvisit listening on http://"), "{:?}", server.stdout);
     let metrics_url = server
         .stdout
         .iter()
