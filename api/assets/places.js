@@ -1,15 +1,53 @@
 // Places (planners): a table and a map with filters; edit a place's name, kind and
-// station, move a point on the map by dragging its marker, deactivate. (A polygon's
-// vertices are edited by importing the corrected file: see the import page.)
+// station, move a point on the map by dragging its marker or a polygon's outer ring by
+// dragging its vertices, deactivate.
 
 import * as maplibregl from './vendor/maplibre-gl-6.20.0/maplibre-gl.mjs';
-import { $, api, centre, config, el, showError, t } from './common.js';
+import { $, api, bbox, config, el, showError, t } from './common.js';
 
 maplibregl.setWorkerUrl(`${config.maplibre}/maplibre-gl-worker.mjs`);
 const content = $('content');
 let stations = [];
 let map = null;
 let marker = null;
+let vertices = [];
+let editedRing = null;
+
+// A polygon's outer ring as draggable vertex handles; the edited ring is drawn as it moves
+// and saved with the place (holes and further parts are kept as they are).
+function editVertices(feature) {
+  vertices.forEach((v) => v.remove());
+  vertices = [];
+  editedRing = null;
+  const g = feature.geometry;
+  const ring = g.type === 'Polygon' ? g.coordinates[0] : g.type === 'MultiPolygon' ? g.coordinates[0][0] : null;
+  if (!ring) return;
+  editedRing = ring.slice(0, -1).map((c) => [...c]);
+  const draw = () => {
+    const closed = [...editedRing, editedRing[0]];
+    const data = { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [closed] } };
+    if (map.getSource('editing')) map.getSource('editing').setData(data);
+    else {
+      map.addSource('editing', { type: 'geojson', data });
+      map.addLayer({ id: 'editing', type: 'line', source: 'editing', paint: { 'line-color': '#c62828', 'line-width': 2 } });
+    }
+  };
+  editedRing.forEach((c, i) => {
+    const handle = el('div', { class: 'vertex', 'data-vertex': String(i) });
+    const m = new maplibregl.Marker({ element: handle, draggable: true }).setLngLat(c).addTo(map);
+    m.on('drag', () => { const at = m.getLngLat(); editedRing[i] = [at.lng, at.lat]; draw(); });
+    vertices.push(m);
+  });
+  if (map.loaded()) draw(); else map.once('load', draw);
+}
+
+function editedGeometry(feature) {
+  if (!editedRing) return null;
+  const ring = [...editedRing, editedRing[0]];
+  const g = feature.geometry;
+  if (g.type === 'Polygon') return { type: 'Polygon', coordinates: [ring, ...g.coordinates.slice(1)] };
+  return { type: 'MultiPolygon', coordinates: [[ring, ...g.coordinates[0].slice(1)], ...g.coordinates.slice(1)] };
+}
 
 function editor(feature, reload) {
   const p = feature.properties;
@@ -21,23 +59,28 @@ function editor(feature, reload) {
       el('option', { value: k, ...(k === p.kind ? { selected: 'selected' } : {}) }, t(`kind.${k}`))))),
     el('label', {}, t('field.station'), el('select', { name: 'station_id' }, stations.map((s) =>
       el('option', { value: s.id, ...(s.id === p.station_id ? { selected: 'selected' } : {}) }, s.name)))),
-    feature.geometry.type === 'Point' ? el('p', { class: 'muted' }, t('places.drag')) : '',
+    el('p', { class: 'muted' }, feature.geometry.type === 'Point' ? t('places.drag') : t('places.drag_vertices')),
     el('p', { class: 'actions' }, el('button', { type: 'submit', id: 'place-save' }, t('places.save')),
       el('button', { type: 'button', id: 'place-deactivate', onclick: async () => {
         if (!window.confirm(t('places.confirm_deactivate'))) return;
         try { await api(`/v1/places/${feature.id}`, { method: 'DELETE' }); await reload(); } catch (e) { showError(form, e, message); }
       } }, t('places.deactivate'))), message);
   if (marker) marker.remove();
+  marker = null;
   if (feature.geometry.type === 'Point') {
     marker = new maplibregl.Marker({ draggable: true }).setLngLat(feature.geometry.coordinates).addTo(map);
   }
-  map.flyTo({ center: centre(feature.geometry), zoom: 14, duration: 0 });
+  editVertices(feature);
+  if (feature.geometry.type === 'Point') map.jumpTo({ center: feature.geometry.coordinates, zoom: 14 });
+  else { const b = bbox(feature.geometry); map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, duration: 0 }); }
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const v = Object.fromEntries(new FormData(form));
     const body = { properties: { name: v.name, kind: v.kind, station_id: v.station_id }, version: feature.properties.version };
     if (marker) { const at = marker.getLngLat(); body.geometry = { type: 'Point', coordinates: [at.lng, at.lat] }; }
-    try { await api(`/v1/places/${feature.id}`, { method: 'PATCH', body }); message.className = 'done'; message.id = 'place-saved'; message.textContent = t('places.saved'); await reload(feature.id); } catch (err) { message.className = 'error'; showError(form, err, message); }
+    const polygon = editedGeometry(feature);
+    if (polygon) body.geometry = polygon;
+    try { await api(`/v1/places/${feature.id}`, { method: 'PATCH', body }); document.body.dataset.saved = feature.id; await reload(feature.id); } catch (err) { message.className = 'error'; showError(form, err, message); }
   });
   return form;
 }
@@ -67,7 +110,7 @@ async function render(keep) {
   map.on('click', 'points', (e) => { const f = places.find((x) => x.id === e.features[0].id || x.id === e.features[0].properties.id); if (f) side.replaceChildren(editor(f, render)); });
   const again = keep && places.find((f) => f.id === keep);
   map.on('load', () => { if (again) side.replaceChildren(editor(again, render)); });
-  document.body.dataset.loaded = String(places.length);
+  document.body.dataset.loaded = `${kind || 'all'}:${places.length}`;
 }
 
 render().catch((e) => { content.textContent = `${t('error.load')}: ${e.message}`; });

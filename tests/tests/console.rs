@@ -535,17 +535,15 @@ async fn a_planner_renames_a_place_from_its_table(pool: PgPool) {
     sign_in(&browser, &server, "planner").await;
     c.find(Locator::Id("nav-places")).await.unwrap().click().await.unwrap();
     browser
-        .wait_for("document.body.classList.contains('places') && Number(document.body.dataset.loaded) > 0", 20)
+        .wait_for(
+            "document.body.classList.contains('places') && (document.body.dataset.loaded || '').startsWith('all:')",
+            20,
+        )
         .await;
     c.execute("const k = document.getElementById('places-kind'); k.value = 'enterprise'; k.dispatchEvent(new Event('change'));", vec![])
         .await
         .unwrap();
-    browser
-        .wait_for(
-            "document.getElementById('places-kind').value === 'enterprise' && document.querySelector('#places-rows a')",
-            20,
-        )
-        .await;
+    browser.wait_for("document.body.dataset.loaded.startsWith('enterprise:')", 20).await;
     let id: String = c
         .execute("return document.querySelector('#places-rows tr').dataset.place;", vec![])
         .await
@@ -561,9 +559,65 @@ async fn a_planner_renames_a_place_from_its_table(pool: PgPool) {
     name.clear().await.unwrap();
     name.send_keys("济源市更名后的企业").await.unwrap();
     c.find(Locator::Id("place-save")).await.unwrap().click().await.unwrap();
-    browser.wait_for("document.getElementById('place-saved') || document.querySelector('#place-edit h2')?.textContent === '济源市更名后的企业'", 20).await;
+    browser.wait_for("document.body.dataset.saved", 20).await;
     let stored: String =
         sqlx::query_scalar("SELECT name FROM places WHERE id = $1::uuid").bind(&id).fetch_one(&pool).await.unwrap();
     assert_eq!(stored, "济源市更名后的企业");
+    browser.close().await;
+}
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn a_planner_drags_a_grid_cells_vertex(pool: PgPool) {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let server = Server::in_process(&pool).await;
+    let browser = Browser::start(1366, 768).await;
+    let c = &browser.client;
+    sign_in(&browser, &server, "planner").await;
+    c.goto(&format!("{}/places", server.base)).await.unwrap();
+    browser
+        .wait_for(
+            "document.body.classList.contains('places') && (document.body.dataset.loaded || '').startsWith('all:')",
+            20,
+        )
+        .await;
+    c.execute("const k = document.getElementById('places-kind'); k.value = 'grid_cell'; k.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .unwrap();
+    browser.wait_for("document.body.dataset.loaded.startsWith('grid_cell:')", 20).await;
+    let id: String = c
+        .execute("return document.querySelector('#places-rows tr').dataset.place;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before: String = sqlx::query_scalar("SELECT ST_AsText(geom) FROM places WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#places-rows a")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.querySelectorAll('.vertex').length >= 3 && window.getComputedStyle(document.querySelector('.vertex')).cursor", 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Drag the first vertex 25 px right and 15 px down, as a person would with the mouse.
+    let vertex = c.find(Locator::Css(".vertex[data-vertex='0']")).await.unwrap();
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement { element: vertex, duration: None, x: 0.0, y: 0.0 })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(200)), x: 10.0, y: 5.0 })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(200)), x: 15.0, y: 10.0 })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    c.perform_actions(drag).await.unwrap();
+    browser.screenshot("console-place-vertex").await;
+    c.find(Locator::Id("place-save")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.body.dataset.saved", 20).await;
+    let (after, valid): (String, bool) =
+        sqlx::query_as("SELECT ST_AsText(geom), ST_IsValid(geom) FROM places WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_ne!(after, before, "the outline moved");
+    assert!(valid);
     browser.close().await;
 }
