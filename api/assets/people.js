@@ -113,7 +113,40 @@ async function departments() {
     try { await api('/v1/departments', { method: 'POST', body: Object.fromEntries(new FormData(form)) }); await render(); } catch (err) { showError(form, err, message); }
   });
   return el('details', { class: 'card', id: 'departments' }, el('summary', {}, t('people.departments')), form, message,
-    el('ul', {}, list.map((d) => el('li', {}, `${d.name_zh} · ${d.name_en}${d.active ? '' : ` (${t('people.inactive')})`}`))));
+    el('ul', { id: 'department-list' }, list.map((d) => el('li', { 'data-department': d.id }, `${d.name_zh} · ${d.name_en}${d.active ? '' : ` (${t('people.inactive')})`} `,
+      el('button', { type: 'button', onclick: async () => {
+        const name = window.prompt(t('people.department_zh'), d.name_zh);
+        if (name) { try { await api(`/v1/departments/${d.id}`, { method: 'PATCH', body: { name_zh: name, version: d.version } }); await render(); } catch (e) { message.textContent = e.message; } }
+      } }, t('people.rename')),
+      el('button', { type: 'button', onclick: async () => {
+        try { await api(`/v1/departments/${d.id}`, { method: 'PATCH', body: { active: !d.active, version: d.version } }); await render(); } catch (e) { message.textContent = e.message; }
+      } }, d.active ? t('people.deactivate') : t('people.activate'))))));
+}
+
+// Stations (planners): rename one, or add a regional station under the central one at a point.
+function stationsSection() {
+  const message = el('p', { class: 'error' });
+  const central = stations.find((s) => s.level === 'central');
+  const form = el('form', { class: 'filters-row', id: 'station-create' },
+    el('label', {}, t('people.station_code'), el('input', { name: 'code', required: 'required', pattern: '[a-z0-9_-]+' })),
+    el('label', {}, t('people.station_name'), el('input', { name: 'name', required: 'required' })),
+    el('label', {}, t('people.lon'), el('input', { name: 'lon', type: 'number', step: 'any', required: 'required' })),
+    el('label', {}, t('people.lat'), el('input', { name: 'lat', type: 'number', step: 'any', required: 'required' })),
+    el('button', { type: 'submit' }, t('people.station_add')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = Object.fromEntries(new FormData(form));
+    try {
+      await api('/v1/stations', { method: 'POST', body: { code: v.code, name: v.name, level: 'regional', parent_id: central?.id,
+        location: { lon: Number(v.lon), lat: Number(v.lat) } } });
+      await render();
+    } catch (err) { showError(form, err, message); }
+  });
+  return el('details', { class: 'card', id: 'stations' }, el('summary', {}, t('people.stations')), form, message,
+    el('ul', {}, stations.map((x) => el('li', {}, `${x.name} (${x.code}) `, el('button', { type: 'button', onclick: async () => {
+      const name = window.prompt(t('people.station_name'), x.name);
+      if (name) { try { await api(`/v1/stations/${x.id}`, { method: 'PATCH', body: { name, version: x.version } }); await render(); } catch (e) { message.textContent = e.message; } }
+    } }, t('people.rename'))))));
 }
 
 async function render() {
@@ -127,7 +160,7 @@ async function render() {
       ['people.name', 'people.username', 'people.role', 'field.station', 'people.capacity', 'people.state', ''].map((k) => el('th', {}, k ? t(k) : '')))),
     el('tbody', { id: 'people-rows' }, people.map((p) => row(p, render))))),
     el('div', { id: 'people-side' }, config.canAdmin ? createForm(render) : el('p', { class: 'muted' }, t('people.planner_hint')),
-      config.canDepartments ? await departments() : '')));
+      config.canDepartments ? await departments() : '', config.canPlan ? stationsSection() : '')));
   document.body.dataset.loaded = String(people.length);
 }
 

@@ -504,6 +504,33 @@ async fn an_admin_creates_a_representative_who_can_then_sign_in(pool: PgPool) {
     browser.wait_for("document.querySelector('#people-rows tr td') && [...document.querySelectorAll('#people-rows td')].some(td => td.textContent === 'rep200')", 20).await;
     assert_eq!(exists().await, 1);
     browser.screenshot("console-admin-people").await;
+    // A department renamed, through the browser's prompt.
+    c.find(Locator::Css("#departments summary")).await.unwrap().click().await.unwrap();
+    let first: String = c
+        .execute("return document.querySelector('#department-list li').dataset.department;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.find(Locator::Css("#department-list li button")).await.unwrap().click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.send_alert_text("镇农业农村服务中心").await.unwrap();
+    c.accept_alert().await.unwrap();
+    let renamed = || async {
+        sqlx::query_scalar::<_, String>("SELECT name_zh FROM departments WHERE id = $1::uuid")
+            .bind(&first)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    for _ in 0..50 {
+        if renamed().await == "镇农业农村服务中心" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(renamed().await, "镇农业农村服务中心");
     browser.close().await;
     // The new representative signs in with it.
     let (status, body) = server.login_full("rep200", "a-good-password").await;
