@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use fieldvisit_geodata::crs::Crs;
-use fieldvisit_sync::coverage::{self, CoverageStatus, Filter, StationTotals, StationTrend, TileAddress, Totals};
+use fieldvisit_sync::coverage::{
+    self, CoverageStatus, CoverageTotals, Filter, StationCoverage, StationTrend, TileAddress,
+};
 use fieldvisit_sync::places::PlaceKind;
 use fieldvisit_sync::{Scope, SyncError};
 use serde::{Deserialize, Serialize};
@@ -85,8 +87,8 @@ pub struct CoverageCollection {
     pub month: String,
     /// The month is over in Asia/Shanghai: what was not visited is overdue.
     pub closed: bool,
-    pub totals: Totals,
-    pub stations: Vec<StationTotals>,
+    pub totals: CoverageTotals,
+    pub stations: Vec<StationCoverage>,
     pub features: Vec<CoverageFeature>,
 }
 

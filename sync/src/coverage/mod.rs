@@ -83,7 +83,7 @@ struct PlaceRow {
 /// Places by status, and the coverage rate: visited among the assigned.
 #[derive(Debug, Clone, Default, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Totals {
+pub struct CoverageTotals {
     pub places: u32,
     pub visited: u32,
     pub due: u32,
@@ -93,7 +93,7 @@ pub struct Totals {
     pub coverage_rate: Option<f64>,
 }
 
-impl Totals {
+impl CoverageTotals {
     fn add(&mut self, s: CoverageStatus) {
         self.places += 1;
         match s {
@@ -113,11 +113,11 @@ fn rate(visited: u32, assigned: u32) -> Option<f64> {
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct StationTotals {
+pub struct StationCoverage {
     pub station_id: Uuid,
     pub station_name: String,
     #[serde(flatten)]
-    pub totals: Totals,
+    pub totals: CoverageTotals,
 }
 
 /// What to read.
@@ -137,8 +137,8 @@ pub struct Coverage {
     /// The month is over (Asia/Shanghai): what is not visited is overdue.
     pub closed: bool,
     pub places: Vec<PlaceCoverage>,
-    pub totals: Totals,
-    pub stations: Vec<StationTotals>,
+    pub totals: CoverageTotals,
+    pub stations: Vec<StationCoverage>,
 }
 
 /// The month the caller means: theirs, or the current one by the database's clock.
@@ -172,8 +172,8 @@ pub async fn coverage(db: &PgPool, scope: &Scope, filter: &Filter) -> Result<Cov
         .await?;
     let closed: bool =
         sqlx::query_scalar(include_str!("month_is_over.sql")).bind(month.first_day()).fetch_one(db).await?;
-    let mut totals = Totals::default();
-    let mut by_station: Vec<StationTotals> = Vec::new();
+    let mut totals = CoverageTotals::default();
+    let mut by_station: Vec<StationCoverage> = Vec::new();
     let mut places = Vec::with_capacity(rows.len());
     for r in rows {
         let status = CoverageStatus::parse(&r.status)?;
@@ -181,9 +181,9 @@ pub async fn coverage(db: &PgPool, scope: &Scope, filter: &Filter) -> Result<Cov
         if let Some(s) = by_station.iter_mut().find(|s| s.station_id == r.station_id) {
             s.totals.add(status);
         } else {
-            let mut t = Totals::default();
+            let mut t = CoverageTotals::default();
             t.add(status);
-            by_station.push(StationTotals {
+            by_station.push(StationCoverage {
                 station_id: r.station_id,
                 station_name: r.station_name.clone(),
                 totals: t,
