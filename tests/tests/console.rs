@@ -41,6 +41,7 @@ async fn the_presidium_reads_the_months_map_in_both_languages(pool: PgPool) {
     c.find(Locator::Id("username")).await.unwrap().send_keys("presidium").await.unwrap();
     c.find(Locator::Id("password")).await.unwrap().send_keys("wrong").await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    browser.wait_for("document.getElementById('login-error')", 20).await;
     let error = c.find(Locator::Id("login-error")).await.unwrap().text().await.unwrap();
     assert_eq!(error, "用户名或密码错误");
 
@@ -435,7 +436,7 @@ async fn a_planner_imports_a_register_and_applies_the_rule(pool: PgPool) {
 
     // The rule, run and applied from its page: the new places get representatives.
     c.find(Locator::Id("nav-rule")).await.unwrap().click().await.unwrap();
-    browser.wait_for("document.body.dataset.loaded", 20).await;
+    browser.wait_for("document.body.classList.contains('rule') && document.body.dataset.loaded", 20).await;
     c.find(Locator::Id("rule-run")).await.unwrap().click().await.unwrap();
     browser
         .wait_for("document.getElementById('rule-review') && !document.getElementById('rule-apply').disabled", 60)
