@@ -16,7 +16,7 @@ use crate::places::PlaceKind;
 use crate::{Scope, SyncError};
 
 /// A place's status in a month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CoverageStatus {
@@ -31,16 +31,23 @@ pub enum CoverageStatus {
 }
 
 impl CoverageStatus {
-    fn parse(s: &str) -> Result<Self, SyncError> {
-        Ok(match s {
-            "visited" => Self::Visited,
-            "due" => Self::Due,
-            "overdue" => Self::Overdue,
-            "unassigned" => Self::Unassigned,
-            other => {
-                return Err(SyncError::Database(sqlx::Error::Protocol(format!("unknown coverage status {other}"))));
-            }
-        })
+    pub const ALL: [Self; 4] = [Self::Visited, Self::Due, Self::Overdue, Self::Unassigned];
+
+    /// The word `place_coverage` answers with.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Visited => "visited",
+            Self::Due => "due",
+            Self::Overdue => "overdue",
+            Self::Unassigned => "unassigned",
+        }
+    }
+
+    pub(crate) fn from_code(code: &str) -> Result<Self, SyncError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+            .ok_or_else(|| SyncError::Database(sqlx::Error::Decode(format!("unknown coverage status {code:?}").into())))
     }
 }
 
@@ -176,7 +183,7 @@ pub async fn coverage(db: &PgPool, scope: &Scope, filter: &Filter) -> Result<Cov
     let mut by_station: Vec<StationCoverage> = Vec::new();
     let mut places = Vec::with_capacity(rows.len());
     for r in rows {
-        let status = CoverageStatus::parse(&r.status)?;
+        let status = CoverageStatus::from_code(&r.status)?;
         totals.add(status);
         if let Some(s) = by_station.iter_mut().find(|s| s.station_id == r.station_id) {
             s.totals.add(status);

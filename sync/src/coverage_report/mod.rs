@@ -14,39 +14,8 @@ use crate::month::Month;
 use crate::scope::Scope;
 use crate::stations::StationLevel;
 
-/// A place's status in the month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CoverageStatus {
-    /// An assigned representative's visit counts in the month.
-    Visited,
-    /// Assigned, not visited yet, and the month still runs.
-    Due,
-    /// Assigned, and the month ended without a visit that counts.
-    Overdue,
-    /// No assignment in force at any time of the month.
-    Unassigned,
-}
-
-impl CoverageStatus {
-    pub const ALL: [Self; 4] = [Self::Visited, Self::Due, Self::Overdue, Self::Unassigned];
-
-    /// The word `place_coverage` answers with.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Visited => "visited",
-            Self::Due => "due",
-            Self::Overdue => "overdue",
-            Self::Unassigned => "unassigned",
-        }
-    }
-
-    fn from_code(code: &str) -> Result<Self, SyncError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.code() == code)
-            .ok_or_else(|| SyncError::Database(sqlx::Error::Decode(format!("unknown coverage status {code:?}").into())))
-    }
-}
+/// A place's status in the month: the coverage map's own.
+pub use crate::coverage::CoverageStatus;
 
 /// Where on the page the map is drawn, in the page's units (pixels).
 #[derive(Debug, Clone, Copy, PartialEq)]
