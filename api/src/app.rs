@@ -48,6 +48,11 @@ pub struct SyncSettings {
     pub pull: fieldvisit_sync::pull::PullRules,
     /// Largest photo a device may declare and upload, in bytes.
     pub photo_max_bytes: u64,
+    /// The longer side, in pixels, the field app downscales photos to.
+    pub photo_max_px: u32,
+    /// A reported GPS accuracy worse than this cannot verify a visit (the
+    /// field app waits for a better fix, and says so).
+    pub max_accuracy_m: f64,
 }
 
 #[derive(OpenApi)]
@@ -165,6 +170,7 @@ pub fn app(state: AppState) -> Router {
     let api = router
         .route(routes::coverage::TILE_ROUTE, axum::routing::get(routes::coverage::tile))
         .merge(crate::console::router())
+        .merge(crate::field_app::router())
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {

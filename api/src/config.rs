@@ -141,6 +141,12 @@ pub struct Config {
     #[arg(long, env = "FIELDVISIT_PHOTO_MAX_MB", default_value_t = fieldvisit_sync::photos::DEFAULT_MAX_MB)]
     pub photo_max_mb: u64,
 
+    /// The field app downscales a photo whose longer side is above this many
+    /// pixels before it hashes and uploads it (a 12-megapixel photo over a
+    /// rural link costs minutes; 2,560 px still shows a document's text).
+    #[arg(long, env = "FIELDVISIT_PHOTO_MAX_PX", default_value_t = 2560, value_parser = clap::value_parser!(u32).range(320..=16384))]
+    pub photo_max_px: u32,
+
     /// How long a signed upload URL stays valid, in seconds: long enough for
     /// a 25 MB photo over a weak rural link; a device asks for a new one
     /// when it runs out.

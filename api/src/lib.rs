@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bench;
 pub mod config;
 pub mod console;
+pub mod field_app;
 pub mod demo;
 pub mod embedded_pg;
 pub mod error;

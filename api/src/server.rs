@@ -81,6 +81,8 @@ pub async fn app_state(config: &Config, db: &PgPool, public_url: &str) -> anyhow
         rules: config.geofence_rules(),
         pull: fieldvisit_sync::pull::PullRules { cursor_max_age_days: config.cursor_max_age_days },
         photo_max_bytes: fieldvisit_sync::photos::max_bytes(config.photo_max_mb),
+        photo_max_px: config.photo_max_px,
+        max_accuracy_m: config.max_accuracy_m,
     });
     let photos = Arc::new(crate::photos::Photos::from_config(config, db, public_url).await?);
     Ok(AppState {

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// Every template, by the name templates extend and include it under.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/login.html", include_str!("../templates/console/login.html")),
@@ -24,6 +24,7 @@ const TEMPLATES: [(&str, &str); 16] = [
     ("console/rule.html", include_str!("../templates/console/rule.html")),
     ("console/people.html", include_str!("../templates/console/people.html")),
     ("console/places.html", include_str!("../templates/console/places.html")),
+    ("app/shell.html", include_str!("../templates/app/shell.html")),
     ("export/issues.html", include_str!("../templates/export/issues.html")),
     ("report/coverage.html", include_str!("../templates/report/coverage.html")),
 ];

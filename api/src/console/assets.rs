@@ -12,6 +12,8 @@ use crate::error::ApiError;
 
 /// Where MapLibre GL JS lives (its ESM bundle and worker), for the pages and the script.
 pub const MAPLIBRE: &str = "/assets/vendor/maplibre-gl-6.20.0";
+/// Where idb (the field app's IndexedDB wrapper) lives.
+pub const IDB: &str = "/assets/vendor/idb-8.0.4/index.js";
 /// Where Apache ECharts lives.
 pub const ECHARTS: &str = "/assets/vendor/echarts-6.1.0/echarts.min.js";
 
@@ -66,6 +68,8 @@ const ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8"
     ),
     asset!("vendor/echarts-6.1.0/LICENSE", "vendor/echarts-6.1.0/LICENSE", "text/plain; charset=utf-8"),
+    asset!("vendor/idb-8.0.4/index.js", "vendor/idb-8.0.4/index.js", "text/javascript; charset=utf-8"),
+    asset!("vendor/idb-8.0.4/LICENSE", "vendor/idb-8.0.4/LICENSE", "text/plain; charset=utf-8"),
 ];
 
 /// `GET /assets/{*path}`.
