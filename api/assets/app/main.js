@@ -45,8 +45,14 @@ async function snapshot() {
   const month = monthOf(new Date());
   const now = thisMonth({ places, assignments, checkIns, personId, month, position: S.position });
   const waitingPhotos = photos.filter((p) => p.state !== 'uploaded' && p.state !== 'failed').length;
+  // What the screens show changed only if this did (a sync that brought nothing new
+  // must not redraw under a finger about to tap).
+  const versions = (xs) => xs.reduce((n, x) => n + (x.version ?? 0), 0);
+  const signature = JSON.stringify([outbox.map((m) => m.id), results.map((r) => [r.id, r.status, r.dismissed]),
+    photos.map((p) => p.state), [places, assignments, checkInRecords, photoRecords, findings, issues].map((xs) => [xs.length, versions(xs)]),
+    syncState?.problem ?? null, month, !!S.position]);
   return { places, assignments, checkIns, results, outbox, photos, photoRecords, findings, issues, categories,
-    departments, syncState: syncState ?? {}, month, now, personId, pending: outbox.length + waitingPhotos };
+    departments, syncState: syncState ?? {}, month, now, personId, pending: outbox.length + waitingPhotos, signature };
 }
 
 // ---- words for what the server said ----
@@ -89,7 +95,9 @@ function badge(snap) {
   } else if (s.offline) { b.classList.add('offline'); b.textContent = t('sync.offline'); } else {
     b.textContent = s.lastSynced ? t('sync.synced', { at: when(s.lastSynced) }) : t('sync.never');
   }
-  b.dataset.pending = String(snap.pending);
+  // For whoever watches the page (the tests, a support person): the sync's state.
+  document.body.dataset.pending = String(snap.pending);
+  document.body.dataset.sync = s.running ? 'running' : s.problem ? 'problem' : s.offline ? 'offline' : 'idle';
 }
 
 function tabs(active) {
@@ -113,6 +121,8 @@ function notice() {
 function monthScreen(snap) {
   const { list, counts } = snap.now;
   const [y, m] = snap.month.split('-');
+  // When this month's places first show (the first-load benchmark reads it).
+  if (list.length && !document.body.dataset.monthShownMs) document.body.dataset.monthShownMs = String(Math.round(performance.now()));
   const items = list.map((x) => el('li', {},
     el('button', { class: `place ${x.status}`, 'data-place': x.place.id, onclick: () => { window.location.hash = `place/${x.place.id}`; } },
       el('span', { class: 'name' }, x.place.properties.name),
@@ -254,7 +264,7 @@ function findingScreen(snap, checkInId) {
   const severity = el('select', { id: 'finding-severity' },
     ['low', 'medium', 'high', 'urgent'].map((s) => el('option', { value: s, selected: s === 'medium' }, t(`severity.${s}`))));
   const description = el('textarea', { id: 'finding-description', rows: 4, required: true, maxlength: 2000 });
-  const files = el('input', { type: 'file', id: 'finding-photos', accept: 'image/*', capture: 'environment', multiple: true });
+  const files = el('input', { type: 'file', class: 'picker', id: 'finding-photos', accept: 'image/*', capture: 'environment', multiple: true });
   const drawPicked = () => preview.replaceChildren(...picked.map((f, i) => el('figure', { class: 'photo' },
     el('img', { class: 'thumb', src: URL.createObjectURL(f), alt: f.name }),
     el('button', { type: 'button', class: 'link', onclick: () => { picked.splice(i, 1); drawPicked(); } }, t('finding.remove_photo')))));
@@ -439,8 +449,9 @@ async function signOut(snap) {
 
 // ---- drawing ----
 
-async function draw() {
-  const snap = await snapshot();
+async function draw(given) {
+  const snap = given instanceof Event || !given ? await snapshot() : given;
+  S.drawn = snap.signature;
   badge(snap);
   const [route, arg] = (window.location.hash.slice(1) || 'month').split('/');
   const tab = { place: 'month', finding: 'month', issue: 'issues' }[route] ?? route;
@@ -454,14 +465,14 @@ async function draw() {
   document.body.dataset.ready = 'true';
 }
 
-// Redraw after a sync, unless the person is in the middle of something.
+// Redraw after a sync when what it shows changed, unless the person is in the middle
+// of something.
 async function refresh() {
   const route = window.location.hash.slice(1).split('/')[0];
-  if (S.busy || route === 'finding' || route === 'map' || document.activeElement?.tagName === 'TEXTAREA') {
-    badge(await snapshot());
-    return;
-  }
-  await draw();
+  const snap = await snapshot();
+  badge(snap);
+  if (S.busy || route === 'finding' || route === 'map' || document.activeElement?.tagName === 'TEXTAREA') return;
+  if (snap.signature !== S.drawn || route === 'me') await draw(snap);
 }
 
 function signInScreen(why) {

@@ -244,6 +244,8 @@ pub struct Ledger {
     pub issues: usize,
     pub closed_out: usize,
     pub lists: usize,
+    /// The raiser of the answered issue waiting to be confirmed (销号) from the field app.
+    pub waiting_raiser: Option<Uuid>,
 }
 
 /// Loads the ledger for `months` (the year of history, oldest first) after
@@ -299,6 +301,7 @@ pub async fn load_ledger(db: &PgPool, months: &[NaiveDate], now: DateTime<Utc>) 
                 continue;
             }
             if waits {
+                out.waiting_raiser = Some(f.person_id);
                 continue;
             }
             if disputes {

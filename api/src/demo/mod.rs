@@ -32,7 +32,7 @@ pub const DEMO_PASSWORD: &str = "fieldvisit";
 const ASSIGNED_FROM: NaiveDate = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date");
 
 /// What `load` found or wrote, for the banner.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Loaded {
     pub stations: usize,
     pub people: usize,
@@ -46,6 +46,8 @@ pub struct Loaded {
     /// The months of history: the twelve before the demo was created.
     pub months: (fieldvisit_sync::month::Month, fieldvisit_sync::month::Month),
     pub ledger: ledger::Ledger,
+    /// The username of the representative whose answered issue waits for them.
+    pub waiting_raiser: Option<String>,
 }
 
 /// Seeds the demo township and, with `history`, its year of visits,
@@ -59,6 +61,10 @@ pub async fn load(db: &PgPool, history: bool) -> anyhow::Result<Loaded> {
     let check_ins = visits::load_history(db, &months).await.context("visit history")?;
     let findings = findings::load_findings(db, &months).await.context("demo findings")?;
     let ledger = ledger::load_ledger(db, &months, chrono::Utc::now()).await.context("demo ledger")?;
+    let waiting_raiser = match ledger.waiting_raiser {
+        Some(id) => Some(fieldvisit_sync::sign_ins::me(db, id).await?.username),
+        None => None,
+    };
     let month = |d: Option<&chrono::NaiveDate>| fieldvisit_sync::month::Month::of_date(d.copied().unwrap_or_default());
     Ok(Loaded {
         stations: t.stations.len(),
@@ -70,6 +76,7 @@ pub async fn load(db: &PgPool, history: bool) -> anyhow::Result<Loaded> {
         findings,
         months: (month(months.first()), month(months.last())),
         ledger,
+        waiting_raiser,
     })
 }
 
@@ -231,6 +238,7 @@ where
 /// What `fieldvisit demo` prints once it listens.
 pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
     println!("console:   http://{addr}/   (sign in as presidium, planner, staff01 …; password below)");
+    println!("field app: http://{addr}/app   (representatives' phones: sign in as rep001 … rep087)");
     println!("fieldvisit listening on http://{addr}");
     println!(
         "demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",
@@ -248,6 +256,9 @@ pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
             "issue ledger: {} issues over the year, {} closed out, {} monthly lists (the last a draft)",
             loaded.ledger.issues, loaded.ledger.closed_out, loaded.ledger.lists
         );
+        if let Some(rep) = &loaded.waiting_raiser {
+            println!("  an answer waits for {rep} to confirm it (销号) in the field app: /app#issues");
+        }
     }
     println!("API docs:  http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("logins (password \"{DEMO_PASSWORD}\" for all):");
