@@ -14,6 +14,7 @@
 
 pub mod browser;
 pub mod pg_cluster;
+pub mod proxy;
 pub mod s3;
 
 use std::path::PathBuf;
