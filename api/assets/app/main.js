@@ -85,6 +85,7 @@ const statusPill = (s) => el('span', { class: `pill ${s}` }, t(`status.${s}`));
 
 function badge(snap) {
   const b = $('sync-badge');
+  b.onclick = () => { window.location.hash = 'me'; };
   const s = snap.syncState;
   b.className = 'badge';
   if (s.problem) { b.classList.add('bad'); b.textContent = t('sync.needs_you'); } else if (s.running) {

@@ -70,11 +70,8 @@ type IconBytes = fn() -> anyhow::Result<Vec<u8>>;
 
 /// The icons a phone installs the app with: the drawing, and PNGs of it for the
 /// launchers that need pixels.
-pub const ICONS: &[(&str, IconBytes)] = &[
-    ("icon.svg", || Ok(ICON_SVG.as_bytes().to_vec())),
-    ("icon-192.png", || png(192)),
-    ("icon-512.png", || png(512)),
-];
+pub const ICONS: &[(&str, IconBytes)] =
+    &[("icon.svg", || Ok(ICON_SVG.as_bytes().to_vec())), ("icon-192.png", || png(192)), ("icon-512.png", || png(512))];
 
 /// The icon rendered at `size` pixels square (once per size and process).
 fn png(size: u32) -> anyhow::Result<Vec<u8>> {
@@ -86,6 +83,7 @@ fn png(size: u32) -> anyhow::Result<Vec<u8>> {
     }
     let tree = resvg::usvg::Tree::from_str(ICON_SVG, &resvg::usvg::Options::default())?;
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size, size).ok_or_else(|| anyhow::anyhow!("no {size} px pixmap"))?;
+    #[expect(clippy::cast_precision_loss, reason = "an icon's size, a few hundred pixels")]
     let scale = size as f32 / tree.size().width();
     resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
     let bytes = pixmap.encode_png()?;

@@ -64,7 +64,10 @@ fn revalidated(headers: &HeaderMap, mime: &'static str, cache: &'static str, byt
     if unchanged {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response();
     }
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)], bytes)
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        bytes,
+    )
         .into_response()
 }
 
@@ -163,7 +166,9 @@ pub async fn icon(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some((_, bytes)) = ICONS.iter().find(|(name, _)| *name == file) else {
         return ApiError::NotFound("icon").into_response();
     };
-    let mime = if file.ends_with(".svg") { "image/svg+xml" } else { "image/png" };
+    // The names are ours (`ICONS`), lower case.
+    let mime =
+        if std::path::Path::new(&file).extension().is_some_and(|e| e == "svg") { "image/svg+xml" } else { "image/png" };
     match bytes() {
         Ok(bytes) => revalidated(&headers, mime, "public, max-age=86400", bytes),
         Err(e) => ApiError::Internal(e).into_response(),
@@ -180,7 +185,10 @@ pub async fn asset(Path((asked, file)): Path<(String, String)>) -> Response {
     };
     let cache = if asked == version() { "public, max-age=31536000, immutable" } else { "no-cache" };
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(found.mime)), (header::CACHE_CONTROL, HeaderValue::from_static(cache))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(found.mime)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
         found.bytes,
     )
         .into_response()
