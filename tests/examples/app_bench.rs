@@ -145,7 +145,9 @@ async fn outbox_in_the_browser(proxy: &Proxy, pool: &PgPool, username: &str, pho
     let files = photos.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n");
     b.client.find(Locator::Id("finding-photos")).await.unwrap().send_keys(&files).await.unwrap();
     b.wait_for(&format!("document.querySelectorAll('#picked img').length === {}", photos.len()), 30).await;
-    b.client.find(Locator::Id("finding-submit")).await.unwrap().click().await.unwrap();
+    let submit = b.client.find(Locator::Id("finding-submit")).await.unwrap();
+    b.client.execute("arguments[0].scrollIntoView({block: 'center'});", vec![json!(submit)]).await.unwrap();
+    submit.click().await.unwrap();
     b.wait_for(&format!("document.body.dataset.pending === '{}'", 50 + 1 + 2 * photos.len()), 120).await;
     // Times from the `online` event to the moment the outbox and the photos are done.
     let watch = "window.benchOnline = null; window.benchDone = null;

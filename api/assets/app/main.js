@@ -493,12 +493,17 @@ async function start() {
       .catch(() => {});
   }
   const cached = await store.getMeta('me');
+  // Who is signed in, and the first sync, at once: on a slow link each is a round trip.
+  const asked = api('/v1/me');
+  const first = syncer.sync();
   try {
-    const me = await api('/v1/me');
+    const me = await asked;
     if (cached && cached.id !== me.id) {
       // Another person signed in on this phone: their data is not this person's.
+      await first;
       if ((await store.outbox()).length) { signInScreen('start.other_person'); return; }
       await store.wipe();
+      await syncer.sync();
     }
     S.me = me;
     await store.setMeta('me', me);
@@ -518,7 +523,7 @@ async function start() {
   setInterval(() => syncer.sync(), 5 * 60_000);
   roughFix().then((p) => { if (p) { S.position = p; refresh(); } });
   await draw();
-  syncer.sync();
+  await first;
 }
 
 start();

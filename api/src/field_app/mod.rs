@@ -45,6 +45,15 @@ pub fn asset_url(file: &str) -> String {
     format!("/app/v/{}/{file}", version())
 }
 
+/// The modules the app starts with (all but the map's), and the IndexedDB wrapper.
+fn modules() -> Vec<String> {
+    let js = |p: &str| std::path::Path::new(p).extension().is_some_and(|e| e == "js");
+    let mut urls: Vec<String> =
+        APP_FILES.iter().filter(|f| js(f.path) && f.path != "main.js" && f.path != "map.js").map(|f| asset_url(f.path)).collect();
+    urls.push(IDB.to_owned());
+    urls
+}
+
 /// Everything the service worker keeps for opening offline: the shell, the app's
 /// files, the IndexedDB wrapper, the manifest and icons. MapLibre is not among them
 /// (it is 800 KB and only the map screen needs it; the worker keeps it once used).
@@ -96,7 +105,8 @@ pub async fn shell(State(state): State<AppState>, headers: HeaderMap) -> Respons
         minijinja::context! {
             // `<` escaped, so that no text can close the script element early.
             config => config.to_string().replace('<', "\\u003c"),
-            css => asset_url("app.css"), main => asset_url("main.js"),
+            css => asset_url("app.css"), main => asset_url("main.js"), words => asset_url("i18n/zh.json"),
+            preload => modules(),
         },
     );
     match rendered {
