@@ -333,30 +333,38 @@ async fn step(server: &Server, token: &str, issue: &str, body: &Value) {
     assert_eq!(status, StatusCode::OK, "{body}: {res}");
 }
 
-#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
-async fn a_representative_confirms_an_answered_issue_with_a_rating(pool: PgPool) {
-    let server = Server::in_process(&pool).await;
-    let r = rep(&pool).await;
-    // The desk: an issue the representative raised, accepted, forwarded on a list, answered.
+/// The desk's part: an issue `rep` raised, accepted, forwarded on the station's list of
+/// `month` (a month of its own per list), and answered.
+async fn answered_issue(server: &Server, pool: &PgPool, r: &Rep, title: &str, month: &str) -> String {
     let staff = server.login("staff02").await;
-    let body = json!({"place_id": r.place, "title": "村口路灯不亮", "description": "三盏路灯损坏，夜间通行不便",
+    let body = json!({"place_id": r.place, "title": title, "description": format!("{title}，夜间通行不便"),
         "category": "power", "raiser_ids": [r.id]});
     let (status, created) = server.call(Method::POST, Some(&staff), "/v1/issues", Some(&body)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["issue"]["id"].as_str().unwrap().to_owned();
-    step(&server, &staff, &id, &json!({"action": "accept"})).await;
+    step(server, &staff, &id, &json!({"action": "accept"})).await;
     let station: Uuid =
-        sqlx::query_scalar("SELECT station_id FROM people WHERE id = $1").bind(r.id).fetch_one(&pool).await.unwrap();
+        sqlx::query_scalar("SELECT station_id FROM people WHERE id = $1").bind(r.id).fetch_one(pool).await.unwrap();
     let (status, list) = server
-        .call(Method::POST, Some(&staff), "/v1/issue-lists", Some(&json!({"month": "2061-01", "station_id": station})))
+        .call(Method::POST, Some(&staff), "/v1/issue-lists", Some(&json!({"month": month, "station_id": station})))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{list}");
     let issued = format!("/v1/issue-lists/{}/issue", list["id"].as_str().unwrap());
     assert_eq!(server.call(Method::POST, Some(&staff), &issued, None).await.0, StatusCode::OK);
-    step(&server, &staff, &id, &json!({"action": "answer", "note": "已更换路灯三盏，恢复照明"})).await;
+    step(server, &staff, &id, &json!({"action": "answer", "note": "已更换路灯三盏，恢复照明"})).await;
+    id
+}
+
+#[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
+async fn a_representative_confirms_an_answered_issue_with_a_rating(pool: PgPool) {
+    let server = Server::in_process(&pool).await;
+    let proxy = Proxy::start(&server.base).await;
+    let r = rep(&pool).await;
+    let id = answered_issue(&server, &pool, &r, "村口路灯不亮", "2061-01").await;
+    let raced = answered_issue(&server, &pool, &r, "桥头路灯不亮", "2061-02").await;
 
     let b = Browser::phone().await;
-    sign_in(&b, &server.base, &r.username).await;
+    sign_in(&b, &proxy.url(), &r.username).await;
     tap(&b, "#tab-issues").await;
     tap(&b, &format!("[data-issue='{id}']")).await;
     assert_eq!(text(&b, "#issue-state").await, "已答复");
@@ -388,6 +396,30 @@ async fn a_representative_confirms_an_answered_issue_with_a_rating(pool: PgPool)
     let last = issue["history"].as_array().unwrap().last().unwrap();
     assert_eq!(last["action"], json!("confirm"));
     assert_eq!(last["note"], json!("路灯已经亮了，谢谢"));
+
+    // Offline, the representative disputes the second answer; meanwhile the presidium
+    // closes it out at the desk. The desk's state wins, and the phone says why its step
+    // was not taken.
+    tap(&b, "#tab-issues").await;
+    tap(&b, &format!("[data-issue='{raced}']")).await;
+    signal(&b, &proxy, false).await;
+    b.client.find(Locator::Id("issue-note")).await.unwrap().send_keys("桥头还是黑的").await.unwrap();
+    tap(&b, "#issue-dispute").await;
+    b.wait_for("document.querySelector('#issue-history .pending')", 20).await;
+    step(&server, &presidium, &raced, &json!({"action": "confirm", "rating": 3, "note": "主席团现场核实已修复"})).await;
+    signal(&b, &proxy, true).await;
+    b.wait_for(&format!("{SYNCED} && document.getElementById('issue-state')?.textContent === '已销号'"), 30).await;
+    let refused = text(&b, "#screen .notice.bad").await;
+    assert!(refused.starts_with("未能办理："), "{refused}");
+    tap(&b, "#sync-badge").await;
+    let problems = text(&b, "#problems").await;
+    assert!(problems.contains("不认可答复未被接受"), "{problems}");
+    b.screenshot("app-step-refused").await;
+    tap(&b, "#problems button").await;
+    b.wait_for("!document.getElementById('problems')", 20).await;
+    let (_, issue) = server.get(&presidium, &format!("/v1/issues/{raced}")).await;
+    assert_eq!(issue["state"], json!("closed_out"));
+    assert_eq!(issue["satisfaction"], json!(3));
     b.close().await;
 }
 

@@ -28,7 +28,7 @@ function el(tag, attrs = {}, ...children) {
     else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
   return node;
 }
 
@@ -371,6 +371,7 @@ function issueScreen(snap, id) {
         [1, 2, 3, 4, 5].map((n) => el('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'data-rating': n,
           onclick: (e) => {
             rating = n;
+            error.textContent = '';
             for (const s of e.currentTarget.parentNode.children) {
               s.setAttribute('aria-checked', String(Number(s.dataset.rating) <= n));
               s.classList.toggle('on', Number(s.dataset.rating) <= n);
@@ -462,7 +463,7 @@ async function draw(given) {
     month: () => monthScreen(snap), place: () => placeScreen(snap, arg), finding: () => findingScreen(snap, arg),
     issues: () => issuesScreen(snap), issue: () => issueScreen(snap, arg), map: () => mapScreen(snap), me: () => meScreen(snap),
   }[route] ?? (() => monthScreen(snap));
-  screen.replaceChildren(...[notice(), content()].flat().filter(Boolean));
+  screen.replaceChildren(...[notice(), content()].flat(Infinity).filter(Boolean));
   document.body.dataset.ready = 'true';
 }
 
