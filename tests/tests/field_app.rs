@@ -410,10 +410,10 @@ async fn a_representative_confirms_an_answered_issue_with_a_rating(pool: PgPool)
     signal(&b, &proxy, true).await;
     b.wait_for(&format!("{SYNCED} && document.getElementById('issue-state')?.textContent === '已销号'"), 30).await;
     let refused = text(&b, "#screen .notice.bad").await;
-    assert!(refused.starts_with("未能办理："), "{refused}");
+    assert!(refused.starts_with("未能办理：该问题已有新的进展"), "{refused}");
     tap(&b, "#sync-badge").await;
     let problems = text(&b, "#problems").await;
-    assert!(problems.contains("不认可答复未被接受"), "{problems}");
+    assert!(problems.contains("不认可答复未被接受：该问题已有新的进展"), "{problems}");
     b.screenshot("app-step-refused").await;
     tap(&b, "#problems button").await;
     b.wait_for("!document.getElementById('problems')", 20).await;

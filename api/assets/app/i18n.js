@@ -25,6 +25,8 @@ export function choose(which) {
   document.cookie = `fv_lang=${which}; path=/; max-age=31536000; samesite=lax`;
 }
 
+export const has = (key) => Object.hasOwn(words, key);
+
 // The word for `key`, with `{name}` filled from `vars`.
 export function t(key, vars = {}) {
   const text = words[key] ?? key;

@@ -57,9 +57,13 @@ async function snapshot() {
 
 // ---- words for what the server said ----
 
+// Why the server refused a mutation: in the app's words when the code is one it
+// knows, else the server's own.
+const refusal = (r) => (r.code && i18n.has(`code.${r.code}`) ? t(`code.${r.code}`) : r.reason ?? r.code);
+
 export function verdictText(c) {
   if (c.state === 'pending') return t('verdict.pending');
-  if (c.state === 'rejected') return t('verdict.rejected', { reason: c.reason ?? c.code });
+  if (c.state === 'rejected') return t('verdict.rejected', { reason: refusal(c) });
   let text;
   if (c.verdict === 'verified') text = t('verdict.verified', { distance: metres(c.distance_m ?? 0) });
   else if (c.verdict === 'outside_geofence') {
@@ -396,7 +400,7 @@ function issueScreen(snap, id) {
       issue.deadline ? ` · ${t('issue.deadline', { d: issue.deadline })}` : ''),
     el('p', {}, issue.description),
     issue.answer ? el('div', { class: 'answer' }, el('h3', {}, t('issue.answer')), el('p', {}, issue.answer)) : null,
-    refused.map((r) => el('p', { class: 'notice bad' }, t('issue.refused', { reason: r.reason ?? r.code }))),
+    refused.map((r) => el('p', { class: 'notice bad' }, t('issue.refused', { reason: refusal(r) }))),
     el('div', { class: 'actions', id: 'issue-actions' }, actions),
     el('h3', {}, t('issue.history')),
     el('ul', { class: 'history', id: 'issue-history' }, pendingItems, [...history].reverse()),
@@ -418,7 +422,7 @@ function meScreen(snap) {
   if (s.problem) problems.push(el('li', { class: 'bad', id: 'sync-problem' }, t(`problem.${s.problem}`),
     s.problem === 'signed_out' ? el('a', { href: '/login?next=/app', class: 'button' }, t('me.sign_in')) : null));
   for (const r of snap.results.filter((x) => store.firstOutcome(x) === 'rejected' && !x.dismissed)) {
-    problems.push(el('li', { class: 'bad', 'data-rejected': r.id }, t('me.rejected', { what: t(`mutation.${r.name}`), reason: r.reason ?? r.code }),
+    problems.push(el('li', { class: 'bad', 'data-rejected': r.id }, t('me.rejected', { what: t(`mutation.${r.name}`), reason: refusal(r) }),
       el('button', { class: 'link', onclick: async () => { await store.dismissResult(r.id); draw(); } }, t('me.dismiss'))));
   }
   for (const p of snap.photos.filter((x) => x.state === 'failed')) {
