@@ -429,6 +429,11 @@ async fn signing_out_clears_the_phone(pool: PgPool) {
     let r = rep(&pool).await;
     let b = Browser::phone().await;
     sign_in(&b, &server.base, &r.username).await;
+    // The console, which the same sign-in opens, sends a representative to the app.
+    b.client.goto(&format!("{}/", server.base)).await.unwrap();
+    b.wait_for("document.getElementById('nav-app')", 20).await;
+    b.client.find(Locator::Id("nav-app")).await.unwrap().click().await.unwrap();
+    b.wait_for("location.pathname === '/app' && document.querySelector('#month-list')", 20).await;
     let held = "return (async () => { const dbs = await indexedDB.databases(); return dbs.map(d => d.name); })();";
     assert_eq!(b.client.execute(held, vec![]).await.unwrap(), json!(["fieldvisit"]));
     tap(&b, "#tab-me").await;

@@ -242,6 +242,8 @@ fn page(shell: Shell, headers: &HeaderMap, template: &str, active: &str, extra: 
         context! { lang => shell.lang.code(), html_lang => shell.lang.html(), other => shell.lang.other().code(), t => t,
         name => shell.name, role => t.get(&role).cloned().unwrap_or_default(), can_plan => can_plan,
         can_manage => can_manage, can_admin => can_admin, can_people => can_people, active => active,
+        // Representatives' work is in the field app; the console links them to it.
+        field_app => !can_manage && !can_plan && !can_admin,
         month => config["month"].as_str().unwrap_or_default(),
         // `<` escaped, so that no text can close the script element early.
         config => config.to_string().replace('<', "\\u003c"), maplibre => MAPLIBRE, echarts => ECHARTS,
