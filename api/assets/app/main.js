@@ -47,10 +47,12 @@ async function snapshot() {
   const waitingPhotos = photos.filter((p) => p.state !== 'uploaded' && p.state !== 'failed').length;
   // What the screens show changed only if this did (a sync that brought nothing new
   // must not redraw under a finger about to tap).
-  const versions = (xs) => xs.reduce((n, x) => n + (x.version ?? 0), 0);
+  const versions = (xs) => xs.reduce((n, x) => n + (x.version ?? x.properties?.version ?? 0), 0);
+  const route = window.location.hash.slice(1).split('/')[0];
   const signature = JSON.stringify([outbox.map((m) => m.id), results.map((r) => [r.id, r.status, r.dismissed]),
     photos.map((p) => p.state), [places, assignments, checkInRecords, photoRecords, findings, issues].map((xs) => [xs.length, versions(xs)]),
-    syncState?.problem ?? null, month, !!S.position]);
+    syncState?.problem ?? null, month, !!S.position,
+    route === 'me' ? [syncState?.running, syncState?.lastSynced, syncState?.offline] : null]);
   return { places, assignments, checkIns, results, outbox, photos, photoRecords, findings, issues, categories,
     departments, syncState: syncState ?? {}, month, now, personId, pending: outbox.length + waitingPhotos, signature };
 }
@@ -237,7 +239,10 @@ async function doCheckIn(place, status, button) {
   if (fix.accuracy > limit) {
     // A fix this coarse cannot verify the visit: say so, and let the person choose.
     const again = el('button', { class: 'secondary', id: 'locate-again', onclick: () => { status.replaceChildren(); doCheckIn(place, status, button); } }, t('locate.again'));
-    const anyway = el('button', { class: 'secondary', id: 'send-anyway', onclick: () => queueCheckIn(place, fix, status) }, t('locate.anyway'));
+    const anyway = el('button', { class: 'secondary', id: 'send-anyway', onclick: (e) => {
+      e.currentTarget.disabled = true;
+      queueCheckIn(place, fix, status);
+    } }, t('locate.anyway'));
     status.replaceChildren(el('p', { class: 'notice bad', id: 'poor-fix' },
       t('locate.poor', { accuracy: metres(fix.accuracy), limit: metres(limit) })), again, anyway);
     S.busy = false;
@@ -250,9 +255,14 @@ async function queueCheckIn(place, fix, status) {
   const args = { id: crypto.randomUUID(), place_id: place.id,
     position: { lon: fix.lon, lat: fix.lat, crs: 'wgs84' }, accuracy_m: Math.round(fix.accuracy * 10) / 10,
     device_time: syncer.deviceTime(), mock_location: false };
-  await store.enqueue('checkin.create.v1', args);
-  S.busy = false;
-  S.notice = { text: t('checkin.queued'), kind: 'good' };
+  try {
+    await store.enqueue('checkin.create.v1', args);
+    S.notice = { text: t('checkin.queued'), kind: 'good' };
+  } catch (e) {
+    S.notice = { text: String(e.message ?? e), kind: 'bad' };
+  } finally {
+    S.busy = false;
+  }
   status.replaceChildren();
   await draw();
   syncer.requestBackgroundSync();
@@ -345,7 +355,12 @@ function issuesScreen(snap) {
 function issueScreen(snap, id) {
   const issue = snap.issues.find((i) => i.id === id);
   if (!issue) return [el('p', { class: 'empty' }, t('place.gone'))];
-  const queued = snap.outbox.filter((m) => m.name.startsWith('issue.') && m.args.issue_id === id);
+  // Steps queued, and those the server took that no pull has shown yet (their id names
+  // the history entry): either way, not to be taken twice.
+  const entries = new Set((issue.history ?? []).map((h) => h.id));
+  const queued = [...snap.outbox.filter((m) => m.name.startsWith('issue.') && m.args.issue_id === id),
+    ...snap.results.filter((r) => r.name?.startsWith('issue.') && r.args?.issue_id === id
+      && store.firstOutcome(r) === 'applied' && !entries.has(r.args.id))];
   const refused = snap.results.filter((r) => r.name?.startsWith('issue.') && r.args?.issue_id === id
     && store.firstOutcome(r) === 'rejected' && !r.dismissed);
   const place = snap.places.find((p) => p.id === issue.place_id);
@@ -478,7 +493,7 @@ async function refresh() {
   const snap = await snapshot();
   badge(snap);
   if (S.busy || route === 'finding' || route === 'map' || document.activeElement?.tagName === 'TEXTAREA') return;
-  if (snap.signature !== S.drawn || route === 'me') await draw(snap);
+  if (snap.signature !== S.drawn) await draw(snap);
 }
 
 function signInScreen(why) {
@@ -489,37 +504,12 @@ function signInScreen(why) {
 
 // ---- start ----
 
-async function start() {
-  await i18n.load();
-  $('title').textContent = t('app.title');
-  if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('/app/sw.js', { scope: '/app', type: 'module' })
-      .catch(() => navigator.serviceWorker.register('/app/sw-classic.js', { scope: '/app' }))
-      .catch(() => {});
-  }
-  const cached = await store.getMeta('me');
-  // Who is signed in, and the first sync, at once: on a slow link each is a round trip.
-  const asked = api('/v1/me');
-  const first = syncer.sync();
-  try {
-    const me = await asked;
-    if (cached && cached.id !== me.id) {
-      // Another person signed in on this phone: their data is not this person's.
-      await first;
-      if ((await store.outbox()).length) { signInScreen('start.other_person'); return; }
-      await store.wipe();
-      await syncer.sync();
-    }
-    S.me = me;
-    await store.setMeta('me', me);
-  } catch (e) {
-    if (e instanceof SignedOut && !cached) { window.location.href = '/login?next=/app'; return; }
-    if (e instanceof Offline && !cached) { signInScreen('start.needs_network'); return; }
-    S.me = cached;
-  }
-  // The worker has no cookies to read; it uses this copy of the CSRF token.
-  const csrf = document.cookie.split('; ').find((c) => c.startsWith(`${config.csrfCookie}=`));
-  if (csrf) await store.setMeta('csrf', decodeURIComponent(csrf.split('=')[1]));
+// Listening and drawing, once who is signed in is known (from the phone's store or
+// the server, whichever answers first).
+let begun = false;
+async function begin() {
+  if (begun) return;
+  begun = true;
   window.addEventListener('hashchange', draw);
   syncer.onChange(refresh);
   window.addEventListener('online', () => syncer.sync());
@@ -528,6 +518,51 @@ async function start() {
   setInterval(() => syncer.sync(), 5 * 60_000);
   roughFix().then((p) => { if (p) { S.position = p; refresh(); } });
   await draw();
+}
+
+async function start() {
+  const hadWorker = !!navigator.serviceWorker?.controller;
+  await i18n.load();
+  $('title').textContent = t('app.title');
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/app/sw.js', { scope: '/app', type: 'module' })
+      .catch(() => navigator.serviceWorker.register('/app/sw-classic.js', { scope: '/app' }))
+      .catch(() => {});
+  }
+  // The worker has no cookies to read; it uses this copy of the CSRF token.
+  const csrf = document.cookie.split('; ').find((c) => c.startsWith(`${config.csrfCookie}=`));
+  if (csrf) await store.setMeta('csrf', decodeURIComponent(csrf.split('=')[1]));
+  const cached = await store.getMeta('me');
+  // Who is signed in, and the first sync, at once: on a slow link each is a round trip.
+  const asked = api('/v1/me');
+  // A phone new to the app syncs at once; one that knows a person first checks it is
+  // still them (another person's unsent work must not go out under this sign-in).
+  let first = cached ? null : syncer.sync();
+  // Offline first: a phone that knows its person draws from its store at once.
+  if (cached) { S.me = cached; await begin(); }
+  try {
+    const me = await asked;
+    if (cached && cached.id !== me.id) {
+      // Another person signed in on this phone: their data is not this person's.
+      const photos = (await store.photos()).filter((p) => p.state !== 'uploaded' && p.state !== 'failed');
+      if ((await store.outbox()).length || photos.length) { signInScreen('start.other_person'); return; }
+      await store.wipe();
+    }
+    S.me = me;
+    await store.setMeta('me', me);
+  } catch (e) {
+    if (e instanceof SignedOut && !cached) { window.location.href = '/login?next=/app'; return; }
+    if (e instanceof Offline && !cached) { signInScreen('start.needs_network'); return; }
+  }
+  first ??= syncer.sync();
+  if (begun) await draw(); else await begin();
+  // A new release's worker has taken over: reload to run it, unless the person is busy
+  // (then at the next opening).
+  navigator.serviceWorker?.addEventListener('controllerchange', () => {
+    if (!hadWorker) return; // the first worker taking an already running page
+    const route = window.location.hash.slice(1).split('/')[0];
+    if (!S.busy && !['finding', 'issue'].includes(route) && document.activeElement?.tagName !== 'TEXTAREA') window.location.reload();
+  });
   await first;
 }
 

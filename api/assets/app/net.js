@@ -41,6 +41,9 @@ async function send(path, { method = 'GET', body, headers = {} } = {}) {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
+      // A connection that hangs on a weak link must not hold the sync forever (the
+      // reference device gives up after 30 s too).
+      signal: AbortSignal.timeout(30_000),
       body: body === undefined ? undefined : JSON.stringify(body),
       headers: {
         accept: 'application/json',
@@ -76,8 +79,10 @@ export async function api(path, options = {}) {
     if (res.status === 401) throw new SignedOut();
   }
   if (res.status >= 500 || res.status === 429) throw new Offline(`HTTP ${res.status}`);
-  const body = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new Refused(res.status, body);
+  const body = res.status === 204 ? null : await res.json().catch(() => undefined);
+  if (!res.ok) throw new Refused(res.status, body ?? null);
+  // A 2xx that is not JSON is not the server's answer (a captive portal's page): no answer.
+  if (body === undefined) throw new Offline(`HTTP ${res.status} without a JSON body`);
   return body;
 }
 
@@ -88,7 +93,9 @@ export async function put(signed, blob) {
   const headers = Object.fromEntries(Object.entries(signed.headers || {}).filter(([k]) => !forbidden.has(k.toLowerCase())));
   let res;
   try {
-    res = await fetch(signed.url, { method: signed.method || 'PUT', body: blob, headers, credentials: 'omit', cache: 'no-store' });
+    // A minute, plus the time the bytes take at 16 KB/s.
+    const signal = AbortSignal.timeout(60_000 + (blob.size / 16_000) * 1000);
+    res = await fetch(signed.url, { method: signed.method || 'PUT', body: blob, headers, credentials: 'omit', cache: 'no-store', signal });
   } catch (e) {
     throw new Offline(String(e));
   }

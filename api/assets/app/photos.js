@@ -115,8 +115,15 @@ export async function uploadPending() {
         await store.putPhoto({ ...p, state: 'uploaded', blob: null, askFirst: false, uploadedAt: new Date().toISOString() });
       }
     } catch (e) {
-      if (e instanceof Refused) {
+      // Too large or not an image: it can never succeed, and the bytes go. Any other
+      // refusal (a session to renew, an app to update) is shown and tried again later,
+      // the bytes kept, as the reference device does.
+      if (e instanceof Refused && (e.status === 413 || e.status === 415)) {
         await store.putPhoto({ ...p, state: 'failed', error: e.message, blob: null });
+        continue;
+      }
+      if (e instanceof Refused) {
+        await store.putPhoto({ ...p, error: e.message });
         continue;
       }
       throw e;

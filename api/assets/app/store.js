@@ -115,7 +115,10 @@ export async function applyPage(page) {
     if (c.op === 'upsert') {
       const buckets = [...new Set([...(r?.buckets ?? []), c.bucket])];
       // Two buckets may carry one record at different moments: the newer version wins.
-      const newer = !r || c.version >= r.version;
+      // (An upsert may come without data when the row went between the server's two
+      // reads; the delete follows. Keep what the phone has until then.)
+      const newer = (!r || c.version >= r.version) && c.data !== undefined && c.data !== null;
+      if (!r && !newer) continue;
       await records.put({ entity: c.entity, id: c.id, version: newer ? c.version : r.version,
         data: newer ? c.data : r.data, buckets });
     } else if (r) {
@@ -137,7 +140,7 @@ export async function forgetPulled() {
 }
 
 export async function entities(entity) {
-  return (await (await db()).getAllFromIndex('records', 'entity', entity)).map((r) => r.data);
+  return (await (await db()).getAllFromIndex('records', 'entity', entity)).map((r) => r.data).filter((d) => d);
 }
 
 export async function photos() { return (await db()).getAll('photos'); }
@@ -146,6 +149,10 @@ export async function putPhoto(p) { return (await db()).put('photos', p); }
 
 // Signing out clears the device: every record, the outbox, the photos and the cursor.
 export async function wipe() {
-  if (opened) { (await opened).close(); opened = null; }
-  await deleteDB(NAME);
+  // Not under a sync of the worker's, which would write into a new database after it.
+  const go = async () => {
+    if (opened) { (await opened).close(); opened = null; }
+    await deleteDB(NAME);
+  };
+  await (navigator.locks ? navigator.locks.request('fieldvisit-sync', go) : go());
 }
