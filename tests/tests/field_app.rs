@@ -509,6 +509,17 @@ async fn the_app_is_served_for_phones_and_for_caches(pool: PgPool) {
         }
     }
 
+    let no_icon = get("/app/icons/icon-64.png").send().await.unwrap();
+    assert_eq!(no_icon.status(), StatusCode::NOT_FOUND);
+    assert_eq!(no_icon.json::<Value>().await.unwrap()["error"]["code"], json!("not_found"));
+    // The console's assets are revalidated the same way.
+    let css = get("/assets/console.css").send().await.unwrap();
+    let etag = css.headers()[ETAG].clone();
+    assert_eq!(
+        get("/assets/console.css").header(IF_NONE_MATCH, etag).send().await.unwrap().status(),
+        StatusCode::NOT_MODIFIED
+    );
+
     // The budget: the shell, its modules, styles and words, and the IndexedDB wrapper,
     // as they cross the wire compressed, under 150 KB (the map library excluded).
     let mut files = vec!["/app".to_owned(), "/assets/vendor/idb-8.0.4/index.js".to_owned()];

@@ -6,7 +6,7 @@
 
 import * as store from './store.js';
 import * as syncer from './sync.js';
-import { Offline, SignedOut, api } from './net.js';
+import { Offline, SignedOut, api, pageCsrf } from './net.js';
 import { prepare } from './photos.js';
 import { bestFix, roughFix } from './locate.js';
 import { monthOf, myCheckIns, thisMonth } from './month.js';
@@ -462,7 +462,7 @@ function meScreen(snap) {
 
 async function signOut(snap) {
   if (snap.pending > 0 && !window.confirm(t('me.sign_out_pending', { n: snap.pending }))) return;
-  const body = new URLSearchParams({ csrf: document.cookie.split('; ').find((c) => c.startsWith(`${config.csrfCookie}=`))?.split('=')[1] ?? '' });
+  const body = new URLSearchParams({ csrf: pageCsrf() });
   try { await fetch('/logout', { method: 'POST', body, credentials: 'same-origin', redirect: 'manual' }); } catch { /* offline: the cookies go with the data */ }
   await store.wipe();
   window.location.href = '/login?next=/app';
@@ -530,8 +530,7 @@ async function start() {
       .catch(() => {});
   }
   // The worker has no cookies to read; it uses this copy of the CSRF token.
-  const csrf = document.cookie.split('; ').find((c) => c.startsWith(`${config.csrfCookie}=`));
-  if (csrf) await store.setMeta('csrf', decodeURIComponent(csrf.split('=')[1]));
+  if (pageCsrf()) await store.setMeta('csrf', pageCsrf());
   const cached = await store.getMeta('me');
   // Who is signed in, and the first sync, at once: on a slow link each is a round trip.
   const asked = api('/v1/me');

@@ -25,14 +25,17 @@ export class Refused extends Error {
   }
 }
 
+// The CSRF token in the page's cookie ('' in the worker, or before a sign-in).
+export function pageCsrf() {
+  if (typeof document === 'undefined') return '';
+  const found = document.cookie.split('; ').find((c) => c.startsWith(`${config().csrfCookie}=`));
+  return found ? decodeURIComponent(found.slice(config().csrfCookie.length + 1)) : '';
+}
+
 // The CSRF token: the cookie in a page; the worker, which has no cookies to read,
 // uses the copy the page keeps in the store.
 async function csrf() {
-  if (typeof document !== 'undefined') {
-    const found = document.cookie.split('; ').find((c) => c.startsWith(`${config().csrfCookie}=`));
-    if (found) return decodeURIComponent(found.slice(config().csrfCookie.length + 1));
-  }
-  return (await getMeta('csrf')) ?? '';
+  return pageCsrf() || ((await getMeta('csrf')) ?? '');
 }
 
 async function send(path, { method = 'GET', body, headers = {} } = {}) {

@@ -3,6 +3,7 @@
 //! with their licences). Vendored files live under their version, so they are served
 //! as immutable; ours carry an ETag of their bytes and are revalidated.
 
+use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -77,20 +78,21 @@ pub async fn get(Path(path): Path<String>, headers: HeaderMap) -> Result<Respons
     let asset = ASSETS.iter().find(|a| a.path == path).ok_or(ApiError::NotFound("asset"))?;
     let vendored = path.starts_with("vendor/");
     let cache = if vendored { "public, max-age=31536000, immutable" } else { "no-cache" };
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(asset.bytes)[..16]));
+    Ok(revalidated(&headers, asset.mime, cache, Bytes::from_static(asset.bytes)))
+}
+
+/// An answer of `bytes` with a strong ETag of them, or `304` when the browser has them.
+pub fn revalidated(headers: &HeaderMap, mime: &'static str, cache: &'static str, bytes: Bytes) -> Response {
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
     let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag);
-    let etag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
+    let etag = HeaderValue::from_str(&etag).expect("hex is a valid header value");
     let cache = HeaderValue::from_static(cache);
     if unchanged {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response());
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response();
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(asset.mime)),
-            (header::ETAG, etag),
-            (header::CACHE_CONTROL, cache),
-        ],
-        asset.bytes,
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        bytes,
     )
-        .into_response())
+        .into_response()
 }

@@ -44,11 +44,6 @@ pub const SERVICE_WORKER: &[u8] = include_bytes!("../../assets/app/sw.js");
 const SHELL: &str = include_str!("../../templates/app/shell.html");
 const ICON_SVG: &str = include_str!("../../assets/app/icon.svg");
 
-/// The first 16 bytes of the SHA-256 of `bytes`, hex.
-pub fn short_hash(bytes: &[u8]) -> String {
-    hex::encode(&Sha256::digest(bytes)[..16])
-}
-
 /// This release's version: 12 hex digits of the hash of every file the app is made of.
 pub fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();

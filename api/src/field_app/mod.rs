@@ -18,12 +18,12 @@ pub mod assets;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::console::assets::{IDB, MAPLIBRE};
+use crate::console::assets::{IDB, MAPLIBRE, revalidated};
 use crate::console::session;
 use crate::error::ApiError;
 use assets::{APP_FILES, ICONS, version};
@@ -48,8 +48,11 @@ pub fn asset_url(file: &str) -> String {
 /// The modules the app starts with (all but the map's), and the IndexedDB wrapper.
 fn modules() -> Vec<String> {
     let js = |p: &str| std::path::Path::new(p).extension().is_some_and(|e| e == "js");
-    let mut urls: Vec<String> =
-        APP_FILES.iter().filter(|f| js(f.path) && f.path != "main.js" && f.path != "map.js").map(|f| asset_url(f.path)).collect();
+    let mut urls: Vec<String> = APP_FILES
+        .iter()
+        .filter(|f| js(f.path) && f.path != "main.js" && f.path != "map.js")
+        .map(|f| asset_url(f.path))
+        .collect();
     urls.push(IDB.to_owned());
     urls
 }
@@ -62,22 +65,6 @@ pub fn precache() -> Vec<String> {
     urls.extend(APP_FILES.iter().map(|f| asset_url(f.path)));
     urls.extend(ICONS.iter().map(|(name, _)| format!("/app/icons/{name}")));
     urls
-}
-
-/// An answer of `bytes` with a strong ETag of them, `304` when the browser has them.
-fn revalidated(headers: &HeaderMap, mime: &'static str, cache: &'static str, bytes: Vec<u8>) -> Response {
-    let etag = format!("\"{}\"", assets::short_hash(&bytes));
-    let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == etag);
-    let etag = HeaderValue::from_str(&etag).expect("hex is a valid header value");
-    let cache = HeaderValue::from_static(cache);
-    if unchanged {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response();
-    }
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)],
-        bytes,
-    )
-        .into_response()
 }
 
 /// What the app's script needs to know of this server (the same for everyone).
@@ -110,7 +97,7 @@ pub async fn shell(State(state): State<AppState>, headers: HeaderMap) -> Respons
         },
     );
     match rendered {
-        Ok(html) => revalidated(&headers, "text/html; charset=utf-8", "no-cache", html.into_bytes()),
+        Ok(html) => revalidated(&headers, "text/html; charset=utf-8", "no-cache", html.into()),
         Err(e) => ApiError::Internal(e.into()).into_response(),
     }
 }
@@ -143,7 +130,7 @@ fn worker(state: &AppState, headers: &HeaderMap, module: bool) -> Response {
         json!(MAPLIBRE),
     );
     let body = [head.as_bytes(), assets::SERVICE_WORKER].concat();
-    let mut response = revalidated(headers, "text/javascript; charset=utf-8", "no-cache", body);
+    let mut response = revalidated(headers, "text/javascript; charset=utf-8", "no-cache", body.into());
     response.headers_mut().insert("service-worker-allowed", HeaderValue::from_static("/app"));
     response
 }
@@ -168,7 +155,7 @@ pub async fn manifest(headers: HeaderMap) -> Response {
             {"src": "/app/icons/icon.svg", "sizes": "any", "type": "image/svg+xml"},
         ],
     });
-    revalidated(&headers, "application/manifest+json", "no-cache", body.to_string().into_bytes())
+    revalidated(&headers, "application/manifest+json", "no-cache", body.to_string().into())
 }
 
 /// `GET /app/icons/{file}`: the icon as SVG, or rendered to PNG by resvg.
@@ -180,7 +167,7 @@ pub async fn icon(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let mime =
         if std::path::Path::new(&file).extension().is_some_and(|e| e == "svg") { "image/svg+xml" } else { "image/png" };
     match bytes() {
-        Ok(bytes) => revalidated(&headers, mime, "public, max-age=86400", bytes),
+        Ok(bytes) => revalidated(&headers, mime, "public, max-age=86400", bytes.into()),
         Err(e) => ApiError::Internal(e).into_response(),
     }
 }
