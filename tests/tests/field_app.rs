@@ -369,6 +369,15 @@ async fn a_representative_confirms_an_answered_issue_with_a_rating(pool: PgPool)
     tap(&b, &format!("[data-issue='{id}']")).await;
     assert_eq!(text(&b, "#issue-state").await, "已答复");
     assert!(text(&b, ".answer").await.contains("已更换路灯三盏"));
+    // A comment first: it goes into the issue's history, which comes back with the pull.
+    b.client.find(Locator::Id("issue-note")).await.unwrap().send_keys("请问什么时候能修好？").await.unwrap();
+    tap(&b, "#issue-comment").await;
+    b.wait_for(
+        &format!("{SYNCED} && document.getElementById('issue-history')?.textContent.includes('请问什么时候能修好？')"),
+        30,
+    )
+    .await;
+    assert!(!text(&b, "#issue-history").await.contains("待上传"), "the comment is no longer waiting");
     // Confirming needs a rating first.
     tap(&b, "#issue-confirm").await;
     assert_eq!(text(&b, "#issue-error").await, "请先选择满意度（1–5 星）。");
@@ -429,6 +438,15 @@ async fn signing_out_clears_the_phone(pool: PgPool) {
     let r = rep(&pool).await;
     let b = Browser::phone().await;
     sign_in(&b, &server.base, &r.username).await;
+    // The map of the month's places, drawn by MapLibre from the phone's store.
+    tap(&b, "#tab-map").await;
+    b.wait_for(
+        "window.fieldvisitMap && window.fieldvisitMap.loaded() \
+         && window.fieldvisitMap.queryRenderedFeatures({layers: ['points', 'cells-fill']}).length > 0",
+        60,
+    )
+    .await;
+    b.screenshot("app-map").await;
     // The console, which the same sign-in opens, sends a representative to the app.
     b.client.goto(&format!("{}/", server.base)).await.unwrap();
     b.wait_for("document.getElementById('nav-app')", 20).await;

@@ -11,6 +11,10 @@ let maplibre = null;
 
 export async function show(container, entries, position) {
   const config = globalThis.fieldvisitConfig;
+  if (!document.getElementById('maplibre-css')) {
+    document.head.append(Object.assign(document.createElement('link'),
+      { id: 'maplibre-css', rel: 'stylesheet', href: `${config.maplibre}/maplibre-gl.css` }));
+  }
   maplibre ??= await import(`${config.maplibre}/maplibre-gl.mjs`);
   maplibre.setWorkerUrl(`${config.maplibre}/maplibre-gl-worker.mjs`);
   const features = entries.map((x) => ({ type: 'Feature', geometry: x.place.geometry,
