@@ -643,6 +643,11 @@ async fn metrics_count_requests_mutations_pulls_the_pool_photos_and_logins(pool:
     // The console's address comes first, then the API's.
     assert!(server.stdout[0].starts_with("console:   http://"), "{:?}", server.stdout);
     assert!(server.stdout[1].starts_with("fieldvisit listening on http://"), "{:?}", server.stdout);
+    assert!(
+        server.stdout[2].starts_with("field app: http://") && server.stdout[2].contains("/app "),
+        "{:?}",
+        server.stdout
+    );
     let metrics_url = server
         .stdout
         .iter()

@@ -238,8 +238,8 @@ where
 /// What `fieldvisit demo` prints once it listens.
 pub fn print_banner(addr: std::net::SocketAddr, loaded: &Loaded) {
     println!("console:   http://{addr}/   (sign in as presidium, planner, staff01 …; password below)");
-    println!("field app: http://{addr}/app   (representatives' phones: sign in as rep001 … rep087)");
     println!("fieldvisit listening on http://{addr}");
+    println!("field app: http://{addr}/app   (representatives' phones: sign in as rep001 … rep087)");
     println!(
         "demo township 邵原镇 (济源市): {} stations, {} people, {} places, {} assignments",
         loaded.stations, loaded.people, loaded.places, loaded.assignments
