@@ -43,17 +43,42 @@ async fn rep(pool: &PgPool) -> Rep {
 }
 
 /// Taps the element `css` finds, once it is there: scrolled into view first, as a thumb
-/// would, then clicked through WebDriver (so a covering element would intercept it).
+/// would, then clicked through WebDriver (so a covering element would intercept it). A
+/// screen redrawn by a sync between finding and tapping (or a button whose words changed
+/// under the thumb) is tapped again, as a person would.
 async fn tap(b: &Browser, css: &str) {
     b.wait_for(&format!("document.querySelector({})", json!(css)), 30).await;
-    let e = b.client.find(Locator::Css(css)).await.unwrap();
-    b.client.execute("arguments[0].scrollIntoView({block: 'center'});", vec![json!(e)]).await.unwrap();
-    e.click().await.unwrap();
+    for attempt in 0..3 {
+        let e = b.client.find(Locator::Css(css)).await.unwrap();
+        let tapped = match b.client.execute("arguments[0].scrollIntoView({block: 'center'});", vec![json!(e)]).await {
+            Ok(_) => e.click().await,
+            Err(err) => Err(err),
+        };
+        match tapped {
+            Ok(()) => return,
+            // Redrawn, or the badge's words changed width under the thumb: tap again.
+            Err(err)
+                if attempt < 2
+                    && ["StaleElementReference", "ElementClickIntercepted"]
+                        .iter()
+                        .any(|e| format!("{err:?}").contains(e)) =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("tapping {css}: {err:?}"),
+        }
+    }
 }
 
 async fn text(b: &Browser, css: &str) -> String {
     b.wait_for(&format!("document.querySelector({})", json!(css)), 30).await;
-    b.client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    for _ in 0..3 {
+        if let Ok(text) = b.client.find(Locator::Css(css)).await.unwrap().text().await {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the text of {css} kept changing under the reader");
 }
 
 /// The sync has finished a round and nothing waits to be sent.

@@ -42,4 +42,10 @@ export function when(iso) {
   });
   return fmt[lang].format(new Date(iso));
 }
+// A time of today as hours and minutes, another day's with its date (the sync badge).
+export function lately(iso) {
+  const day = (d) => d.toLocaleDateString('en-CA', { timeZone: 'Asia/Shanghai' });
+  if (day(new Date(iso)) !== day(new Date())) return when(iso);
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+}
 export const metres = (m) => (m >= 1000 ? t('unit.km', { n: (m / 1000).toFixed(1) }) : t('unit.m', { n: Math.round(m) }));

@@ -100,7 +100,7 @@ function badge(snap) {
     b.classList.add(s.offline ? 'offline' : 'pending');
     b.textContent = s.offline ? t('sync.offline_pending', { n: snap.pending }) : t('sync.pending', { n: snap.pending });
   } else if (s.offline) { b.classList.add('offline'); b.textContent = t('sync.offline'); } else {
-    b.textContent = s.lastSynced ? t('sync.synced', { at: when(s.lastSynced) }) : t('sync.never');
+    b.textContent = s.lastSynced ? t('sync.synced', { at: i18n.lately(s.lastSynced) }) : t('sync.never');
   }
   // For whoever watches the page (the tests, a support person): the sync's state.
   document.body.dataset.pending = String(snap.pending);
@@ -473,6 +473,7 @@ async function signOut(snap) {
 async function draw(given) {
   const snap = given instanceof Event || !given ? await snapshot() : given;
   S.drawn = snap.signature;
+  $('title').textContent = t('app.title');
   badge(snap);
   const [route, arg] = (window.location.hash.slice(1) || 'month').split('/');
   const tab = { place: 'month', finding: 'month', issue: 'issues' }[route] ?? route;
