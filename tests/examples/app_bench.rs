@@ -23,6 +23,7 @@ use fantoccini::Locator;
 use fieldvisit_sync::client::{Connection, Device, DeviceSettings};
 use fieldvisit_sync::protocol::{CheckInCreateV1, PhotoTarget, ReportedPosition};
 use fieldvisit_tests::Server;
+use fieldvisit_tests::bench::{self, median};
 use fieldvisit_tests::browser::Browser;
 use fieldvisit_tests::proxy::Proxy;
 use serde_json::{Value, json};
@@ -47,11 +48,6 @@ async fn sign_in(b: &Browser, base: &str, username: &str) {
     c.find(Locator::Id("password")).await.unwrap().send_keys("fieldvisit").await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
     b.wait_for("location.pathname.endsWith('/LICENSE')", 20).await;
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 async fn first_load(base: &str, runs: usize) {
@@ -219,18 +215,9 @@ async fn outbox_in_the_reference_device(proxy: &Proxy, pool: &PgPool, username: 
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let smoke = args.iter().any(|a| a == "--smoke");
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(if smoke { 1 } else { 3 });
-    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL: the benchmark's database");
-    let history = if smoke { "none" } else { "full" };
-    let server =
-        Server::start(&["demo"], &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_DEMO_HISTORY", history)]).await;
+    let args = bench::args(3);
+    let (smoke, runs) = (args.smoke, args.runs);
+    let (server, url) = bench::demo(args).await;
     let pool = PgPool::connect(&url).await.unwrap();
     println!("the field app, first load (headless Chromium, 360 × 640):");
     first_load(&server.base, runs).await;

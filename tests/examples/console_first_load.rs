@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
-use fieldvisit_tests::Server;
+use fieldvisit_tests::bench::{self, median};
 use fieldvisit_tests::browser::Browser;
 use serde_json::Value;
 
@@ -35,25 +35,11 @@ async fn load(browser: &Browser, base: &str, sign_in: bool) -> Value {
     c.execute(MEASURE, vec![]).await.unwrap()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let smoke = args.iter().any(|a| a == "--smoke");
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(if smoke { 1 } else { 5 });
-    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL: the benchmark's database");
-    let history = if smoke { "none" } else { "full" };
-    let server =
-        Server::start(&["demo"], &[("DATABASE_URL", url.as_str()), ("FIELDVISIT_DEMO_HISTORY", history)]).await;
+    let args = bench::args(5);
+    let runs = args.runs;
+    let (server, _) = bench::demo(args).await;
     let (mut shown, mut transferred, mut decoded, mut warm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let browser = Browser::start(1366, 768).await;

@@ -12,6 +12,7 @@
 //!
 //! Both answer the same `call`/`get`/`login` methods.
 
+pub mod bench;
 pub mod browser;
 pub mod pg_cluster;
 pub mod proxy;

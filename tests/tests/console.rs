@@ -555,6 +555,27 @@ async fn an_admin_creates_a_representative_who_can_then_sign_in(pool: PgPool) {
     }
 }
 
+/// On the places page, once it has loaded: the table narrowed to `kind`, and its first
+/// row's place.
+async fn first_place_of_kind(browser: &Browser, kind: &str) -> String {
+    let c = &browser.client;
+    browser
+        .wait_for(
+            "document.body.classList.contains('places') && (document.body.dataset.loaded || '').startsWith('all:')",
+            20,
+        )
+        .await;
+    let pick = "const k = document.getElementById('places-kind'); k.value = arguments[0]; k.dispatchEvent(new Event('change'));";
+    c.execute(pick, vec![json!(kind)]).await.unwrap();
+    browser.wait_for(&format!("document.body.dataset.loaded.startsWith('{kind}:')"), 20).await;
+    c.execute("return document.querySelector('#places-rows tr').dataset.place;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[sqlx::test(migrator = "fieldvisit::MIGRATOR", fixtures(path = "../fixtures", scripts("township")))]
 async fn a_planner_renames_a_place_from_its_table(pool: PgPool) {
     let server = Server::in_process(&pool).await;
@@ -562,23 +583,7 @@ async fn a_planner_renames_a_place_from_its_table(pool: PgPool) {
     let c = &browser.client;
     sign_in(&browser, &server, "planner").await;
     c.find(Locator::Id("nav-places")).await.unwrap().click().await.unwrap();
-    browser
-        .wait_for(
-            "document.body.classList.contains('places') && (document.body.dataset.loaded || '').startsWith('all:')",
-            20,
-        )
-        .await;
-    c.execute("const k = document.getElementById('places-kind'); k.value = 'enterprise'; k.dispatchEvent(new Event('change'));", vec![])
-        .await
-        .unwrap();
-    browser.wait_for("document.body.dataset.loaded.startsWith('enterprise:')", 20).await;
-    let id: String = c
-        .execute("return document.querySelector('#places-rows tr').dataset.place;", vec![])
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = first_place_of_kind(&browser, "enterprise").await;
     c.find(Locator::Css("#places-rows a")).await.unwrap().click().await.unwrap();
     browser.wait_for("document.getElementById('place-edit')", 20).await;
     // A point place gets a marker to drag.
@@ -602,23 +607,7 @@ async fn a_planner_drags_a_grid_cells_vertex(pool: PgPool) {
     let c = &browser.client;
     sign_in(&browser, &server, "planner").await;
     c.goto(&format!("{}/places", server.base)).await.unwrap();
-    browser
-        .wait_for(
-            "document.body.classList.contains('places') && (document.body.dataset.loaded || '').startsWith('all:')",
-            20,
-        )
-        .await;
-    c.execute("const k = document.getElementById('places-kind'); k.value = 'grid_cell'; k.dispatchEvent(new Event('change'));", vec![])
-        .await
-        .unwrap();
-    browser.wait_for("document.body.dataset.loaded.startsWith('grid_cell:')", 20).await;
-    let id: String = c
-        .execute("return document.querySelector('#places-rows tr').dataset.place;", vec![])
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = first_place_of_kind(&browser, "grid_cell").await;
     let before: String = sqlx::query_scalar("SELECT ST_AsText(geom) FROM places WHERE id = $1::uuid")
         .bind(&id)
         .fetch_one(&pool)
